@@ -1,0 +1,460 @@
+# shellcheck shell=bash
+# printgate shell helpers. Source this file; do not execute it.
+#
+#   source "$(dirname "$0")/lib.sh"
+#   pg_install                    # Debian packages + tool detection
+#   pg_start_daemons "$RUNDIR"    # offline clamd + spamd for tests / local runs
+#   pg_trap_stop "$RUNDIR"        # stop them again when the calling script exits
+#
+# Works under `set -euo pipefail`. Every function returns non-zero (and prints
+# why on stderr) on failure; nothing here calls `exit`.
+
+# Repository root (the directory holding scripts/).
+PG_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PG_ROOT
+
+PG_DEBIAN_PACKAGES=(
+    clamav-daemon clamdscan clamav-testfiles
+    spamassassin spamd spamc
+    swaks qpdf poppler-utils cups-ipp-utils postfix
+)
+
+# Seconds to wait for each daemon to answer.
+: "${PG_CLAMD_TIMEOUT:=60}"
+: "${PG_SPAMD_TIMEOUT:=90}"
+
+pg_log() { printf '[printgate] %s\n' "$*" >&2; }
+pg_err() { printf '[printgate] ERROR: %s\n' "$*" >&2; }
+
+# Print a visible section header.
+pg_section() {
+    printf '\n==== %s ====\n' "$*" >&2
+}
+
+# Run a command as root (directly, or through sudo when available).
+pg__as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        pg_err "need root for: $*"
+        return 1
+    fi
+}
+
+pg__pkg_installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+# Install the Debian packages the scripts need, but only those that are missing.
+# Exports PG_SMTP_SINK, PG_SMTP_SOURCE (Postfix test tools) and PG_NEXTEST (1/0).
+pg_install() {
+    local missing=() p
+    for p in "${PG_DEBIAN_PACKAGES[@]}"; do
+        pg__pkg_installed "$p" || missing+=("$p")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        pg_log "installing missing Debian packages: ${missing[*]}"
+        # Postfix only for smtp-sink/smtp-source: never configure or start an MTA.
+        echo 'postfix postfix/main_mailer_type select No configuration' |
+            pg__as_root debconf-set-selections
+        pg__as_root env DEBIAN_FRONTEND=noninteractive \
+            apt-get -o DPkg::Lock::Timeout=600 update -q
+        pg__as_root env DEBIAN_FRONTEND=noninteractive \
+            apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
+    fi
+
+    local bin
+    for bin in clamd clamdscan spamd spamc swaks qpdf pdftotext ippeveprinter python3; do
+        if ! command -v "$bin" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$bin" ]; then
+            pg_err "required program '$bin' not found after install"
+            return 1
+        fi
+    done
+
+    PG_SMTP_SINK="$(pg__find_postfix_tool smtp-sink)" || return 1
+    PG_SMTP_SOURCE="$(pg__find_postfix_tool smtp-source)" || return 1
+    export PG_SMTP_SINK PG_SMTP_SOURCE
+
+    if command -v cargo-nextest >/dev/null 2>&1 || [ -x /usr/local/bin/cargo-nextest ]; then
+        PG_NEXTEST=1
+    else
+        pg_log "cargo-nextest not found: falling back to 'cargo test'"
+        PG_NEXTEST=0
+    fi
+    export PG_NEXTEST
+}
+
+pg__find_postfix_tool() {
+    local name="$1" c
+    for c in "$(command -v "$name" 2>/dev/null || true)" "/usr/sbin/$name" \
+        "/usr/lib/postfix/sbin/$name" "/usr/lib/postfix/$name" "/usr/libexec/postfix/$name"; do
+        if [ -n "$c" ] && [ -x "$c" ]; then
+            printf '%s\n' "$c"
+            return 0
+        fi
+    done
+    pg_err "Postfix tool '$name' not found (is the 'postfix' package installed?)"
+    return 1
+}
+
+# Print N distinct free TCP ports on 127.0.0.1 (one per line).
+pg_free_ports() {
+    python3 - "${1:-1}" <<'PY'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+for s in socks:
+    print(s.getsockname()[1])
+for s in socks:
+    s.close()
+PY
+}
+
+# Send one clamd command (e.g. zPING) to ADDR ("unix:/path" or "host:port")
+# and print the reply. With a third argument FILE, streams FILE via INSTREAM.
+pg_clamd_cmd() {
+    python3 - "$@" <<'PY'
+import socket, struct, sys
+addr, cmd = sys.argv[1], sys.argv[2]
+path = sys.argv[3] if len(sys.argv) > 3 else None
+if addr.startswith("unix:"):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    target = addr[5:]
+else:
+    host, port = addr.rsplit(":", 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    target = (host, int(port))
+s.settimeout(10)
+try:
+    s.connect(target)
+    s.sendall(cmd.encode() + (b"\0" if cmd.startswith("z") else b"\n"))
+    if path is not None:
+        with open(path, "rb") as f:
+            while True:
+                chunk = f.read(65536)
+                if not chunk:
+                    break
+                s.sendall(struct.pack("!I", len(chunk)) + chunk)
+        s.sendall(struct.pack("!I", 0))
+    data = b""
+    while True:
+        b = s.recv(4096)
+        if not b:
+            break
+        data += b
+        if data.endswith(b"\0") or data.endswith(b"\n"):
+            break
+    print(data.rstrip(b"\0\n").decode(errors="replace"))
+except OSError as e:
+    print("ERROR %s" % e, file=sys.stderr)
+    sys.exit(1)
+PY
+}
+
+# Read a pid file and print the pid if that process is alive and its command
+# line contains NAME.
+pg__live_pid() {
+    local pidfile="$1" name="$2" pid
+    [ -s "$pidfile" ] || return 1
+    pid="$(tr -dc '0-9' <"$pidfile")"
+    [ -n "$pid" ] || return 1
+    [ -r "/proc/$pid/cmdline" ] || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$name" || return 1
+    printf '%s\n' "$pid"
+}
+
+pg__dump_log() {
+    local name="$1" log="$2"
+    if [ -s "$log" ]; then
+        printf -- '---- last lines of %s (%s) ----\n' "$name" "$log" >&2
+        tail -n 40 "$log" >&2
+        printf -- '---- end of %s log ----\n' "$name" >&2
+    else
+        printf -- '---- %s log %s is empty or missing ----\n' "$name" "$log" >&2
+    fi
+}
+
+# Render template FILE into OUT replacing @RUNDIR@ and @CLAMD_TCP_PORT@.
+pg__render() {
+    local tmpl="$1" out="$2" rundir="$3" port="$4" text
+    text="$(cat "$tmpl")"
+    text="${text//@RUNDIR@/$rundir}"
+    text="${text//@CLAMD_TCP_PORT@/$port}"
+    printf '%s\n' "$text" >"$out"
+}
+
+# Start offline clamd + spamd with their state in RUNDIR.
+# Exports PRINTGATE_TEST_CLAMD=unix:RUNDIR/clamd.sock,
+#         PRINTGATE_TEST_CLAMD_TCP=127.0.0.1:PORT,
+#         PRINTGATE_TEST_SPAMD=127.0.0.1:PORT
+# and PG_CLAMD_SOCKET, PG_CLAMD_PORT, PG_SPAMD_PORT.
+pg_start_daemons() {
+    local rundir="${1:?usage: pg_start_daemons RUNDIR}"
+    mkdir -p "$rundir"
+    rundir="$(cd "$rundir" && pwd)"
+
+    # Stop anything a previous run left behind in this directory.
+    pg_stop_daemons "$rundir" >/dev/null 2>&1 || true
+
+    local sock="$rundir/clamd.sock"
+    # sockaddr_un.sun_path is 108 bytes including the NUL.
+    if [ "${#sock}" -gt 100 ]; then
+        pg_err "clamd socket path too long for a unix socket (${#sock} > 100 chars): $sock"
+        return 1
+    fi
+
+    local ports clamd_port spamd_port
+    ports="$(pg_free_ports 2)" || { pg_err "could not pick free ports"; return 1; }
+    clamd_port="$(sed -n 1p <<<"$ports")"
+    spamd_port="$(sed -n 2p <<<"$ports")"
+
+    pg__start_clamd "$rundir" "$clamd_port" || { pg_stop_daemons "$rundir"; return 1; }
+    pg__start_spamd "$rundir" "$spamd_port" || { pg_stop_daemons "$rundir"; return 1; }
+
+    PG_CLAMD_SOCKET="$sock"
+    PG_CLAMD_PORT="$clamd_port"
+    PG_SPAMD_PORT="$spamd_port"
+    PRINTGATE_TEST_CLAMD="unix:$sock"
+    PRINTGATE_TEST_CLAMD_TCP="127.0.0.1:$clamd_port"
+    PRINTGATE_TEST_SPAMD="127.0.0.1:$spamd_port"
+    export PG_CLAMD_SOCKET PG_CLAMD_PORT PG_SPAMD_PORT
+    export PRINTGATE_TEST_CLAMD PRINTGATE_TEST_CLAMD_TCP PRINTGATE_TEST_SPAMD
+    # Also leave them in a file other shells can source.
+    cat >"$rundir/env" <<EOF
+export PRINTGATE_TEST_CLAMD='$PRINTGATE_TEST_CLAMD'
+export PRINTGATE_TEST_CLAMD_TCP='$PRINTGATE_TEST_CLAMD_TCP'
+export PRINTGATE_TEST_SPAMD='$PRINTGATE_TEST_SPAMD'
+EOF
+    pg_log "clamd: $PRINTGATE_TEST_CLAMD and $PRINTGATE_TEST_CLAMD_TCP (log $rundir/clamd.log)"
+    pg_log "spamd: $PRINTGATE_TEST_SPAMD (log $rundir/spamd.log)"
+}
+
+pg__start_clamd() {
+    local rundir="$1" port="$2"
+    local conf="$rundir/clamd.conf" log="$rundir/clamd.log"
+    local sock="$rundir/clamd.sock"
+
+    rm -rf "$rundir/clamav-db" "$rundir/tmp"
+    mkdir -p "$rundir/clamav-db" "$rundir/tmp"
+    cp "$PG_ROOT"/config/clamav-db/* "$rundir/clamav-db/"
+    # clamd only drops privileges when the config says `User`; ours does not,
+    # so it runs as whoever starts it. Keep everything readable anyway.
+    chmod 755 "$rundir" "$rundir/clamav-db"
+    chmod 644 "$rundir"/clamav-db/*
+    chmod 1777 "$rundir/tmp"
+    rm -f "$sock" "$rundir/clamd.pid"
+    : >"$log"
+    pg__render "$PG_ROOT/config/clamd.conf.in" "$conf" "$rundir" "$port"
+
+    # clamd parses its config and loads the database before it forks into the
+    # background (own session, so a Ctrl-C in the terminal does not reach it),
+    # so start-up errors show up as a non-zero exit here. Its pid is in clamd.pid.
+    if ! clamd --config-file="$conf" </dev/null >"$rundir/clamd.out" 2>&1 9>&-; then
+        pg_err "clamd failed to start"
+        pg__dump_log clamd.out "$rundir/clamd.out"
+        pg__dump_log clamd "$log"
+        return 1
+    fi
+
+    local deadline=$((SECONDS + PG_CLAMD_TIMEOUT)) reply
+    while :; do
+        if [ -S "$sock" ]; then
+            reply="$(pg_clamd_cmd "unix:$sock" zPING 2>/dev/null || true)"
+            if [ "$reply" = PONG ]; then
+                reply="$(pg_clamd_cmd "127.0.0.1:$port" zPING 2>/dev/null || true)"
+                [ "$reply" = PONG ] && break
+            fi
+        fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            pg_err "clamd did not answer PING on $sock and 127.0.0.1:$port within ${PG_CLAMD_TIMEOUT}s"
+            pg__dump_log clamd.out "$rundir/clamd.out"
+            pg__dump_log clamd "$log"
+            return 1
+        fi
+        if [ -s "$rundir/clamd.pid" ] && ! pg__live_pid "$rundir/clamd.pid" clamd >/dev/null; then
+            pg_err "clamd exited during start-up"
+            pg__dump_log clamd.out "$rundir/clamd.out"
+            pg__dump_log clamd "$log"
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
+pg__start_spamd() {
+    local rundir="$1" port="$2"
+    local site="$rundir/spamassassin" log="$rundir/spamd.log" pidfile="$rundir/spamd.pid"
+
+    rm -rf "$site"
+    mkdir -p "$site"
+    cp /etc/spamassassin/*.pre "$site/"
+    cp "$PG_ROOT/config/spamassassin/local.cf" "$site/local.cf"
+    chmod 755 "$site"
+    chmod 644 "$site"/*
+    rm -f "$pidfile"
+    : >"$log"
+
+    local user_args=()
+    if [ "$(id -u)" -eq 0 ] && id debian-spamd >/dev/null 2>&1; then
+        user_args=(-u debian-spamd)
+        chown debian-spamd "$log"
+        # The children run as debian-spamd and read --siteconfigpath
+        # themselves: without the *.pre files they die with "no loaded plugin
+        # implements 'check_main'". A RUNDIR below a private directory (e.g.
+        # /root, mode 700) is not readable for them: use a copy in /tmp then.
+        if ! runuser -u debian-spamd -- test -r "$site/local.cf" 2>/dev/null; then
+            local tmpsite
+            tmpsite="$(mktemp -d "${TMPDIR:-/tmp}/printgate-spamassassin.XXXXXX")"
+            cp "$site"/* "$tmpsite/"
+            chmod 755 "$tmpsite"
+            echo "$tmpsite" >"$rundir/spamd.siteconfig"
+            pg_log "spamd config copied to $tmpsite ($site is not readable for debian-spamd)"
+            site="$tmpsite"
+        fi
+    fi
+
+    # -L local tests only, -x no per-user config; the pidfile is written by
+    # the daemonized parent; its children are killed with it.
+    if ! spamd -L -x "${user_args[@]}" \
+        --siteconfigpath="$site" \
+        --listen="127.0.0.1:$port" \
+        --max-children=2 --min-children=1 \
+        --syslog="$log" \
+        --daemonize --pidfile="$pidfile" \
+        </dev/null >"$rundir/spamd.out" 2>&1 9>&-; then
+        pg_err "spamd failed to start"
+        pg__dump_log spamd.out "$rundir/spamd.out"
+        pg__dump_log spamd "$log"
+        return 1
+    fi
+
+    local deadline=$((SECONDS + PG_SPAMD_TIMEOUT))
+    while :; do
+        if spamc -d 127.0.0.1 -p "$port" -K -t 5 >/dev/null 2>&1; then
+            break
+        fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            pg_err "spamd did not answer PING on 127.0.0.1:$port within ${PG_SPAMD_TIMEOUT}s"
+            pg__dump_log spamd.out "$rundir/spamd.out"
+            pg__dump_log spamd "$log"
+            return 1
+        fi
+        if [ -s "$pidfile" ] && ! pg__live_pid "$pidfile" spamd >/dev/null; then
+            pg_err "spamd exited during start-up"
+            pg__dump_log spamd.out "$rundir/spamd.out"
+            pg__dump_log spamd "$log"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+# Send TERM to the given pids, wait up to 10 s for all of them, then KILL.
+pg__kill_wait() {
+    local pid i alive
+    for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for ((i = 0; i < 100; i++)); do
+        alive=0
+        for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        [ "$alive" -eq 0 ] && return 0
+        sleep 0.1
+    done
+    for pid in "$@"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            pg_log "pid $pid ignored TERM for 10s; sending KILL"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    done
+}
+
+# Stop the daemons pg_start_daemons started in RUNDIR (both at once: each
+# takes 1.5-2 s to exit). Idempotent; only touches pids recorded in RUNDIR.
+pg_stop_daemons() {
+    local rundir="${1:?usage: pg_stop_daemons RUNDIR}" pid pids=()
+    [ -d "$rundir" ] || return 0
+    if pid="$(pg__live_pid "$rundir/spamd.pid" spamd)"; then pids+=("$pid"); fi
+    if pid="$(pg__live_pid "$rundir/clamd.pid" clamd)"; then pids+=("$pid"); fi
+    if [ "${#pids[@]}" -gt 0 ]; then
+        pg__kill_wait "${pids[@]}"
+    fi
+    if [ -s "$rundir/spamd.siteconfig" ]; then
+        local tmpsite
+        tmpsite="$(cat "$rundir/spamd.siteconfig")"
+        case "$tmpsite" in
+        */printgate-spamassassin.*) rm -rf "$tmpsite" ;;
+        esac
+        rm -f "$rundir/spamd.siteconfig"
+    fi
+    rm -f "$rundir/spamd.pid" "$rundir/clamd.pid" "$rundir/clamd.sock"
+    return 0
+}
+
+# Take an exclusive lock on FILE (fd 9) for the rest of the calling script,
+# so two runs never share (and kill) each other's daemons. MODE "wait"
+# (default) blocks until the other run ends, "nowait" fails at once.
+# The daemons are started with fd 9 closed so they never hold the lock.
+pg_lock() {
+    local file="$1" mode="${2:-wait}"
+    mkdir -p "$(dirname "$file")"
+    exec 9>"$file"
+    if ! flock -n 9; then
+        if [ "$mode" = nowait ]; then
+            pg_err "another run holds $file"
+            return 1
+        fi
+        pg_log "another run holds $file; waiting for it to finish"
+        flock 9
+    fi
+}
+
+# Install EXIT/INT/TERM traps in the calling script that stop the daemons.
+pg_trap_stop() {
+    PG_TRAP_RUNDIR="$1"
+    trap 'pg_stop_daemons "$PG_TRAP_RUNDIR"' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+# Make PostgreSQL at 127.0.0.1:5432 reachable with database `test`
+# and export PRINTGATE_TEST_POSTGRES. An already set PRINTGATE_TEST_POSTGRES
+# is kept as is (no local check).
+pg_ensure_postgres() {
+    if [ -n "${PRINTGATE_TEST_POSTGRES:-}" ]; then
+        pg_log "using PRINTGATE_TEST_POSTGRES from the environment"
+        export PRINTGATE_TEST_POSTGRES
+        return 0
+    fi
+    if ! command -v pg_isready >/dev/null 2>&1; then
+        pg_err "pg_isready not found: PostgreSQL client tools missing"
+        return 1
+    fi
+    if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+        pg_log "PostgreSQL not answering on 127.0.0.1:5432; trying to start cluster 15/main"
+        pg__as_root pg_ctlcluster --skip-systemctl-redirect 15 main start || true
+        local i
+        for ((i = 0; i < 50; i++)); do
+            pg_isready -q -h 127.0.0.1 -p 5432 && break
+            sleep 0.2
+        done
+        if ! pg_isready -h 127.0.0.1 -p 5432; then
+            pg_err "PostgreSQL is not reachable on 127.0.0.1:5432"
+            return 1
+        fi
+    fi
+    if command -v psql >/dev/null 2>&1 &&
+        ! psql -h 127.0.0.1 -U postgres -d test -Atqc 'select 1' >/dev/null 2>&1; then
+        pg_log "creating database 'test'"
+        createdb -h 127.0.0.1 -U postgres test || {
+            pg_err "database 'test' missing and could not be created"
+            return 1
+        }
+    fi
+    PRINTGATE_TEST_POSTGRES="postgres://postgres@127.0.0.1:5432/test"
+    export PRINTGATE_TEST_POSTGRES
+    pg_log "PostgreSQL ready: $PRINTGATE_TEST_POSTGRES"
+}

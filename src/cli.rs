@@ -1,0 +1,161 @@
+//! Command-line interface: argument parsing and dispatch to the library. No logic lives here.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+#[derive(Parser, Debug)]
+#[command(name = "printgate", version, about = "Email-to-print server")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the SMTP server, pipeline, release API and janitor.
+    Serve {
+        #[arg(long, default_value = "config/printgate.toml")]
+        config: PathBuf,
+    },
+    /// Validate the configuration and print the effective values.
+    CheckConfig {
+        #[arg(long, default_value = "config/printgate.toml")]
+        config: PathBuf,
+    },
+    /// Generate a site key pair: NAME.pub.pem (server config) and NAME.key.pem (station).
+    Keygen {
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Release-station client.
+    Station {
+        #[command(subcommand)]
+        command: StationCommand,
+    },
+    /// Manage release-station tokens.
+    StationToken {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StationCommand {
+    /// Redeem a release code and write the documents to a directory.
+    Release {
+        code: String,
+        #[arg(long)]
+        server: String,
+        #[arg(long, env = "PRINTGATE_STATION_TOKEN", hide_env_values = true)]
+        token: String,
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token for a site; it is printed once and stored only as a hash.
+    Create {
+        #[arg(long)]
+        site: String,
+        #[arg(long, default_value = "config/printgate.toml")]
+        config: PathBuf,
+    },
+    /// List tokens (ids and sites, never the tokens).
+    List {
+        #[arg(long, default_value = "config/printgate.toml")]
+        config: PathBuf,
+    },
+    /// Revoke a token by its id.
+    Revoke {
+        id: String,
+        #[arg(long, default_value = "config/printgate.toml")]
+        config: PathBuf,
+    },
+}
+
+/// Runs a parsed command.
+///
+/// # Errors
+/// Whatever the command reports; `main` prints it and exits non-zero.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { config } => crate::server::serve(load(&config)?).await,
+        Command::CheckConfig { config } => {
+            let cfg = load(&config)?;
+            println!("{cfg:#?}");
+            println!("configuration OK: {}", config.display());
+            Ok(())
+        }
+        Command::Keygen { site, out } => keygen(&site, &out),
+        Command::Station { command: StationCommand::Release { code, server, token, key, out } } => {
+            crate::server::install_crypto_provider();
+            let key = crate::seal::SitePrivateKey::load(&key).map_err(anyhow::Error::msg)?;
+            let client = crate::station::StationClient::new(&server, &token, key)?;
+            let written = crate::station::release_to_dir(&client, &code, &out).await?;
+            for path in &written {
+                println!("{}", path.display());
+            }
+            eprintln!("released {} document(s)", written.len());
+            Ok(())
+        }
+        Command::StationToken { command } => tokens(command).await,
+    }
+}
+
+fn load(path: &std::path::Path) -> anyhow::Result<Config> {
+    Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn keygen(site: &str, out: &std::path::Path) -> anyhow::Result<()> {
+    if site.is_empty() || !site.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        bail!("site name {site:?} must be letters, digits, '-' or '_'");
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let (private_pem, public_pem) = crate::seal::keys::generate_pem(crate::seal::keys::KEYGEN_SIZE).map_err(anyhow::Error::msg)?;
+    let private_path = out.join(format!("{site}.key.pem"));
+    let public_path = out.join(format!("{site}.pub.pem"));
+    crate::crypto::write_private(&private_path, private_pem.as_bytes())
+        .with_context(|| format!("writing {} (it must not exist yet)", private_path.display()))?;
+    std::fs::write(&public_path, public_pem).with_context(|| format!("writing {}", public_path.display()))?;
+    println!("{}", public_path.display());
+    println!("{}", private_path.display());
+    Ok(())
+}
+
+async fn tokens(command: TokenCommand) -> anyhow::Result<()> {
+    let config_path = match &command {
+        TokenCommand::Create { config, .. } | TokenCommand::List { config } | TokenCommand::Revoke { config, .. } => config.clone(),
+    };
+    let config = load(&config_path)?;
+    let store = crate::store::Store::open(&config.store).await?;
+    match command {
+        TokenCommand::Create { site, .. } => {
+            if !config.site.iter().any(|s| s.name == site) {
+                bail!("no [[site]] named {site:?} in {}", config_path.display());
+            }
+            println!("{}", store.create_station_token(&site).await?);
+        }
+        TokenCommand::List { .. } => {
+            for (id, site, created, revoked) in store.list_station_tokens().await? {
+                println!("{id}\t{site}\t{created}\t{}", if revoked { "revoked" } else { "active" });
+            }
+        }
+        TokenCommand::Revoke { id, .. } => {
+            if !store.revoke_station_token(&id).await? {
+                bail!("no active token with id {id}");
+            }
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,457 @@
+//! Configuration: loading, environment overrides, defaulting and validation.
+//!
+//! Owns the TOML file format documented in `docs/config.md`. Nothing else in printgate reads
+//! configuration files or `PRINTGATE_*` variables; every other module receives the typed
+//! [`Config`] (or the part of it it needs).
+//!
+//! Loading is done in three steps so that an operator sees every mistake at once:
+//! 1. parse the TOML and apply `PRINTGATE_<SECTION>__<KEY>` environment overrides;
+//! 2. deserialize into typed sections (unknown keys are errors naming the key);
+//! 3. validate the values together ([`Config::validate`]) and collect every problem.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+/// Default SMTP message size limit: 25 MiB is what Gmail and Outlook.com let patrons send.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
+/// Default retention of unreleased jobs: the product promise (72 hours).
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(72 * 3600);
+/// Default maximum recipients per transaction; a print mail has one, a few are tolerated.
+pub const DEFAULT_MAX_RECIPIENTS: usize = 20;
+/// Default per-command timeout: RFC 5321 section 4.5.3.2 asks for at least 5 minutes.
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
+/// Default scanner timeout: clamd scans 25 MB in well under a second; spamd can take seconds.
+pub const DEFAULT_SCAN_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default SpamAssassin input cap: spamc's own default (500 KB); larger mails send a prefix.
+pub const DEFAULT_SPAM_MAX_BYTES: usize = 512 * 1024;
+/// Default release-code length: 8 digits (10^8 codes) as promised in the reply format.
+pub const DEFAULT_CODE_DIGITS: usize = 8;
+
+/// The whole, validated configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub smtp: SmtpConfig,
+    #[serde(default)]
+    pub queue: Vec<QueueConfig>,
+    #[serde(default)]
+    pub site: Vec<SiteConfig>,
+    pub scan: ScanConfig,
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub spool: SpoolConfig,
+    pub relay: RelayConfig,
+    pub api: ApiConfig,
+    #[serde(default)]
+    pub admin: Option<AdminConfig>,
+    #[serde(default)]
+    pub pipeline: PipelineConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub listen: SocketAddr,
+    pub hostname: String,
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: usize,
+    #[serde(default = "default_max_recipients")]
+    pub max_recipients: usize,
+    #[serde(default = "default_command_timeout", deserialize_with = "duration")]
+    pub command_timeout: Duration,
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+}
+
+/// Who may receive an emailed reply (see DESIGN.md, principle 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyPolicy {
+    /// Reply unless the sender fails authentication.
+    #[default]
+    NotFailing,
+    /// Reply only to authenticated senders.
+    Authenticated,
+    /// Never reply (the code is shown some other way).
+    Never,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    /// The print address, e.g. `bw@print.example.org`.
+    pub address: String,
+    pub name: String,
+    pub site: String,
+    #[serde(default)]
+    pub color: bool,
+    #[serde(default = "default_allowed_types")]
+    pub allowed_types: Vec<String>,
+    #[serde(default = "default_max_pages")]
+    pub max_pages: u32,
+    #[serde(default = "default_spam_tag")]
+    pub spam_tag_score: f64,
+    #[serde(default = "default_spam_reject")]
+    pub spam_reject_score: f64,
+    #[serde(default = "default_retention", deserialize_with = "duration")]
+    pub retention: Duration,
+    #[serde(default)]
+    pub reply_policy: ReplyPolicy,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    pub name: String,
+    /// PEM file with the site's RSA public key (`printgate keygen`).
+    pub public_key: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanConfig {
+    pub clamav: ScannerConfig,
+    pub spamassassin: SpamConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScannerConfig {
+    /// `HOST:PORT` or `unix:/path`.
+    pub address: String,
+    #[serde(default = "default_scan_timeout", deserialize_with = "duration")]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpamConfig {
+    /// `HOST:PORT` or `unix:/path`.
+    pub address: String,
+    #[serde(default = "default_scan_timeout", deserialize_with = "duration")]
+    pub timeout: Duration,
+    #[serde(default = "default_spam_max_bytes")]
+    pub max_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite://PATH` or `postgres://…`.
+    pub database_url: String,
+    /// `file:///DIR` (or `file://relative/dir`) or `s3://BUCKET/PREFIX`.
+    pub blob_url: String,
+    /// 32+ random bytes keying release-code hashes and the outbox encryption. Every node of
+    /// one installation must share this file. Created on first start when missing.
+    #[serde(default = "default_secret_file")]
+    pub secret_file: PathBuf,
+    #[serde(default = "default_code_digits")]
+    pub code_digits: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpoolConfig {
+    pub dir: PathBuf,
+    /// This node's key for the spool's encryption at rest. Created on first start.
+    pub key_file: PathBuf,
+}
+
+impl Default for SpoolConfig {
+    fn default() -> Self {
+        Self { dir: PathBuf::from("data/spool"), key_file: PathBuf::from("data/node.key") }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayConfig {
+    /// `smtp://HOST:PORT` or `smtps://HOST:PORT`.
+    pub url: String,
+    pub from: String,
+    /// The library's name, shown in replies.
+    #[serde(default = "default_library_name")]
+    pub library_name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    pub listen: SocketAddr,
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    pub listen: SocketAddr,
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Concurrent pipeline workers (conversion is CPU-bound; one per core is the default).
+    #[serde(default = "default_workers")]
+    pub workers: usize,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self { workers: default_workers() }
+    }
+}
+
+fn default_max_message_bytes() -> usize {
+    DEFAULT_MAX_MESSAGE_BYTES
+}
+fn default_max_recipients() -> usize {
+    DEFAULT_MAX_RECIPIENTS
+}
+fn default_command_timeout() -> Duration {
+    DEFAULT_COMMAND_TIMEOUT
+}
+fn default_scan_timeout() -> Duration {
+    DEFAULT_SCAN_TIMEOUT
+}
+fn default_spam_max_bytes() -> usize {
+    DEFAULT_SPAM_MAX_BYTES
+}
+fn default_retention() -> Duration {
+    DEFAULT_RETENTION
+}
+fn default_allowed_types() -> Vec<String> {
+    vec!["pdf".to_owned()]
+}
+/// 100 pages: more than any patron document we have seen, less than a runaway print.
+fn default_max_pages() -> u32 {
+    100
+}
+/// SpamAssassin's own `required_score`.
+fn default_spam_tag() -> f64 {
+    5.0
+}
+/// Twice the tag score: only clear spam is refused in the session.
+fn default_spam_reject() -> f64 {
+    10.0
+}
+fn default_secret_file() -> PathBuf {
+    PathBuf::from("data/secret.key")
+}
+fn default_code_digits() -> usize {
+    DEFAULT_CODE_DIGITS
+}
+fn default_library_name() -> String {
+    "The library".to_owned()
+}
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text)
+        .map_err(|e| serde::de::Error::custom(format!("invalid duration {text:?}: {e}")))
+}
+
+/// One problem found in the configuration, naming the key it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    pub key: String,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.problem)
+    }
+}
+
+/// Why a configuration could not be loaded. Holds every problem found, not just the first.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("invalid configuration:\n{}", list(.0))]
+    Invalid(Vec<ConfigIssue>),
+}
+
+fn list(issues: &[ConfigIssue]) -> String {
+    issues.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n")
+}
+
+impl Config {
+    /// Loads `path`, applies environment overrides from the process environment and validates.
+    ///
+    /// # Errors
+    /// Every problem found, each naming its key.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Self::from_toml(&text, path, std::env::vars())
+    }
+
+    /// Parses `text` (from `path`, for messages) with the given environment.
+    ///
+    /// # Errors
+    /// As [`Config::load`].
+    pub fn from_toml(
+        text: &str,
+        path: &Path,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Syntax { path: path.to_owned(), message: e.to_string() })?;
+        let mut issues = apply_env_overrides(&mut table, env);
+        let config: Config = match toml::Value::Table(table).try_into() {
+            Ok(c) => c,
+            Err(e) => {
+                issues.push(ConfigIssue { key: "config".into(), problem: clean_serde_message(&e) });
+                return Err(ConfigError::Invalid(issues));
+            }
+        };
+        issues.extend(config.validate());
+        if issues.is_empty() { Ok(config) } else { Err(ConfigError::Invalid(issues)) }
+    }
+
+    /// Checks values that only make sense together; returns every problem.
+    pub fn validate(&self) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        let mut push = |key: &str, problem: String| issues.push(ConfigIssue { key: key.into(), problem });
+        let sites: HashSet<&str> = self.site.iter().map(|s| s.name.as_str()).collect();
+        if self.queue.is_empty() {
+            push("queue", "at least one [[queue]] is required".into());
+        }
+        let mut addresses = HashSet::new();
+        for (i, q) in self.queue.iter().enumerate() {
+            let key = |k: &str| format!("queue[{i}].{k}");
+            if !q.address.contains('@') {
+                push(&key("address"), format!("{:?} is not an email address", q.address));
+            }
+            if !addresses.insert(q.address.to_ascii_lowercase()) {
+                push(&key("address"), format!("{:?} is used by two queues", q.address));
+            }
+            if !sites.contains(q.site.as_str()) {
+                push(&key("site"), format!("no [[site]] named {:?}", q.site));
+            }
+            if q.spam_reject_score < q.spam_tag_score {
+                push(&key("spam_reject_score"), "must not be below spam_tag_score".into());
+            }
+            for t in &q.allowed_types {
+                if crate::intake::DocumentType::from_config_name(t).is_none() {
+                    push(&key("allowed_types"), format!("unknown document type {t:?}"));
+                }
+            }
+        }
+        for (i, s) in self.site.iter().enumerate() {
+            if !s.public_key.exists() {
+                push(&format!("site[{i}].public_key"), format!("file {} does not exist", s.public_key.display()));
+            }
+        }
+        for (key, addr) in [("scan.clamav.address", &self.scan.clamav.address), ("scan.spamassassin.address", &self.scan.spamassassin.address)] {
+            if let Err(e) = crate::screen::Endpoint::parse(addr) {
+                push(key, e);
+            }
+        }
+        if !(self.store.database_url.starts_with("sqlite:") || self.store.database_url.starts_with("postgres")) {
+            push("store.database_url", "must start with sqlite:// or postgres://".into());
+        }
+        if let Err(e) = crate::store::blob::BlobUrl::parse(&self.store.blob_url) {
+            push("store.blob_url", e);
+        }
+        if !(4..=12).contains(&self.store.code_digits) {
+            push("store.code_digits", "must be between 4 and 12".into());
+        }
+        if let Err(e) = crate::notify::RelayUrl::parse(&self.relay.url) {
+            push("relay.url", e);
+        }
+        if !self.relay.from.contains('@') {
+            push("relay.from", format!("{:?} is not an email address", self.relay.from));
+        }
+        if self.api.tls_cert.is_none() && !self.api.listen.ip().is_loopback() {
+            push("api.listen", "plain HTTP is only allowed on a loopback address; set api.tls_cert and api.tls_key".into());
+        }
+        if let Some(admin) = &self.admin
+            && admin.tls_cert.is_none()
+            && !admin.listen.ip().is_loopback()
+        {
+            push("admin.listen", "plain HTTP is only allowed on a loopback address; set admin.tls_cert and admin.tls_key".into());
+        }
+        if self.pipeline.workers == 0 {
+            push("pipeline.workers", "must be at least 1".into());
+        }
+        issues
+    }
+
+    /// The queue whose address is `address` (case-insensitive), if any.
+    pub fn queue_for_address(&self, address: &str) -> Option<&QueueConfig> {
+        self.queue.iter().find(|q| q.address.eq_ignore_ascii_case(address))
+    }
+
+    pub fn queue_named(&self, name: &str) -> Option<&QueueConfig> {
+        self.queue.iter().find(|q| q.name == name)
+    }
+}
+
+/// toml/serde messages carry the offending key in backticks; keep them, drop the noise.
+fn clean_serde_message(e: &toml::de::Error) -> String {
+    e.message().trim().to_owned()
+}
+
+/// Applies `PRINTGATE_<SECTION>__<KEY>=VALUE` to the table. `SECTION` names nested tables joined
+/// with `_` (`SCAN_CLAMAV` is `[scan.clamav]`). VALUE is read as a TOML value when it parses as
+/// one (numbers, booleans, arrays), otherwise as a string.
+fn apply_env_overrides(
+    table: &mut toml::Table,
+    env: impl Iterator<Item = (String, String)>,
+) -> Vec<ConfigIssue> {
+    let mut issues = Vec::new();
+    let overrides: BTreeMap<String, String> =
+        env.filter(|(k, _)| k.starts_with("PRINTGATE_") && k.contains("__")).collect();
+    for (name, value) in overrides {
+        let rest = &name["PRINTGATE_".len()..];
+        let Some((section, key)) = rest.split_once("__") else { continue };
+        let path: Vec<String> = section.split('_').map(str::to_ascii_lowercase).collect();
+        match section_mut(table, &path) {
+            Some(current) => {
+                current.insert(key.to_ascii_lowercase(), parse_env_value(&value));
+            }
+            None => issues.push(ConfigIssue { key: name.clone(), problem: format!("[{}] is not a section", path.join(".")) }),
+        }
+    }
+    issues
+}
+
+/// The table at `path`, created when missing; `None` if a non-table value is in the way.
+fn section_mut<'a>(table: &'a mut toml::Table, path: &[String]) -> Option<&'a mut toml::Table> {
+    let Some((first, rest)) = path.split_first() else { return Some(table) };
+    let next = table.entry(first.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new())).as_table_mut()?;
+    section_mut(next, rest)
+}
+
+fn parse_env_value(value: &str) -> toml::Value {
+    format!("v = {value}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_owned()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,21 @@
+//! The `printgate` binary: logging set-up and the command line. Logic lives in the library.
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PRINTGATE_LOG").unwrap_or_else(|_| "printgate=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = printgate::cli::Cli::parse();
+    match printgate::cli::run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("printgate: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Delivers queued replies through the relay, with retry and back-off.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::{NotifyError, RelayUrl};
+use crate::store::{OutboxItem, Store, now};
+
+/// How often the outbox is checked when nobody wakes it.
+const POLL: Duration = Duration::from_secs(5);
+/// First retry after 30 s, doubling up to one hour: a relay outage of a day costs ~30 attempts.
+const FIRST_RETRY_SECS: i64 = 30;
+const MAX_RETRY_SECS: i64 = 3600;
+
+/// The relay connection used for replies.
+#[derive(Clone)]
+pub struct Relay {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+}
+
+impl Relay {
+    /// # Errors
+    /// [`NotifyError::Relay`] when the TLS set-up fails.
+    pub fn new(url: &RelayUrl) -> Result<Self, NotifyError> {
+        let transport = if url.implicit_tls {
+            AsyncSmtpTransport::<Tokio1Executor>::relay(&url.host).map_err(|e| NotifyError::Relay(e.to_string()))?.port(url.port).build()
+        } else {
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&url.host)
+                .port(url.port)
+                .timeout(Some(Duration::from_secs(30)))
+                .build()
+        };
+        Ok(Self { transport })
+    }
+
+    /// Sends one reply.
+    ///
+    /// # Errors
+    /// [`NotifyError`] naming the relay's answer.
+    pub async fn send(&self, item: &OutboxItem) -> Result<(), NotifyError> {
+        let from = item.mail_from.parse().map_err(|_| NotifyError::Address(item.mail_from.clone()))?;
+        let to = item.rcpt.parse().map_err(|_| NotifyError::Address(item.rcpt.clone()))?;
+        let envelope = Envelope::new(Some(from), vec![to]).map_err(|e| NotifyError::Build(e.to_string()))?;
+        self.transport.send_raw(&envelope, &item.body).await.map_err(|e| NotifyError::Relay(e.to_string()))?;
+        Ok(())
+    }
+}
+
+/// Back-off before attempt `attempts + 1`.
+pub fn retry_delay(attempts: i64) -> i64 {
+    let shift = attempts.clamp(0, 16) as u32;
+    (FIRST_RETRY_SECS.saturating_mul(1 << shift)).min(MAX_RETRY_SECS)
+}
+
+/// Runs until `shutdown`: delivers due replies whenever woken or every few seconds.
+pub async fn run(store: Store, relay: Relay, wake: Arc<Notify>, shutdown: CancellationToken) {
+    loop {
+        if let Err(e) = deliver_due(&store, &relay).await {
+            tracing::warn!(error = %e, "outbox pass failed");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = wake.notified() => {}
+            () = tokio::time::sleep(POLL) => {}
+        }
+    }
+}
+
+async fn deliver_due(store: &Store, relay: &Relay) -> Result<(), crate::store::StoreError> {
+    for item in store.outbox_due(now(), 50).await? {
+        match relay.send(&item).await {
+            Ok(()) => {
+                store.outbox_sent(&item.id).await?;
+                tracing::info!(reply = %item.id, attempts = item.attempts + 1, "reply delivered to relay");
+            }
+            Err(e) => {
+                let next = now() + retry_delay(item.attempts);
+                tracing::warn!(reply = %item.id, attempts = item.attempts + 1, error = %e, "reply delivery failed; will retry");
+                store.outbox_failed(&item.id, next, &e.to_string()).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn back_off_doubles_and_is_capped() {
+        assert_eq!(super::retry_delay(0), 30);
+        assert_eq!(super::retry_delay(1), 60);
+        assert_eq!(super::retry_delay(3), 240);
+        assert_eq!(super::retry_delay(40), 3600);
+    }
+}

@@ -1,0 +1,226 @@
+//! The pipeline worker: spool -> convert -> seal -> store (+ queued reply) -> spool removal.
+//!
+//! Every step is idempotent, so replaying a spool entry after a crash is safe: job ids and blob
+//! keys are derived from the spool id, and the store records a message at most once. The spool
+//! entry is removed only after the store transaction committed.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Mutex, Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, QueueConfig, ReplyPolicy};
+use crate::convert::{self, ConvertError};
+use crate::crypto;
+use crate::intake::{Role, Submission};
+use crate::notify::{self, DocumentLine, ReplyContent};
+use crate::seal::{self, SitePublicKey};
+use crate::spool::{Spool, SpoolMeta};
+use crate::store::{NewJob, NewMessage, Recorded, Store};
+
+/// Delay before a failed entry is tried again (store or blob outage).
+const RETRY_AFTER: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Spool(#[from] crate::spool::SpoolError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("queue {0:?} is no longer configured")]
+    UnknownQueue(String),
+    #[error("no public key for site {0:?}")]
+    UnknownSite(String),
+    #[error("sealing failed: {0}")]
+    Seal(#[from] crate::seal::SealError),
+    #[error("worker task failed: {0}")]
+    Task(String),
+}
+
+pub struct Pipeline {
+    pub config: Arc<Config>,
+    pub spool: Spool,
+    pub store: Store,
+    pub site_keys: HashMap<String, SitePublicKey>,
+    pub outbox_wake: Arc<Notify>,
+}
+
+impl Pipeline {
+    /// Takes one spool entry all the way to the store.
+    ///
+    /// # Errors
+    /// [`PipelineError`]; the spool entry is kept and retried.
+    pub async fn process(&self, id: &str) -> Result<(), PipelineError> {
+        if self.store.message_exists(id).await? {
+            self.spool.remove(id).await?;
+            return Ok(());
+        }
+        let (meta, raw) = self.spool.read(id).await?;
+        let queue = self.config.queue_named(&meta.queue).ok_or_else(|| PipelineError::UnknownQueue(meta.queue.clone()))?;
+        let key = self.site_keys.get(&queue.site).ok_or_else(|| PipelineError::UnknownSite(queue.site.clone()))?;
+        let submission = Submission::parse(&raw).unwrap_or_default();
+        let (jobs, lines) = build_jobs(&meta, &submission, queue, key).await?;
+        let message = NewMessage {
+            id: meta.id.clone(),
+            queue: queue.name.clone(),
+            site: queue.site.clone(),
+            created_at: meta.received_at,
+            expires_at: meta.received_at + queue.retention.as_secs() as i64,
+        };
+        let reply_to = reply_recipient(&meta, &submission, queue);
+        let expires = format_time(message.expires_at);
+        let library = self.config.relay.library_name.clone();
+        let from = self.config.relay.from.clone();
+        let has_jobs = !jobs.is_empty();
+        let recorded = self
+            .store
+            .record(&message, jobs, reply_to.as_deref().map(|to| (from.as_str(), to)), |code| {
+                let content = ReplyContent {
+                    library: &library,
+                    code: has_jobs.then_some(code),
+                    documents: &lines,
+                    expires: &expires,
+                    in_reply_to: submission.message_id.as_deref(),
+                };
+                let to = reply_to.as_deref().unwrap_or_default();
+                notify::render(&from, to, &content).unwrap_or_else(|e| {
+                    tracing::error!(message = %meta.id, error = %e, "reply rendering failed");
+                    Vec::new()
+                })
+            })
+            .await?;
+        if recorded != Recorded::AlreadyStored {
+            tracing::info!(message = %meta.id, jobs = lines.iter().filter(|l| l.ok).count(), reply = reply_to.is_some(), "message stored");
+            self.outbox_wake.notify_one();
+        }
+        self.spool.remove(id).await?;
+        Ok(())
+    }
+}
+
+/// Converts and seals every accepted document; returns the jobs and one reply line per document.
+async fn build_jobs(
+    meta: &SpoolMeta,
+    submission: &Submission,
+    queue: &QueueConfig,
+    key: &SitePublicKey,
+) -> Result<(Vec<NewJob>, Vec<DocumentLine>), PipelineError> {
+    let mut jobs = Vec::new();
+    let mut lines = Vec::new();
+    for (index, doc) in submission.documents.iter().enumerate() {
+        if doc.role == Role::Body {
+            continue; // bodies are not printed unless a queue asks for it (later stage)
+        }
+        if !meta.printable.contains(&index) {
+            let reason = format!("{} files are not accepted by this printer", doc.detected.label());
+            lines.push(DocumentLine { name: doc.name.clone(), ok: false, pages: 0, reason });
+            continue;
+        }
+        let (doc_owned, max_pages) = (doc.clone(), queue.max_pages);
+        let rendered = tokio::task::spawn_blocking(move || convert::convert(&doc_owned, max_pages))
+            .await
+            .map_err(|e| PipelineError::Task(e.to_string()))?;
+        let rendered = match rendered {
+            Ok(r) => r,
+            Err(e) => {
+                lines.push(refused_line(&doc.name, &e));
+                continue;
+            }
+        };
+        let seq = jobs.len() as i64;
+        let job_id = job_id(&meta.id, seq);
+        let (pdf, site, key) = (rendered.pdf, queue.site.clone(), key.clone());
+        let sealed = tokio::task::spawn_blocking(move || seal::seal(&pdf, job_id, &site, &key))
+            .await
+            .map_err(|e| PipelineError::Task(e.to_string()))??;
+        lines.push(DocumentLine { name: doc.name.clone(), ok: true, pages: rendered.pages, reason: String::new() });
+        jobs.push(NewJob {
+            id: hex::encode(job_id),
+            seq,
+            filename: doc.name.clone(),
+            pages: i64::from(rendered.pages),
+            color: queue.color && rendered.color,
+            copies: 1,
+            sealed,
+        });
+    }
+    Ok((jobs, lines))
+}
+
+fn refused_line(name: &str, e: &ConvertError) -> DocumentLine {
+    DocumentLine { name: name.to_owned(), ok: false, pages: 0, reason: e.to_string() }
+}
+
+/// Job ids are derived from the spool id so a replay reuses them (and their blob keys).
+fn job_id(spool_id: &str, seq: i64) -> [u8; 16] {
+    let digest = crypto::sha256(format!("printgate job v1\0{spool_id}\0{seq}").as_bytes());
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&digest[..16]);
+    id
+}
+
+/// Who gets the reply: the From address, never for a null envelope sender.
+fn reply_recipient(meta: &SpoolMeta, submission: &Submission, queue: &QueueConfig) -> Option<String> {
+    if queue.reply_policy == ReplyPolicy::Never {
+        return None;
+    }
+    let envelope_sender = meta.mail_from.as_ref()?;
+    Some(submission.from_address.clone().unwrap_or_else(|| envelope_sender.clone()))
+}
+
+fn format_time(unix: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| unix.to_string())
+}
+
+/// Feeds spool ids to `workers` concurrent tasks until `shutdown`; failed entries are retried.
+pub async fn run(
+    pipeline: Arc<Pipeline>,
+    sender: mpsc::UnboundedSender<String>,
+    receiver: mpsc::UnboundedReceiver<String>,
+    workers: usize,
+    shutdown: CancellationToken,
+) {
+    match pipeline.spool.list() {
+        Ok(ids) => {
+            if !ids.is_empty() {
+                tracing::info!(entries = ids.len(), "resuming spooled messages");
+            }
+            for id in ids {
+                let _ = sender.send(id);
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "cannot list the spool"),
+    }
+    let receiver = Arc::new(Mutex::new(receiver));
+    let tasks = tokio_util::task::TaskTracker::new();
+    for _ in 0..workers {
+        let (pipeline, receiver, sender, shutdown) = (pipeline.clone(), receiver.clone(), sender.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    id = async { receiver.lock().await.recv().await } => id,
+                };
+                let Some(id) = next else { return };
+                if let Err(e) = pipeline.process(&id).await {
+                    tracing::warn!(message = %id, error = %e, "pipeline step failed; will retry");
+                    let (sender, shutdown) = (sender.clone(), shutdown.clone());
+                    tokio::spawn(async move {
+                        tokio::select! {
+                            () = shutdown.cancelled() => {}
+                            () = tokio::time::sleep(RETRY_AFTER) => { let _ = sender.send(id); }
+                        }
+                    });
+                }
+            }
+        });
+    }
+    tasks.close();
+    tasks.wait().await;
+}

@@ -1,0 +1,133 @@
+//! `printgate serve`: wires configuration, store, spool, scanners and every listener together,
+//! runs until SIGTERM/SIGINT, then drains.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::crypto::Secret;
+use crate::inbound::Inbound;
+use crate::notify::{RelayUrl, outbox};
+use crate::pipeline::{self, Pipeline};
+use crate::screen::Scanners;
+use crate::seal::SitePublicKey;
+use crate::smtp::{self, SmtpSettings};
+use crate::spool::Spool;
+use crate::store::Store;
+
+/// How often the janitor purges expired jobs.
+const JANITOR_EVERY: Duration = Duration::from_secs(60);
+
+/// Installs the process-wide rustls provider (aws-lc-rs; never mix with ring).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// Runs the server until a shutdown signal.
+///
+/// # Errors
+/// Start-up failures (a port in use, an unreachable database, a bad key file), each named.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    install_crypto_provider();
+    let config = Arc::new(config);
+    let shutdown = CancellationToken::new();
+    let running = start(config, shutdown.clone()).await?;
+    wait_for_signal().await;
+    tracing::info!("shutdown requested; draining");
+    shutdown.cancel();
+    running.wait().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Opens everything and spawns the services; used by `serve` and by tests.
+///
+/// # Errors
+/// As [`serve`].
+pub async fn start(config: Arc<Config>, shutdown: CancellationToken) -> anyhow::Result<tokio_util::task::TaskTracker> {
+    let store = Store::open(&config.store).await.context("opening the store")?;
+    let node_key = Secret::load_or_create(&config.spool.key_file).context("loading the node key")?;
+    let spool = Spool::open(&config.spool.dir, &node_key).context("opening the spool")?;
+    let site_keys = load_site_keys(&config)?;
+    let scanners = Scanners::from_config(&config.scan).map_err(anyhow::Error::msg)?;
+    let relay = outbox::Relay::new(&RelayUrl::parse(&config.relay.url).map_err(anyhow::Error::msg)?)?;
+
+    let smtp_listener = TcpListener::bind(config.smtp.listen).await.with_context(|| format!("binding smtp.listen {}", config.smtp.listen))?;
+    let api_listener = TcpListener::bind(config.api.listen).await.with_context(|| format!("binding api.listen {}", config.api.listen))?;
+    tracing::info!(smtp = %smtp_listener.local_addr()?, api = %api_listener.local_addr()?, "printgate listening");
+
+    let (work_tx, work_rx) = mpsc::unbounded_channel();
+    let outbox_wake = Arc::new(Notify::new());
+    let tasks = tokio_util::task::TaskTracker::new();
+
+    let inbound = Arc::new(Inbound::new(config.clone(), scanners, spool.clone(), work_tx.clone()));
+    let settings = Arc::new(SmtpSettings {
+        hostname: config.smtp.hostname.clone(),
+        max_message_bytes: config.smtp.max_message_bytes,
+        max_recipients: config.smtp.max_recipients,
+        command_timeout: config.smtp.command_timeout,
+        max_connections: smtp::DEFAULT_MAX_CONNECTIONS,
+    });
+    tasks.spawn(smtp::serve(smtp_listener, inbound, settings, shutdown.clone()));
+
+    let pipeline = Arc::new(Pipeline { config: config.clone(), spool, store: store.clone(), site_keys, outbox_wake: outbox_wake.clone() });
+    tasks.spawn(pipeline::run(pipeline, work_tx, work_rx, config.pipeline.workers, shutdown.clone()));
+    tasks.spawn(outbox::run(store.clone(), relay, outbox_wake, shutdown.clone()));
+    tasks.spawn(janitor(store.clone(), shutdown.clone()));
+
+    let app = crate::api::router(crate::api::ApiState { store });
+    let api_shutdown = shutdown.clone();
+    tasks.spawn(async move {
+        let served = axum::serve(api_listener, app).with_graceful_shutdown(async move { api_shutdown.cancelled().await }).await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "release API stopped");
+        }
+    });
+    tasks.close();
+    Ok(tasks)
+}
+
+fn load_site_keys(config: &Config) -> anyhow::Result<HashMap<String, SitePublicKey>> {
+    config
+        .site
+        .iter()
+        .map(|s| Ok((s.name.clone(), SitePublicKey::load(&s.public_key).map_err(anyhow::Error::msg)?)))
+        .collect()
+}
+
+async fn janitor(store: Store, shutdown: CancellationToken) {
+    loop {
+        match store.purge_expired(crate::store::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "expired jobs destroyed"),
+            Err(e) => tracing::warn!(error = %e, "expiry purge failed; will retry"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(JANITOR_EVERY) => {}
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let term = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,231 @@
+//! SMTP replies: the one place where reply codes are chosen.
+//!
+//! Every reply the server sends is an [`SmtpReply`] built by a named constructor here, or
+//! converted from a domain outcome ([`crate::inbound::Disposition`]) by `From` below. The rule
+//! (CONVENTIONS.md 4): infrastructure trouble is 4xx so the sending MTA retries; content and
+//! policy are 5xx with the reason, so the patron's own server tells the patron.
+
+use std::fmt;
+
+use crate::inbound::Disposition;
+use crate::screen::{Refusal, TempFailure};
+
+/// A complete SMTP reply: basic code, enhanced status code (RFC 3463) and text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpReply {
+    pub code: u16,
+    pub enhanced: &'static str,
+    pub text: String,
+}
+
+impl SmtpReply {
+    fn new(code: u16, enhanced: &'static str, text: impl Into<String>) -> Self {
+        Self { code, enhanced, text: sanitize(text.into()) }
+    }
+
+    /// The same reply without an enhanced status code (greetings, EHLO keyword lists).
+    #[must_use]
+    pub fn without_enhanced(mut self) -> Self {
+        self.enhanced = "";
+        self
+    }
+
+    /// True when the client should close the connection after this reply.
+    pub fn closes(&self) -> bool {
+        self.code == 221 || self.code == 421
+    }
+
+    pub fn is_positive(&self) -> bool {
+        self.code < 400
+    }
+
+    pub fn greeting(hostname: &str) -> Self {
+        Self::new(220, "", format!("{hostname} ESMTP printgate"))
+    }
+    pub fn ok(text: impl Into<String>) -> Self {
+        Self::new(250, "2.0.0", text)
+    }
+    pub fn sender_ok() -> Self {
+        Self::new(250, "2.1.0", "Sender OK")
+    }
+    pub fn recipient_ok() -> Self {
+        Self::new(250, "2.1.5", "Recipient OK")
+    }
+    pub fn start_data() -> Self {
+        Self::new(354, "", "Start mail input; end with <CRLF>.<CRLF>")
+    }
+    pub fn bye(hostname: &str) -> Self {
+        Self::new(221, "2.0.0", format!("{hostname} closing connection"))
+    }
+    pub fn cannot_vrfy() -> Self {
+        Self::new(252, "2.1.5", "Cannot VRFY user, but will accept message and attempt delivery")
+    }
+    pub fn help() -> Self {
+        Self::new(214, "2.0.0", "printgate accepts documents to print: see the library's instructions")
+    }
+    pub fn unknown_recipient(address: &str) -> Self {
+        Self::new(550, "5.1.1", format!("<{address}>: no such print queue here"))
+    }
+    pub fn too_many_recipients() -> Self {
+        Self::new(452, "4.5.3", "Too many recipients")
+    }
+    pub fn one_queue_per_message() -> Self {
+        Self::new(452, "4.5.3", "One print queue per message; this recipient will be retried separately")
+    }
+    pub fn bad_sequence(text: &str) -> Self {
+        Self::new(503, "5.5.1", text)
+    }
+    pub fn no_valid_recipients() -> Self {
+        Self::new(554, "5.5.1", "No valid recipients")
+    }
+    pub fn unknown_command() -> Self {
+        Self::new(500, "5.5.1", "Command unrecognized")
+    }
+    pub fn not_implemented(command: &str) -> Self {
+        Self::new(502, "5.5.1", format!("{command} not implemented"))
+    }
+    pub fn syntax_error(what: &str) -> Self {
+        Self::new(501, "5.5.4", format!("Syntax error: {what}"))
+    }
+    pub fn bad_sender() -> Self {
+        Self::new(553, "5.1.7", "Invalid sender address")
+    }
+    pub fn bad_recipient() -> Self {
+        Self::new(553, "5.1.3", "Invalid recipient address")
+    }
+    pub fn line_too_long() -> Self {
+        Self::new(500, "5.5.6", "Line too long")
+    }
+    pub fn message_too_big(limit: usize) -> Self {
+        Self::new(552, "5.3.4", format!("Message too big (limit {limit} bytes)"))
+    }
+    pub fn timeout(hostname: &str) -> Self {
+        Self::new(421, "4.4.2", format!("{hostname} timeout, closing connection"))
+    }
+    pub fn too_busy(hostname: &str) -> Self {
+        Self::new(421, "4.7.0", format!("{hostname} too many connections, try again later"))
+    }
+    pub fn too_many_errors(hostname: &str) -> Self {
+        Self::new(421, "4.7.0", format!("{hostname} too many errors, closing connection"))
+    }
+    pub fn shutting_down(hostname: &str) -> Self {
+        Self::new(421, "4.3.2", format!("{hostname} shutting down, try again later"))
+    }
+
+    /// Wire form: multi-line replies repeat the code with `-`.
+    pub fn to_wire(&self) -> Vec<u8> {
+        let lines: Vec<&str> = self.text.split('\n').collect();
+        let mut out = Vec::with_capacity(self.text.len() + 16 * lines.len());
+        for (i, line) in lines.iter().enumerate() {
+            let sep = if i + 1 == lines.len() { ' ' } else { '-' };
+            let enhanced = if self.enhanced.is_empty() { String::new() } else { format!("{} ", self.enhanced) };
+            out.extend_from_slice(format!("{}{sep}{enhanced}{line}\r\n", self.code).as_bytes());
+        }
+        out
+    }
+}
+
+/// Reply text goes on the wire: no CR, no control characters, bounded length (RFC 5321 4.5.3.1.5).
+fn sanitize(text: String) -> String {
+    let cleaned: String = text
+        .chars()
+        .filter(|c| *c == '\n' || !c.is_control())
+        .collect();
+    cleaned.lines().map(|l| truncate(l, 400)).collect::<Vec<_>>().join("\n")
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+impl fmt::Display for SmtpReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.code, self.enhanced, self.text)
+    }
+}
+
+impl From<&Disposition> for SmtpReply {
+    fn from(d: &Disposition) -> Self {
+        match d {
+            Disposition::Accepted { queue_id } => Self::ok(format!("Ok: queued as {queue_id}")),
+            Disposition::Refused(r) => r.into(),
+            Disposition::TempFail(t) => t.into(),
+        }
+    }
+}
+
+impl From<&Refusal> for SmtpReply {
+    fn from(r: &Refusal) -> Self {
+        match r {
+            Refusal::Virus { signature } => {
+                Self::new(554, "5.7.1", format!("Message refused: virus found ({signature})"))
+            }
+            Refusal::Spam { score, limit } => {
+                Self::new(550, "5.7.1", format!("Message refused as spam (score {score:.1} / limit {limit:.1})"))
+            }
+            Refusal::NothingPrintable { found } => Self::new(
+                550,
+                "5.6.0",
+                format!("Nothing printable in this message (found: {found}); attach a PDF"),
+            ),
+            Refusal::Malformed { reason } => Self::new(550, "5.6.0", format!("Malformed message: {reason}")),
+            Refusal::TooLargeForScanner { limit } => Self::new(
+                552,
+                "5.3.4",
+                format!("Message too large for the virus scanner (limit {limit} bytes)"),
+            ),
+        }
+    }
+}
+
+impl From<&TempFailure> for SmtpReply {
+    fn from(t: &TempFailure) -> Self {
+        match t {
+            TempFailure::ScannerUnavailable { scanner } => Self::new(
+                451,
+                "4.7.0",
+                format!("{scanner} is unavailable; message not accepted unscanned, try again later"),
+            ),
+            TempFailure::Spool => Self::new(451, "4.3.0", "Local error storing the message, try again later"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_line_replies_repeat_the_code() {
+        let r = SmtpReply::new(250, "", "a\nb\nc");
+        assert_eq!(r.to_wire(), b"250-a\r\n250-b\r\n250 c\r\n");
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_wire() {
+        let r = SmtpReply::unknown_recipient("x\r\n250 fake@y");
+        let wire = String::from_utf8(r.to_wire()).unwrap();
+        assert_eq!(wire.matches("\r\n").count(), 1, "{wire:?}");
+    }
+
+    #[test]
+    fn infrastructure_is_4xx_content_is_5xx() {
+        let virus = SmtpReply::from(&Refusal::Virus { signature: "Eicar-Test-Signature".into() });
+        assert_eq!((virus.code, virus.enhanced), (554, "5.7.1"));
+        assert!(virus.text.contains("Eicar-Test-Signature"));
+        let spam = SmtpReply::from(&Refusal::Spam { score: 1002.3, limit: 10.0 });
+        assert_eq!(spam.code, 550);
+        assert!(spam.text.contains("score 1002.3 / limit 10.0"), "{}", spam.text);
+        let down = SmtpReply::from(&TempFailure::ScannerUnavailable { scanner: "ClamAV".into() });
+        assert_eq!((down.code, down.enhanced), (451, "4.7.0"));
+        let spool = SmtpReply::from(&TempFailure::Spool);
+        assert_eq!(spool.code / 100, 4);
+    }
+}

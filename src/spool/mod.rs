@@ -1,0 +1,221 @@
+//! The durable spool: accepted messages, encrypted at rest with the node key, fsync'd before
+//! the `250` is sent, and replayed after a crash.
+//!
+//! Owns the on-disk format (`<id>.msg`: AES-256-GCM under a key derived from the node key,
+//! the entry id as associated data) and the write/rename/fsync sequence. It knows nothing of
+//! SMTP: it stores [`SpoolMeta`] and the raw bytes, and hands them back.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::{self, Secret};
+
+/// Magic and version at the start of every spool file.
+const MAGIC: &[u8; 8] = b"PGSPOOL1";
+const SUFFIX: &str = "msg";
+
+/// Everything the pipeline needs besides the raw message.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SpoolMeta {
+    pub id: String,
+    /// Unix seconds.
+    pub received_at: i64,
+    pub queue: String,
+    pub mail_from: Option<String>,
+    pub recipients: Vec<String>,
+    pub client_ip: String,
+    pub helo: String,
+    pub spam_score: f64,
+    pub spam_tagged: bool,
+    /// Indexes of the documents screening accepted.
+    pub printable: Vec<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    #[error("spool I/O on {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("spool entry {id} is corrupt or was written with another node key")]
+    Corrupt { id: String },
+    #[error("spool task failed: {0}")]
+    Task(String),
+}
+
+/// A directory of spooled messages.
+#[derive(Debug, Clone)]
+pub struct Spool {
+    dir: PathBuf,
+    key: Secret,
+}
+
+impl Spool {
+    /// Opens (creating) the spool directory; removes half-written files from a crash.
+    ///
+    /// # Errors
+    /// [`SpoolError::Io`] when the directory cannot be created or read.
+    pub fn open(dir: &Path, node_key: &Secret) -> Result<Self, SpoolError> {
+        let io = |source| SpoolError::Io { path: dir.to_owned(), source };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        for entry in std::fs::read_dir(dir).map_err(io)? {
+            let path = entry.map_err(io)?.path();
+            if path.extension().is_some_and(|e| e == "tmp") {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+        Ok(Self { dir: dir.to_owned(), key: node_key.derive("printgate spool v1") })
+    }
+
+    fn path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.{SUFFIX}"))
+    }
+
+    /// Writes an entry durably: temp file, fsync, rename, fsync of the directory.
+    ///
+    /// # Errors
+    /// [`SpoolError`] on any I/O failure (disk full included); nothing half-written remains.
+    pub async fn write(&self, meta: &SpoolMeta, raw: &[u8]) -> Result<(), SpoolError> {
+        let meta_json = serde_json::to_vec(meta).map_err(|e| SpoolError::Task(e.to_string()))?;
+        let mut plain = Vec::with_capacity(4 + meta_json.len() + raw.len());
+        plain.extend_from_slice(&u32::try_from(meta_json.len()).unwrap_or(u32::MAX).to_be_bytes());
+        plain.extend_from_slice(&meta_json);
+        plain.extend_from_slice(raw);
+        let sealed = crypto::aead_seal(self.key.expose(), meta.id.as_bytes(), &plain)
+            .map_err(|e| SpoolError::Task(e.to_string()))?;
+        let (dir, final_path) = (self.dir.clone(), self.path(&meta.id));
+        tokio::task::spawn_blocking(move || write_durably(&dir, &final_path, &sealed))
+            .await
+            .map_err(|e| SpoolError::Task(e.to_string()))?
+    }
+
+    /// Reads and decrypts an entry.
+    ///
+    /// # Errors
+    /// [`SpoolError::Io`] if it cannot be read, [`SpoolError::Corrupt`] if it does not decrypt.
+    pub async fn read(&self, id: &str) -> Result<(SpoolMeta, Vec<u8>), SpoolError> {
+        let path = self.path(id);
+        let bytes = tokio::fs::read(&path).await.map_err(|source| SpoolError::Io { path, source })?;
+        let corrupt = || SpoolError::Corrupt { id: id.to_owned() };
+        let body = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(corrupt)?;
+        let plain = crypto::aead_open(self.key.expose(), id.as_bytes(), body).map_err(|_| corrupt())?;
+        let (len, rest) = plain.split_at_checked(4).ok_or_else(corrupt)?;
+        let len = u32::from_be_bytes(len.try_into().map_err(|_| corrupt())?) as usize;
+        let (meta, raw) = rest.split_at_checked(len).ok_or_else(corrupt)?;
+        let meta: SpoolMeta = serde_json::from_slice(meta).map_err(|_| corrupt())?;
+        Ok((meta, raw.to_vec()))
+    }
+
+    /// Ids of every entry, oldest first (ids are time-ordered UUIDv7).
+    ///
+    /// # Errors
+    /// [`SpoolError::Io`] if the directory cannot be read.
+    pub fn list(&self) -> Result<Vec<String>, SpoolError> {
+        let io = |source| SpoolError::Io { path: self.dir.clone(), source };
+        let mut ids: Vec<String> = std::fs::read_dir(&self.dir)
+            .map_err(io)?
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                name.strip_suffix(&format!(".{SUFFIX}")).map(str::to_owned)
+            })
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Removes a finished entry (and makes the removal durable).
+    ///
+    /// # Errors
+    /// [`SpoolError::Io`] on failure other than "already gone".
+    pub async fn remove(&self, id: &str) -> Result<(), SpoolError> {
+        let path = self.path(id);
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => return Err(SpoolError::Io { path, source }),
+        }
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || sync_dir(&dir))
+            .await
+            .map_err(|e| SpoolError::Task(e.to_string()))?
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+fn write_durably(dir: &Path, final_path: &Path, sealed: &[u8]) -> Result<(), SpoolError> {
+    use std::io::Write;
+    let tmp = final_path.with_extension("tmp");
+    let io = |source| SpoolError::Io { path: tmp.clone(), source };
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(MAGIC)?;
+        f.write_all(sealed)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, final_path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> Result<(), SpoolError> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| SpoolError::Io { path: dir.to_owned(), source })
+}
+
+/// A new, time-ordered spool id.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(id: &str) -> SpoolMeta {
+        SpoolMeta {
+            id: id.into(),
+            received_at: 1,
+            queue: "bw".into(),
+            mail_from: Some("a@b".into()),
+            recipients: vec!["bw@p".into()],
+            client_ip: "127.0.0.1".into(),
+            helo: "h".into(),
+            spam_score: 0.5,
+            spam_tagged: false,
+            printable: vec![0],
+        }
+    }
+
+    #[tokio::test]
+    async fn entries_round_trip_encrypted_and_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path(), &Secret::from_bytes([7; 32])).unwrap();
+        let (a, b) = (new_id(), new_id());
+        spool.write(&meta(&b), b"second SECRET-MARKER").await.unwrap();
+        spool.write(&meta(&a), b"first").await.unwrap();
+        assert_eq!(spool.list().unwrap(), vec![a.clone(), b.clone()]);
+        let (m, raw) = spool.read(&b).await.unwrap();
+        assert_eq!((m, raw.as_slice()), (meta(&b), &b"second SECRET-MARKER"[..]));
+        let on_disk = std::fs::read(dir.path().join(format!("{b}.msg"))).unwrap();
+        assert!(!on_disk.windows(13).any(|w| w == b"SECRET-MARKER"));
+        spool.remove(&b).await.unwrap();
+        spool.remove(&b).await.unwrap();
+        assert_eq!(spool.list().unwrap(), vec![a]);
+    }
+
+    #[tokio::test]
+    async fn another_node_key_cannot_read_an_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = new_id();
+        Spool::open(dir.path(), &Secret::from_bytes([1; 32])).unwrap().write(&meta(&id), b"x").await.unwrap();
+        let other = Spool::open(dir.path(), &Secret::from_bytes([2; 32])).unwrap();
+        assert!(matches!(other.read(&id).await, Err(SpoolError::Corrupt { .. })));
+    }
+}

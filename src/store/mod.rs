@@ -1,0 +1,475 @@
+//! The shared store: jobs and release codes in SQL, sealed blobs in object storage.
+//!
+//! Owns the schema and its migrations (SQLite and PostgreSQL, one SQL dialect through sqlx's
+//! `Any` driver), release codes (stored only as HMAC-SHA256 under the store secret), station
+//! tokens (stored only as SHA-256), the encrypted reply outbox, and expiry. It renders nothing
+//! and decides no verdicts. Every node of an installation shares one store.
+
+pub mod blob;
+pub mod codes;
+mod schema;
+
+use std::path::Path;
+
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Executor, Row};
+
+use crate::config::StoreConfig;
+use crate::crypto::{self, Secret};
+pub use blob::{BlobUrl, Blobs};
+pub use codes::ReleaseCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("blob store: {0}")]
+    Blob(String),
+    #[error("not found")]
+    NotFound,
+    #[error("store secret: {0}")]
+    Secret(String),
+    #[error("could not find a free release code")]
+    CodeSpaceExhausted,
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// One accepted mail, as stored.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// The spool id: storing the same message twice is a no-op.
+    pub id: String,
+    pub queue: String,
+    pub site: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// One sealed print job to store.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub id: String,
+    pub seq: i64,
+    pub filename: String,
+    pub pages: i64,
+    pub color: bool,
+    pub copies: i64,
+    pub sealed: Vec<u8>,
+}
+
+/// What a station sees of a job.
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+pub struct JobInfo {
+    pub id: String,
+    pub filename: String,
+    pub pages: i64,
+    pub color: bool,
+    pub copies: i64,
+    pub bytes: i64,
+    pub sha256: String,
+}
+
+/// A reply waiting for the relay.
+#[derive(Debug, Clone)]
+pub struct OutboxItem {
+    pub id: String,
+    pub mail_from: String,
+    pub rcpt: String,
+    /// The formatted message (decrypted).
+    pub body: Vec<u8>,
+    pub attempts: i64,
+}
+
+/// The outcome of storing a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// Newly stored under this code.
+    New(ReleaseCode),
+    /// The message was already stored (a replay after a crash).
+    AlreadyStored,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    blobs: Blobs,
+    code_key: Secret,
+    outbox_key: Secret,
+    code_digits: usize,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("blobs", &self.blobs).finish_non_exhaustive()
+    }
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Store {
+    /// Connects, migrates, and opens the blob store.
+    ///
+    /// # Errors
+    /// [`StoreError`] naming the part that failed.
+    pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let secret = Secret::load_or_create(&config.secret_file).map_err(|e| StoreError::Secret(e.to_string()))?;
+        let url = database_url(&config.database_url)?;
+        let is_sqlite = url.starts_with("sqlite:");
+        let pool = AnyPoolOptions::new()
+            .max_connections(if is_sqlite { 4 } else { 10 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if is_sqlite {
+                        conn.execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        if is_sqlite {
+            pool.execute("PRAGMA journal_mode = WAL").await?;
+        }
+        schema::migrate(&pool, is_sqlite).await?;
+        let blobs = Blobs::open(&BlobUrl::parse(&config.blob_url).map_err(StoreError::Blob)?)?;
+        Ok(Self {
+            pool,
+            blobs,
+            code_key: secret.derive("printgate release code v1"),
+            outbox_key: secret.derive("printgate outbox v1"),
+            code_digits: config.code_digits,
+        })
+    }
+
+    pub fn blobs(&self) -> &Blobs {
+        &self.blobs
+    }
+
+    fn code_hash(&self, code: &ReleaseCode) -> String {
+        hex::encode(crypto::hmac_sha256(self.code_key.expose(), code.digits().as_bytes()))
+    }
+
+    /// True when the message with this spool id is already stored.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub async fn message_exists(&self, id: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM messages WHERE id = $1").bind(id).fetch_one(&self.pool).await?;
+        Ok(row.try_get::<i64, _>(0)? > 0)
+    }
+
+    /// Stores a message's sealed jobs and its reply in one transaction, under a fresh release
+    /// code. Blobs are written first (under keys derived from the job ids, so a replay rewrites
+    /// the same keys); the SQL rows make them visible.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database or blob failure; nothing is visible then.
+    pub async fn record(
+        &self,
+        message: &NewMessage,
+        jobs: Vec<NewJob>,
+        reply: Option<(&str, &str)>,
+        render_reply: impl Fn(&ReleaseCode) -> Vec<u8>,
+    ) -> Result<Recorded, StoreError> {
+        if self.message_exists(&message.id).await? {
+            return Ok(Recorded::AlreadyStored);
+        }
+        let mut infos = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let key = blob_key(&job.id);
+            let (bytes, sha256) = (job.sealed.len() as i64, crypto::sha256_hex(&job.sealed));
+            self.blobs.put(&key, job.sealed).await?;
+            infos.push((job.id, job.seq, job.filename, job.pages, job.color, job.copies, bytes, sha256, key));
+        }
+        for _ in 0..20 {
+            let code = ReleaseCode::generate(self.code_digits).map_err(|e| StoreError::Secret(e.to_string()))?;
+            let mut tx = self.pool.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO messages (id, queue, site, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&message.id)
+            .bind(&message.queue)
+            .bind(&message.site)
+            .bind(self.code_hash(&code))
+            .bind(message.created_at)
+            .bind(message.expires_at)
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => {
+                    tx.rollback().await?;
+                    if self.message_exists(&message.id).await? {
+                        return Ok(Recorded::AlreadyStored);
+                    }
+                    continue; // code collision with a live code: draw again
+                }
+                Err(e) => return Err(e.into()),
+            }
+            for (id, seq, filename, pages, color, copies, bytes, sha256, key) in &infos {
+                sqlx::query(
+                    "INSERT INTO jobs (id, message_id, seq, site, filename, pages, color, copies, bytes, sha256, blob_key, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                )
+                .bind(id)
+                .bind(&message.id)
+                .bind(*seq)
+                .bind(&message.site)
+                .bind(filename)
+                .bind(*pages)
+                .bind(i64::from(*color))
+                .bind(*copies)
+                .bind(*bytes)
+                .bind(sha256)
+                .bind(key)
+                .bind(message.created_at)
+                .bind(message.expires_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if let Some((from, rcpt)) = reply {
+                let outbox_id = format!("{}-reply", message.id);
+                let body = crypto::aead_seal(self.outbox_key.expose(), outbox_id.as_bytes(), &render_reply(&code))
+                    .map_err(|e| StoreError::Secret(e.to_string()))?;
+                sqlx::query(
+                    "INSERT INTO outbox (id, message_id, mail_from, rcpt, body, attempts, next_attempt_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, 0, $6, $6)",
+                )
+                .bind(&outbox_id)
+                .bind(&message.id)
+                .bind(from)
+                .bind(rcpt)
+                .bind(body)
+                .bind(message.created_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            return Ok(Recorded::New(code));
+        }
+        Err(StoreError::CodeSpaceExhausted)
+    }
+
+    /// The live jobs behind a release code, for a station of `site`.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown, expired or other-site code.
+    pub async fn release(&self, code: &ReleaseCode, site: &str) -> Result<Vec<JobInfo>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT j.id, j.filename, j.pages, j.color, j.copies, j.bytes, j.sha256 FROM jobs j \
+             JOIN messages m ON m.id = j.message_id \
+             WHERE m.code_hash = $1 AND m.site = $2 AND m.expires_at > $3 ORDER BY j.seq",
+        )
+        .bind(self.code_hash(code))
+        .bind(site)
+        .bind(now())
+        .fetch_all(&self.pool)
+        .await?;
+        if rows.is_empty() {
+            return Err(StoreError::NotFound);
+        }
+        rows.iter().map(job_info).collect()
+    }
+
+    /// One live job of `site`.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when there is no such live job for this site.
+    pub async fn job(&self, id: &str, site: &str) -> Result<(JobInfo, String), StoreError> {
+        let row = sqlx::query(
+            "SELECT id, filename, pages, color, copies, bytes, sha256, blob_key FROM jobs \
+             WHERE id = $1 AND site = $2 AND expires_at > $3",
+        )
+        .bind(id)
+        .bind(site)
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok((job_info(&row)?, row.try_get::<String, _>(7)?))
+    }
+
+    /// Destroys a job after the station printed it: blob first, then the row; the message
+    /// (and so its code) goes with its last job.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if the job is not a live job of `site`.
+    pub async fn destroy_job(&self, id: &str, site: &str) -> Result<(), StoreError> {
+        let (_, blob_key) = self.job(id, site).await?;
+        self.blobs.delete(&blob_key).await?;
+        let row = sqlx::query("DELETE FROM jobs WHERE id = $1 AND site = $2 RETURNING message_id")
+            .bind(id)
+            .bind(site)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let message_id: String = row.try_get(0)?;
+        sqlx::query("DELETE FROM messages WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE message_id = $1)")
+            .bind(&message_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes every expired job (blob and row) and message. Returns the number of jobs purged.
+    ///
+    /// # Errors
+    /// [`StoreError`] on the first failure; the rest is retried on the next run.
+    pub async fn purge_expired(&self, at: i64) -> Result<usize, StoreError> {
+        let rows = sqlx::query("SELECT id, blob_key FROM jobs WHERE expires_at <= $1").bind(at).fetch_all(&self.pool).await?;
+        for row in &rows {
+            let (id, key): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+            self.blobs.delete(&key).await?;
+            sqlx::query("DELETE FROM jobs WHERE id = $1").bind(&id).execute(&self.pool).await?;
+        }
+        sqlx::query("DELETE FROM messages WHERE expires_at <= $1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE message_id = messages.id)")
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(rows.len())
+    }
+
+    /// Creates a station token for `site`; returns the token (shown once, stored hashed).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn create_station_token(&self, site: &str) -> Result<String, StoreError> {
+        let secret = crypto::random::<32>().map_err(|e| StoreError::Secret(e.to_string()))?;
+        let token = format!("pgst_{}", hex::encode(secret));
+        let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        sqlx::query("INSERT INTO station_tokens (id, site, token_hash, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&id)
+            .bind(site)
+            .bind(crypto::sha256_hex(token.as_bytes()))
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(token)
+    }
+
+    /// The site a (non-revoked) station token belongs to.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown or revoked token.
+    pub async fn station_site(&self, token: &str) -> Result<String, StoreError> {
+        let row = sqlx::query("SELECT site FROM station_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+            .bind(crypto::sha256_hex(token.as_bytes()))
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// `(id, site, created_at, revoked)` of every token.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub async fn list_station_tokens(&self) -> Result<Vec<(String, String, i64, bool)>, StoreError> {
+        let rows = sqlx::query("SELECT id, site, created_at, revoked_at FROM station_tokens ORDER BY created_at")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get::<Option<i64>, _>(3)?.is_some())))
+            .collect()
+    }
+
+    /// Revokes a token by its id; returns whether one was revoked.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub async fn revoke_station_token(&self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE station_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Replies due for (re)delivery.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn outbox_due(&self, at: i64, limit: i64) -> Result<Vec<OutboxItem>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, mail_from, rcpt, body, attempts FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 \
+             ORDER BY next_attempt_at LIMIT $2",
+        )
+        .bind(at)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get(0)?;
+                let sealed: Vec<u8> = r.try_get(3)?;
+                let body = crypto::aead_open(self.outbox_key.expose(), id.as_bytes(), &sealed)
+                    .map_err(|_| StoreError::Corrupt(format!("outbox item {id} does not decrypt with this store secret")))?;
+                Ok(OutboxItem { id, mail_from: r.try_get(1)?, rcpt: r.try_get(2)?, body, attempts: r.try_get(4)? })
+            })
+            .collect()
+    }
+
+    /// Marks a reply delivered and drops its body (it holds the release code).
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub async fn outbox_sent(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET sent_at = $1, body = $2, last_error = NULL WHERE id = $3")
+            .bind(now())
+            .bind(Vec::<u8>::new())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a failed delivery attempt and when to try again.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub async fn outbox_failed(&self, id: &str, next_attempt_at: i64, error: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 WHERE id = $3")
+            .bind(next_attempt_at)
+            .bind(error)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+fn job_info(row: &sqlx::any::AnyRow) -> Result<JobInfo, StoreError> {
+    Ok(JobInfo {
+        id: row.try_get(0)?,
+        filename: row.try_get(1)?,
+        pages: row.try_get(2)?,
+        color: row.try_get::<i64, _>(3)? != 0,
+        copies: row.try_get(4)?,
+        bytes: row.try_get(5)?,
+        sha256: row.try_get(6)?,
+    })
+}
+
+pub fn blob_key(job_id: &str) -> String {
+    format!("jobs/{job_id}.pgsj")
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error().is_some_and(|d| d.is_unique_violation())
+}
+
+/// SQLite URLs get `mode=rwc` (create the file) and their directory created.
+fn database_url(url: &str) -> Result<String, StoreError> {
+    let Some(path) = url.strip_prefix("sqlite://") else { return Ok(url.to_owned()) };
+    let file = path.split('?').next().unwrap_or(path);
+    if let Some(dir) = Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Blob(format!("{}: {e}", dir.display())))?;
+    }
+    Ok(if path.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") })
+}

@@ -1,0 +1,35 @@
+//! Schema migrations, embedded in the binary. One SQL text works on both back ends (the types
+//! used are those SQLite and PostgreSQL share); each version is applied once, in order, inside
+//! a transaction, and recorded in `schema_version`.
+
+use sqlx::Row;
+use sqlx::AnyPool;
+
+/// `(version, SQL)`; never edit a released entry, append a new one.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+
+/// Applies pending migrations.
+///
+/// # Errors
+/// Database errors; a failed migration is rolled back whole.
+pub async fn migrate(pool: &AnyPool, is_sqlite: bool) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        .execute(pool)
+        .await?;
+    let mut tx = pool.begin().await?;
+    if !is_sqlite {
+        // Nodes starting together must not migrate concurrently.
+        sqlx::raw_sql("LOCK TABLE schema_version IN EXCLUSIVE MODE").execute(&mut *tx).await?;
+    }
+    let row = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetch_one(&mut *tx).await?;
+    let current: i64 = row.try_get(0)?;
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        sqlx::raw_sql(*sql).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)")
+            .bind(*version)
+            .bind(super::now())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
+}
