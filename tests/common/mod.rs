@@ -1,0 +1,269 @@
+//! Test harness for system tests: runs the real `printgate` binary against the real clamd and
+//! spamd started by `scripts/test`, with Postfix's `smtp-sink` as the reply relay and `swaks`
+//! as the patron's mail client. Nothing here is a mock.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_printgate");
+
+/// An address from the environment that `scripts/test` sets; tests fail (never skip) without it.
+pub fn daemon_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests through scripts/test, which starts clamd and spamd")
+    })
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Postfix's smtp-sink, dumping every received message into a directory.
+pub struct Relay {
+    child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+impl Relay {
+    pub fn start(dir: &Path) -> Self {
+        std::fs::create_dir_all(dir).unwrap();
+        // smtp-sink drops privileges to `nobody`, which must be able to write the dumps.
+        Command::new("chmod").arg("777").arg(dir).status().unwrap();
+        let sink = std::env::var("PG_SMTP_SINK").unwrap_or_else(|_| "/usr/sbin/smtp-sink".into());
+        let port = free_port();
+        let child = Command::new(sink)
+            .args(["-u", "nobody", "-d"])
+            .arg(format!("{}/%Y%m%d%H%M%S.", dir.display()))
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("64")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("smtp-sink (Postfix) must be installed; scripts/test installs it");
+        wait_for_port(port, Duration::from_secs(10));
+        Self { child, port, dir: dir.to_owned() }
+    }
+
+    /// Waits until `count` messages were received; returns their raw bytes.
+    pub fn wait_for(&self, count: usize, timeout: Duration) -> Vec<Vec<u8>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir).unwrap().map(|e| e.unwrap().path()).collect();
+            files.sort();
+            if files.len() >= count {
+                std::thread::sleep(Duration::from_millis(100)); // let smtp-sink finish writing
+                return files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+            }
+            assert!(Instant::now() < deadline, "relay received {} of {count} replies in {timeout:?}", files.len());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn wait_for_port(port: u16, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on port {port} after {timeout:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Addresses of the scanners a server should use.
+pub struct Scanners {
+    pub clamd: String,
+    pub spamd: String,
+}
+
+impl Scanners {
+    /// The real daemons started by scripts/test.
+    pub fn real() -> Self {
+        Self { clamd: daemon_env("PRINTGATE_TEST_CLAMD"), spamd: daemon_env("PRINTGATE_TEST_SPAMD") }
+    }
+}
+
+/// A running `printgate serve` in its own directory.
+pub struct Server {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub smtp_port: u16,
+    pub api_port: u16,
+    pub config: PathBuf,
+}
+
+impl Server {
+    pub fn start(scanners: &Scanners, relay_port: u16) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let out = run(&[
+            "keygen",
+            "--site",
+            "main",
+            "--out",
+            dir.path().join("keys").to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "keygen failed: {}", String::from_utf8_lossy(&out.stderr));
+        let (smtp_port, api_port) = (free_port(), free_port());
+        let d = dir.path().display();
+        let config = format!(
+            r#"
+[smtp]
+listen = "127.0.0.1:{smtp_port}"
+hostname = "print.test"
+max_message_bytes = 10485760
+
+[[queue]]
+address = "bw@print.example.org"
+name = "bw"
+site = "main"
+spam_tag_score = 5.0
+spam_reject_score = 10.0
+retention = "72h"
+
+[[site]]
+name = "main"
+public_key = "{d}/keys/main.pub.pem"
+
+[scan.clamav]
+address = "{clamd}"
+timeout = "20s"
+
+[scan.spamassassin]
+address = "{spamd}"
+timeout = "30s"
+
+[store]
+database_url = "sqlite://{d}/data/printgate.db"
+blob_url = "file://{d}/data/blobs"
+secret_file = "{d}/data/secret.key"
+
+[spool]
+dir = "{d}/data/spool"
+key_file = "{d}/data/node.key"
+
+[relay]
+url = "smtp://127.0.0.1:{relay_port}"
+from = "printgate@print.example.org"
+library_name = "Test Library"
+
+[api]
+listen = "127.0.0.1:{api_port}"
+"#,
+            clamd = scanners.clamd,
+            spamd = scanners.spamd,
+        );
+        let config_path = dir.path().join("printgate.toml");
+        std::fs::write(&config_path, config).unwrap();
+        let mut server = Self { child: None, dir, smtp_port, api_port, config: config_path };
+        server.spawn();
+        server
+    }
+
+    /// (Re)starts the process on the same directory and ports.
+    pub fn spawn(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("server.log")).unwrap();
+        let child = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(&self.config)
+            .env("PRINTGATE_LOG", "printgate=debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        wait_for_port(self.smtp_port, Duration::from_secs(30));
+        wait_for_port(self.api_port, Duration::from_secs(30));
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn api_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.api_port)
+    }
+
+    pub fn key_path(&self) -> PathBuf {
+        self.dir.path().join("keys/main.key.pem")
+    }
+
+    pub fn station_token(&self) -> String {
+        let out = run(&["station-token", "create", "--site", "main", "--config", self.config.to_str().unwrap()]);
+        assert!(out.status.success(), "station-token failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    /// Sends a mail with swaks; `attachments` are file paths. Returns swaks' transcript.
+    pub fn swaks(&self, from: &str, body: &str, attachments: &[&Path]) -> String {
+        let mut cmd = Command::new("swaks");
+        cmd.args(["--server", &format!("127.0.0.1:{}", self.smtp_port)])
+            .args(["--to", "bw@print.example.org", "--from", from])
+            .args(["--helo", "patron.example.com", "--header", "Subject: please print"])
+            .args(["--body", body])
+            .args(["--timeout", "60"]);
+        for a in attachments {
+            cmd.arg("--attach").arg(a);
+        }
+        let out = cmd.output().expect("swaks must be installed; scripts/test installs it");
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+        text
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+/// The `Release code: NNNN NNNN` line of a reply's text part, digits only.
+pub fn release_code(raw_reply: &[u8]) -> String {
+    let message = mail_parser::MessageParser::default().parse(raw_reply).expect("reply parses");
+    let text = message.body_text(0).expect("reply has a text part").into_owned();
+    let line = text.lines().find(|l| l.starts_with("Release code: ")).unwrap_or_else(|| panic!("no code in {text}"));
+    line["Release code: ".len()..].chars().filter(char::is_ascii_digit).collect()
+}
+
+/// True if `needle` occurs in any file under `dir`.
+pub fn tree_contains(dir: &Path, needle: &[u8]) -> Option<PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()? {
+        let path = entry.ok()?.path();
+        if path.is_dir() {
+            if let Some(p) = tree_contains(&path, needle) {
+                return Some(p);
+            }
+        } else if std::fs::read(&path).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle)) {
+            return Some(path);
+        }
+    }
+    None
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    printgate::crypto::sha256_hex(bytes)
+}

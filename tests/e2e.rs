@@ -1,0 +1,195 @@
+//! System tests of the walking skeleton: real swaks -> printgate -> real clamd/spamd ->
+//! SQLite + blobs -> reply through smtp-sink -> `printgate station release`.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::{BIN, Relay, Scanners, Server};
+
+const EICAR: &str = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+const GTUBE: &str = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
+
+fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn emailed_pdf_is_released_byte_for_byte_and_never_stored_in_clear() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = Server::start(&Scanners::real(), relay.port);
+    let marker = format!("PGMARKER{}", std::process::id());
+    let pdf = printgate::convert::sample::sample_pdf(&format!("Library notes {marker}"), 2);
+    let attachment = write(work.path(), "notes.pdf", &pdf);
+
+    let transcript = server.swaks("patron@example.com", "Please print this.", &[&attachment]);
+    assert!(transcript.contains("250 2.0.0 Ok: queued as"), "not accepted:\n{transcript}\n{}", server.log());
+
+    let replies = relay.wait_for(1, Duration::from_secs(60));
+    let reply = String::from_utf8_lossy(&replies[0]);
+    assert!(reply.contains("RCPT TO:<patron@example.com>") || reply.contains("patron@example.com"), "{reply}");
+    let code = common::release_code(&replies[0]);
+    assert_eq!(code.len(), 8, "code {code:?}");
+    let text = mail_parser::MessageParser::default().parse(&replies[0]).unwrap().body_text(0).unwrap().into_owned();
+    assert!(text.contains("notes.pdf: printed as 2 pages"), "{text}");
+    assert!(text.contains("UTC"), "expiry missing: {text}");
+
+    // Nothing in clear at rest: neither the document nor the code.
+    let data = server.data_dir();
+    assert_eq!(common::tree_contains(&data, marker.as_bytes()), None, "plaintext document found at rest");
+    assert_eq!(common::tree_contains(&data, code.as_bytes()), None, "release code found in clear");
+    let spaced = format!("{} {}", &code[..4], &code[4..]);
+    assert_eq!(common::tree_contains(&data, spaced.as_bytes()), None, "release code found in clear");
+
+    // Wrong code: 404 from the API.
+    let token = server.station_token();
+    let wrong = if code == "00000000" { "11111111" } else { "00000000" };
+    let status = http_release(&server, &token, wrong);
+    assert_eq!(status, 404);
+
+    // The station redeems, decrypts, writes, acknowledges.
+    let out_dir = work.path().join("printed");
+    let station = station_release(&server, &token, &code, &out_dir);
+    assert!(station.status.success(), "station failed: {}", String::from_utf8_lossy(&station.stderr));
+    let written = std::fs::read(out_dir.join("notes.pdf")).unwrap();
+    assert_eq!(common::sha256_hex(&written), common::sha256_hex(&pdf));
+
+    // Acknowledged jobs are gone: the same code is now unknown, and the blob is destroyed.
+    let again = station_release(&server, &token, &code, &work.path().join("again"));
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("unknown or expired code"));
+    assert_eq!(http_release(&server, &token, &code), 404);
+    let blobs: Vec<_> = walk(&data.join("blobs"));
+    assert!(blobs.is_empty(), "blobs left after ack: {blobs:?}");
+}
+
+#[test]
+fn a_station_token_is_required() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = Server::start(&Scanners::real(), relay.port);
+    assert_eq!(http_release(&server, "pgst_not-a-token", "12345678"), 401);
+}
+
+#[test]
+fn eicar_attachment_is_refused_naming_the_signature() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = Server::start(&Scanners::real(), relay.port);
+    let eicar = write(work.path(), "invoice.pdf", EICAR.as_bytes());
+    let transcript = server.swaks("patron@example.com", "see attached", &[&eicar]);
+    let line = reply_line(&transcript, "554 5.7.1");
+    assert!(line.contains("virus found") && line.to_ascii_lowercase().contains("eicar"), "{line}");
+}
+
+#[test]
+fn gtube_is_refused_naming_the_score() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = Server::start(&Scanners::real(), relay.port);
+    let pdf = write(work.path(), "doc.pdf", &printgate::convert::sample::sample_pdf("spam", 1));
+    let transcript = server.swaks("spammer@example.com", GTUBE, &[&pdf]);
+    let line = reply_line(&transcript, "550 5.7.1");
+    assert!(line.contains("spam (score 1000") && line.contains("limit 10.0"), "{line}");
+}
+
+#[test]
+fn text_only_mail_is_refused_as_nothing_printable() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = Server::start(&Scanners::real(), relay.port);
+    let txt = write(work.path(), "notes.txt", b"just some notes\n");
+    let transcript = server.swaks("patron@example.com", "print please", &[&txt]);
+    let line = reply_line(&transcript, "550 5.6.0");
+    assert!(line.contains("Nothing printable") && line.contains("notes.txt"), "{line}");
+}
+
+#[test]
+fn clamd_down_is_a_temporary_failure() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    // A socket path nobody listens on: what printgate sees when clamd is stopped.
+    let dead = format!("unix:{}/clamd-stopped.sock", work.path().display());
+    let server = Server::start(&Scanners { clamd: dead, spamd: common::daemon_env("PRINTGATE_TEST_SPAMD") }, relay.port);
+    let pdf = write(work.path(), "doc.pdf", &printgate::convert::sample::sample_pdf("x", 1));
+    let transcript = server.swaks("patron@example.com", "print", &[&pdf]);
+    let line = reply_line(&transcript, "451 4.7.0");
+    assert!(line.contains("ClamAV"), "{line}");
+    assert!(common::tree_contains(&server.data_dir().join("spool"), b"PGSPOOL1").is_none(), "a refused mail was spooled");
+}
+
+#[test]
+fn spamd_down_is_a_temporary_failure() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let dead = format!("127.0.0.1:{}", common::free_port());
+    let server = Server::start(&Scanners { clamd: common::daemon_env("PRINTGATE_TEST_CLAMD"), spamd: dead }, relay.port);
+    let pdf = write(work.path(), "doc.pdf", &printgate::convert::sample::sample_pdf("x", 1));
+    let transcript = server.swaks("patron@example.com", "print", &[&pdf]);
+    let line = reply_line(&transcript, "451 4.7.0");
+    assert!(line.contains("SpamAssassin"), "{line}");
+}
+
+#[test]
+fn unknown_recipient_is_550_5_1_1() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = Server::start(&Scanners::real(), relay.port);
+    let out = Command::new("swaks")
+        .args(["--server", &format!("127.0.0.1:{}", server.smtp_port), "--to", "nobody@print.example.org"])
+        .args(["--from", "patron@example.com", "--quit-after", "RCPT"])
+        .output()
+        .unwrap();
+    let transcript = String::from_utf8_lossy(&out.stdout);
+    assert!(transcript.contains("550 5.1.1"), "{transcript}");
+}
+
+/// The server's reply line that starts with `code` in a swaks transcript.
+fn reply_line(transcript: &str, code: &str) -> String {
+    transcript
+        .lines()
+        .find(|l| l.trim_start_matches(['<', '*', '-', '~', ' ']).starts_with(code))
+        .unwrap_or_else(|| panic!("no {code} reply in:\n{transcript}"))
+        .to_owned()
+}
+
+fn station_release(server: &Server, token: &str, code: &str, out: &std::path::Path) -> std::process::Output {
+    Command::new(BIN)
+        .args(["station", "release", code, "--server", &server.api_url(), "--token", token])
+        .arg("--key")
+        .arg(server.key_path())
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+fn http_release(server: &Server, token: &str, code: &str) -> u16 {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/release", server.api_url()))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "code": code }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    })
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+        }
+    }
+    out
+}
