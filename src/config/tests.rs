@@ -1,0 +1,114 @@
+use std::path::Path;
+
+use super::*;
+
+const BASE: &str = r#"
+[smtp]
+listen = "127.0.0.1:2525"
+hostname = "print.test"
+
+[[queue]]
+address = "bw@print.test"
+name = "bw"
+site = "main"
+
+[[site]]
+name = "main"
+public_key = "Cargo.toml"
+
+[scan.clamav]
+address = "unix:/run/clamd.sock"
+
+[scan.spamassassin]
+address = "127.0.0.1:783"
+
+[store]
+database_url = "sqlite://data/x.db"
+blob_url = "file://data/blobs"
+
+[relay]
+url = "smtp://127.0.0.1:25"
+from = "printgate@print.test"
+
+[api]
+listen = "127.0.0.1:8443"
+"#;
+
+fn parse(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
+    Config::from_toml(text, Path::new("test.toml"), env.into_iter())
+}
+
+fn issues(result: Result<Config, ConfigError>) -> Vec<ConfigIssue> {
+    match result {
+        Err(ConfigError::Invalid(i)) => i,
+        other => panic!("expected invalid config, got {other:?}"),
+    }
+}
+
+#[test]
+fn defaults_are_applied() {
+    let c = parse(BASE, &[]).unwrap();
+    assert_eq!(c.smtp.max_message_bytes, DEFAULT_MAX_MESSAGE_BYTES);
+    let q = &c.queue[0];
+    assert_eq!(q.retention, Duration::from_secs(72 * 3600));
+    assert_eq!(q.allowed_types, vec!["pdf"]);
+    assert_eq!(q.reply_policy, ReplyPolicy::NotFailing);
+    assert_eq!(c.store.code_digits, 8);
+    assert!(c.queue_for_address("BW@Print.Test").is_some());
+}
+
+#[test]
+fn env_overrides_reach_nested_sections_and_typed_values() {
+    let c = parse(
+        BASE,
+        &[
+            ("PRINTGATE_SCAN_CLAMAV__ADDRESS", "127.0.0.1:3310"),
+            ("PRINTGATE_SMTP__MAX_MESSAGE_BYTES", "1000"),
+            ("PRINTGATE_STORE__DATABASE_URL", "postgres://u@h/db"),
+            ("UNRELATED", "x"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(c.scan.clamav.address, "127.0.0.1:3310");
+    assert_eq!(c.smtp.max_message_bytes, 1000);
+    assert_eq!(c.store.database_url, "postgres://u@h/db");
+}
+
+#[test]
+fn unknown_keys_are_named() {
+    let text = BASE.replace("hostname = \"print.test\"", "hostname = \"print.test\"\nmax_mesage_bytes = 5");
+    let found = issues(parse(&text, &[]));
+    assert!(found.iter().any(|i| i.problem.contains("max_mesage_bytes")), "{found:?}");
+}
+
+#[test]
+fn every_semantic_problem_is_reported_at_once() {
+    let text = BASE
+        .replace("site = \"main\"", "site = \"nowhere\"\nspam_tag_score = 9.0\nspam_reject_score = 3.0\nallowed_types = [\"pdf\", \"exe\"]")
+        .replace("unix:/run/clamd.sock", "clamd")
+        .replace("smtp://127.0.0.1:25", "http://relay")
+        .replace("127.0.0.1:8443", "0.0.0.0:8443");
+    let found = issues(parse(&text, &[]));
+    let keys: Vec<&str> = found.iter().map(|i| i.key.as_str()).collect();
+    for expected in ["queue[0].site", "queue[0].spam_reject_score", "queue[0].allowed_types", "scan.clamav.address", "relay.url", "api.listen"] {
+        assert!(keys.contains(&expected), "{expected} missing from {keys:?}");
+    }
+    let text = ConfigError::Invalid(found).to_string();
+    assert!(text.contains("queue[0].site: no [[site]] named \"nowhere\""), "{text}");
+}
+
+#[test]
+fn bad_durations_and_syntax_are_explained() {
+    let found = issues(parse(&BASE.replace("site = \"main\"", "site = \"main\"\nretention = \"three days\""), &[]));
+    assert!(found.iter().any(|i| i.problem.contains("invalid duration")), "{found:?}");
+    assert!(matches!(parse("[smtp", &[]), Err(ConfigError::Syntax { .. })));
+}
+
+#[test]
+fn the_shipped_default_config_parses() {
+    let text = std::fs::read_to_string("config/printgate.toml").unwrap();
+    let c: Config = toml::from_str(&text).expect("config/printgate.toml deserializes");
+    let problems: Vec<_> = c.validate().into_iter().filter(|i| !i.key.ends_with("public_key")).collect();
+    assert!(problems.is_empty(), "{problems:?}");
+}

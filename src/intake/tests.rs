@@ -1,0 +1,74 @@
+use super::*;
+
+fn mime(parts: &str) -> Vec<u8> {
+    format!(
+        "From: Pat Ron <pat@example.com>\r\nTo: bw@print.test\r\nSubject: =?utf-8?q?Dr=C3=BCck?=\r\nMessage-ID: <m1@example.com>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain\r\n\r\nPlease print.\r\n{parts}--b1--\r\n"
+    )
+    .into_bytes()
+}
+
+fn attachment(name_header: &str, ctype: &str, base64_body: &str) -> String {
+    format!("--b1\r\nContent-Type: {ctype}\r\nContent-Disposition: attachment; {name_header}\r\nContent-Transfer-Encoding: base64\r\n\r\n{base64_body}\r\n")
+}
+
+#[test]
+fn attachments_are_found_with_decoded_names_and_detected_types() {
+    use base64::Engine;
+    let pdf = base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.4\n1 0 obj\n");
+    let raw = mime(&format!(
+        "{}{}",
+        attachment("filename*=utf-8''K%C3%BCche.pdf", "application/octet-stream", &pdf),
+        attachment("filename=\"../../etc/passwd\"", "application/pdf", "aGVsbG8="),
+    ));
+    let s = Submission::parse(&raw).unwrap();
+    assert_eq!(s.from_address.as_deref(), Some("pat@example.com"));
+    assert_eq!(s.subject.as_deref(), Some("Drück"));
+    assert_eq!(s.message_id.as_deref(), Some("m1@example.com"));
+    let names: Vec<(&str, DocumentType, Role)> = s.documents.iter().map(|d| (d.name.as_str(), d.detected, d.role)).collect();
+    assert_eq!(
+        names,
+        vec![
+            ("message body", DocumentType::Text, Role::Body),
+            ("Küche.pdf", DocumentType::Pdf, Role::Attachment),
+            ("passwd", DocumentType::Text, Role::Attachment),
+        ]
+    );
+}
+
+#[test]
+fn the_same_file_twice_counts_once_and_forwarded_mails_count() {
+    use base64::Engine;
+    let pdf = base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.4 same bytes");
+    let forwarded = format!(
+        "--b1\r\nContent-Type: message/rfc822\r\n\r\nFrom: a@b\r\nSubject: fwd\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b2\"\r\n\r\n--b2\r\nContent-Type: text/plain\r\n\r\ninner\r\n\
+         --b2\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=inner.pdf\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b2--\r\n",
+        base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.4 inner")
+    );
+    let raw = mime(&format!(
+        "{}{}{forwarded}",
+        attachment("filename=a.pdf", "application/pdf", &pdf),
+        attachment("filename=b.pdf", "application/pdf", &pdf),
+    ));
+    let s = Submission::parse(&raw).unwrap();
+    let names: Vec<&str> = s.documents.iter().filter(|d| d.role == Role::Attachment).map(|d| d.name.as_str()).collect();
+    assert_eq!(names, vec!["a.pdf", "inner.pdf"]);
+}
+
+#[test]
+fn contents_are_described_for_refusals() {
+    let s = Submission::parse(b"From: a@b\r\nSubject: x\r\n\r\nonly text\r\n").unwrap();
+    assert_eq!(s.describe_contents(), "a plain text body");
+    let empty = Submission::parse(b"From: a@b\r\nSubject: x\r\n\r\n").unwrap();
+    assert_eq!(empty.describe_contents(), "no attachments");
+}
+
+#[test]
+fn names_are_made_safe() {
+    assert_eq!(sanitize_name("..\\..\\evil\r\n.pdf"), "evil.pdf");
+    assert_eq!(sanitize_name("   "), "document");
+    assert_eq!(sanitize_name(".hidden"), "hidden");
+}

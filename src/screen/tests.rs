@@ -1,0 +1,70 @@
+use super::*;
+use crate::config::{QueueConfig, ReplyPolicy};
+use crate::intake::{Document, Role};
+
+fn queue() -> QueueConfig {
+    QueueConfig {
+        address: "bw@p".into(),
+        name: "bw".into(),
+        site: "main".into(),
+        color: false,
+        allowed_types: vec!["pdf".into()],
+        max_pages: 10,
+        spam_tag_score: 5.0,
+        spam_reject_score: 10.0,
+        retention: std::time::Duration::from_secs(3600),
+        reply_policy: ReplyPolicy::NotFailing,
+    }
+}
+
+fn submission(docs: &[(&str, DocumentType)]) -> Submission {
+    Submission {
+        documents: docs
+            .iter()
+            .map(|(n, t)| Document { name: (*n).into(), bytes: vec![], declared_type: String::new(), detected: *t, role: Role::Attachment })
+            .collect(),
+        ..Submission::default()
+    }
+}
+
+fn scans(clam: Result<ClamOutcome, ScanError>, score: f64) -> ScanResults {
+    ScanResults { clam, spam: Ok(SpamReport { score, rules: vec![], truncated: false }) }
+}
+
+#[test]
+fn clean_pdf_is_accepted_and_tagged_by_score() {
+    let s = submission(&[("a.txt", DocumentType::Text), ("b.pdf", DocumentType::Pdf)]);
+    assert_eq!(decide(&queue(), &s, &scans(Ok(ClamOutcome::Clean), 1.0)), Verdict::Accept { printable: vec![1], spam_tagged: false });
+    assert_eq!(decide(&queue(), &s, &scans(Ok(ClamOutcome::Clean), 5.0)), Verdict::Accept { printable: vec![1], spam_tagged: true });
+}
+
+#[test]
+fn spam_at_the_reject_score_is_refused_with_score_and_limit() {
+    let s = submission(&[("b.pdf", DocumentType::Pdf)]);
+    assert_eq!(
+        decide(&queue(), &s, &scans(Ok(ClamOutcome::Clean), 10.0)),
+        Verdict::Refuse(Refusal::Spam { score: 10.0, limit: 10.0 })
+    );
+}
+
+#[test]
+fn a_virus_outranks_everything_but_an_outage() {
+    let s = submission(&[("b.pdf", DocumentType::Pdf)]);
+    let infected = Ok(ClamOutcome::Infected { signature: "Eicar".into() });
+    assert_eq!(decide(&queue(), &s, &scans(infected, 1000.0)), Verdict::Refuse(Refusal::Virus { signature: "Eicar".into() }));
+    let down = ScanResults { clam: Err(ScanError::Protocol("x".into())), spam: Err(ScanError::Protocol("y".into())) };
+    assert_eq!(decide(&queue(), &s, &down), Verdict::TempFail(TempFailure::ScannerUnavailable { scanner: CLAMAV.into() }));
+    let spam_down = ScanResults { clam: Ok(ClamOutcome::Clean), spam: Err(ScanError::Timeout { after: std::time::Duration::from_secs(1) }) };
+    assert_eq!(decide(&queue(), &s, &spam_down), Verdict::TempFail(TempFailure::ScannerUnavailable { scanner: SPAMASSASSIN.into() }));
+}
+
+#[test]
+fn nothing_printable_names_what_was_found() {
+    let s = submission(&[("setup.exe", DocumentType::Executable), ("notes.txt", DocumentType::Text)]);
+    match decide(&queue(), &s, &scans(Ok(ClamOutcome::Clean), 0.0)) {
+        Verdict::Refuse(Refusal::NothingPrintable { found }) => {
+            assert_eq!(found, "setup.exe (executable program), notes.txt (plain text)");
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -64,7 +64,7 @@ impl SmtpReply {
         Self::new(214, "2.0.0", "printgate accepts documents to print: see the library's instructions")
     }
     pub fn unknown_recipient(address: &str) -> Self {
-        Self::new(550, "5.1.1", format!("<{address}>: no such print queue here"))
+        Self::new(550, "5.1.1", format!("<{}>: no such print queue here", one_line(address)))
     }
     pub fn too_many_recipients() -> Self {
         Self::new(452, "4.5.3", "Too many recipients")
@@ -134,6 +134,11 @@ fn sanitize(text: String) -> String {
     cleaned.lines().map(|l| truncate(l, 400)).collect::<Vec<_>>().join("\n")
 }
 
+/// Text that came from the client or a file name: one line, whatever it contains.
+fn one_line(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
 fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
@@ -165,7 +170,7 @@ impl From<&Refusal> for SmtpReply {
     fn from(r: &Refusal) -> Self {
         match r {
             Refusal::Virus { signature } => {
-                Self::new(554, "5.7.1", format!("Message refused: virus found ({signature})"))
+                Self::new(554, "5.7.1", format!("Message refused: virus found ({})", one_line(signature)))
             }
             Refusal::Spam { score, limit } => {
                 Self::new(550, "5.7.1", format!("Message refused as spam (score {score:.1} / limit {limit:.1})"))
@@ -173,9 +178,9 @@ impl From<&Refusal> for SmtpReply {
             Refusal::NothingPrintable { found } => Self::new(
                 550,
                 "5.6.0",
-                format!("Nothing printable in this message (found: {found}); attach a PDF"),
+                format!("Nothing printable in this message (found: {}); attach a PDF", one_line(found)),
             ),
-            Refusal::Malformed { reason } => Self::new(550, "5.6.0", format!("Malformed message: {reason}")),
+            Refusal::Malformed { reason } => Self::new(550, "5.6.0", format!("Malformed message: {}", one_line(reason))),
             Refusal::TooLargeForScanner { limit } => Self::new(
                 552,
                 "5.3.4",
