@@ -25,6 +25,21 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(72 * 3600);
 pub const DEFAULT_MAX_RECIPIENTS: usize = 20;
 /// Default per-command timeout: RFC 5321 section 4.5.3.2 asks for at least 5 minutes.
 pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
+/// Default DATA timeout: RFC 5321 4.5.3.2.6 asks for 10 minutes per data block.
+pub const DEFAULT_DATA_TIMEOUT: Duration = Duration::from_secs(600);
+/// Default whole-session limit: a slow phone link sends 25 MB in well under half an hour.
+pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(1800);
+/// Default cap on simultaneous sessions: far above a library's traffic, far below what would
+/// exhaust memory (an idle session costs a few KiB).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1000;
+/// Default simultaneous sessions per client address: big MTAs open a handful in parallel.
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 20;
+/// Default messages per client address per minute: a busy campus relay stays below this.
+pub const DEFAULT_MAX_MESSAGES_PER_IP_PER_MINUTE: usize = 120;
+/// Default longest command line (RFC 5321 says 512; extensions need more).
+pub const DEFAULT_MAX_LINE_LENGTH: usize = 4096;
+/// Default protocol errors tolerated before a session is closed (Postfix uses 10-20).
+pub const DEFAULT_MAX_ERRORS: usize = 10;
 /// Default scanner timeout: clamd scans 25 MB in well under a second; spamd can take seconds.
 pub const DEFAULT_SCAN_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default SpamAssassin input cap: spamc's own default (500 KB); larger mails send a prefix.
@@ -64,10 +79,27 @@ pub struct SmtpConfig {
     pub max_recipients: usize,
     #[serde(default = "default_command_timeout", deserialize_with = "duration")]
     pub command_timeout: Duration,
+    #[serde(default = "default_data_timeout", deserialize_with = "duration")]
+    pub data_timeout: Duration,
+    #[serde(default = "default_session_timeout", deserialize_with = "duration")]
+    pub session_timeout: Duration,
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    #[serde(default = "default_max_connections_per_ip")]
+    pub max_connections_per_ip: usize,
+    #[serde(default = "default_max_messages_per_ip")]
+    pub max_messages_per_ip_per_minute: usize,
+    #[serde(default = "default_max_line_length")]
+    pub max_line_length: usize,
+    #[serde(default = "default_max_errors")]
+    pub max_errors: usize,
     #[serde(default)]
     pub tls_cert: Option<PathBuf>,
     #[serde(default)]
     pub tls_key: Option<PathBuf>,
+    /// Optional implicit-TLS listener (port 465 style); needs tls_cert and tls_key.
+    #[serde(default)]
+    pub tls_listen: Option<SocketAddr>,
 }
 
 /// Who may receive an emailed reply (see DESIGN.md, principle 3).
@@ -224,6 +256,27 @@ fn default_max_recipients() -> usize {
 fn default_command_timeout() -> Duration {
     DEFAULT_COMMAND_TIMEOUT
 }
+fn default_data_timeout() -> Duration {
+    DEFAULT_DATA_TIMEOUT
+}
+fn default_session_timeout() -> Duration {
+    DEFAULT_SESSION_TIMEOUT
+}
+fn default_max_connections() -> usize {
+    DEFAULT_MAX_CONNECTIONS
+}
+fn default_max_connections_per_ip() -> usize {
+    DEFAULT_MAX_CONNECTIONS_PER_IP
+}
+fn default_max_messages_per_ip() -> usize {
+    DEFAULT_MAX_MESSAGES_PER_IP_PER_MINUTE
+}
+fn default_max_line_length() -> usize {
+    DEFAULT_MAX_LINE_LENGTH
+}
+fn default_max_errors() -> usize {
+    DEFAULT_MAX_ERRORS
+}
 fn default_scan_timeout() -> Duration {
     DEFAULT_SCAN_TIMEOUT
 }
@@ -335,6 +388,32 @@ impl Config {
         let mut issues = Vec::new();
         let mut push = |key: &str, problem: String| issues.push(ConfigIssue { key: key.into(), problem });
         let sites: HashSet<&str> = self.site.iter().map(|s| s.name.as_str()).collect();
+        let smtp = &self.smtp;
+        if smtp.tls_cert.is_some() != smtp.tls_key.is_some() {
+            push("smtp.tls_cert", "tls_cert and tls_key must be set together".into());
+        }
+        for (key, path) in [("smtp.tls_cert", &smtp.tls_cert), ("smtp.tls_key", &smtp.tls_key)] {
+            if let Some(p) = path.as_ref().filter(|p| !p.exists()) {
+                push(key, format!("file {} does not exist", p.display()));
+            }
+        }
+        if smtp.tls_listen.is_some() && smtp.tls_cert.is_none() {
+            push("smtp.tls_listen", "an implicit-TLS listener needs tls_cert and tls_key".into());
+        }
+        if smtp.max_line_length < 512 {
+            push("smtp.max_line_length", "must be at least 512 (RFC 5321)".into());
+        }
+        for (key, value) in [
+            ("smtp.max_connections", smtp.max_connections),
+            ("smtp.max_connections_per_ip", smtp.max_connections_per_ip),
+            ("smtp.max_messages_per_ip_per_minute", smtp.max_messages_per_ip_per_minute),
+            ("smtp.max_recipients", smtp.max_recipients),
+            ("smtp.max_message_bytes", smtp.max_message_bytes),
+        ] {
+            if value == 0 {
+                push(key, "must be at least 1".into());
+            }
+        }
         if self.queue.is_empty() {
             push("queue", "at least one [[queue]] is required".into());
         }

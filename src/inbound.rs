@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::intake::Submission;
 use crate::screen::{self, Scanners, Verdict};
 pub use crate::screen::{Refusal, TempFailure};
-use crate::smtp::{Envelope, Receiver};
+use crate::smtp::{Envelope, Receiver, Route};
 use crate::spool::{self, Spool, SpoolMeta};
 
 /// What happened to a received message.
@@ -39,6 +39,8 @@ impl Inbound {
     }
 
     async fn screen_and_spool(&self, envelope: Envelope, raw: Vec<u8>) -> Disposition {
+        let id = spool::new_id();
+        let raw = with_received_header(&envelope, &self.config.smtp.hostname, &id, raw);
         let submission = match Submission::parse(&raw) {
             Ok(s) => s,
             Err(e) => return Disposition::Refused(Refusal::Malformed { reason: e.to_string() }),
@@ -61,7 +63,7 @@ impl Inbound {
             }
         };
         let meta = SpoolMeta {
-            id: spool::new_id(),
+            id,
             received_at: crate::store::now(),
             queue: queue.name.clone(),
             mail_from: envelope.mail_from.clone(),
@@ -71,6 +73,8 @@ impl Inbound {
             spam_score,
             spam_tagged,
             printable,
+            options: envelope.options.clone(),
+            tls: envelope.tls,
         };
         if let Err(e) = self.spool.write(&meta, &raw).await {
             tracing::error!(error = %e, "spool write failed; message not accepted");
@@ -81,6 +85,23 @@ impl Inbound {
         let _ = self.work.send(meta.id.clone());
         Disposition::Accepted { queue_id: meta.id }
     }
+}
+
+/// Prepends the trace header every MTA adds (RFC 5321 4.4); SpamAssassin reads it too.
+fn with_received_header(envelope: &Envelope, hostname: &str, id: &str, raw: Vec<u8>) -> Vec<u8> {
+    let protocol = if envelope.tls { "ESMTPS" } else { "ESMTP" };
+    let helo: String = envelope.helo.chars().filter(|c| c.is_ascii_graphic()).take(100).collect();
+    let date = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc2822)
+        .unwrap_or_default();
+    let header = format!(
+        "Received: from {helo} ([{ip}])\r\n\tby {hostname} (printgate) with {protocol} id {id};\r\n\t{date}\r\n",
+        ip = envelope.client_ip
+    );
+    let mut out = Vec::with_capacity(header.len() + raw.len());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(&raw);
+    out
 }
 
 fn log_outcome(envelope: &Envelope, scans: &screen::ScanResults, outcome: &str, detail: &str) {
@@ -96,9 +117,20 @@ fn log_outcome(envelope: &Envelope, scans: &screen::ScanResults, outcome: &str, 
     );
 }
 
+/// Maps `name+opt1+opt2@domain` to the queue `name@domain` with its options; local parts and
+/// domains compare case-insensitively.
+pub fn route(config: &Config, address: &str) -> Option<Route> {
+    let (local, domain) = address.rsplit_once('@')?;
+    let mut parts = local.split('+');
+    let base = format!("{}@{domain}", parts.next()?);
+    let queue = config.queue_for_address(&base)?;
+    let options = parts.filter(|o| !o.is_empty()).map(str::to_ascii_lowercase).collect();
+    Some(Route { queue: queue.name.clone(), options })
+}
+
 impl Receiver for Inbound {
-    fn route(&self, address: &str) -> Option<String> {
-        self.config.queue_for_address(address).map(|q| q.name.clone())
+    fn route(&self, address: &str) -> Option<Route> {
+        route(&self.config, address)
     }
 
     async fn receive(&self, envelope: Envelope, message: Vec<u8>) -> Disposition {

@@ -58,23 +58,38 @@ pub async fn start(config: Arc<Config>, shutdown: CancellationToken) -> anyhow::
     let scanners = Scanners::from_config(&config.scan).map_err(anyhow::Error::msg)?;
     let relay = outbox::Relay::new(&RelayUrl::parse(&config.relay.url).map_err(anyhow::Error::msg)?)?;
 
+    let tls = match (&config.smtp.tls_cert, &config.smtp.tls_key) {
+        (Some(cert), Some(key)) => Some(smtp::tls::acceptor(cert, key)?),
+        _ => None,
+    };
     let smtp_listener = TcpListener::bind(config.smtp.listen).await.with_context(|| format!("binding smtp.listen {}", config.smtp.listen))?;
+    let tls_listener = match config.smtp.tls_listen {
+        Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding smtp.tls_listen {addr}"))?),
+        None => None,
+    };
     let api_listener = TcpListener::bind(config.api.listen).await.with_context(|| format!("binding api.listen {}", config.api.listen))?;
-    tracing::info!(smtp = %smtp_listener.local_addr()?, api = %api_listener.local_addr()?, "printgate listening");
+    tracing::info!(
+        smtp = %smtp_listener.local_addr()?,
+        smtps = ?tls_listener.as_ref().and_then(|l| l.local_addr().ok()),
+        starttls = tls.is_some(),
+        api = %api_listener.local_addr()?,
+        "printgate listening"
+    );
 
     let (work_tx, work_rx) = mpsc::unbounded_channel();
     let outbox_wake = Arc::new(Notify::new());
     let tasks = tokio_util::task::TaskTracker::new();
 
     let inbound = Arc::new(Inbound::new(config.clone(), scanners, spool.clone(), work_tx.clone()));
-    let settings = Arc::new(SmtpSettings {
-        hostname: config.smtp.hostname.clone(),
-        max_message_bytes: config.smtp.max_message_bytes,
-        max_recipients: config.smtp.max_recipients,
-        command_timeout: config.smtp.command_timeout,
-        max_connections: smtp::DEFAULT_MAX_CONNECTIONS,
-    });
-    tasks.spawn(smtp::serve(smtp_listener, inbound, settings, shutdown.clone()));
+    let settings = Arc::new(SmtpSettings::from_config(&config.smtp, tls));
+    let limits = smtp::IpLimits::new(config.smtp.max_connections_per_ip, config.smtp.max_messages_per_ip_per_minute);
+    let permits = Arc::new(tokio::sync::Semaphore::new(config.smtp.max_connections));
+    let plain = smtp::Listener { socket: smtp_listener, implicit_tls: false };
+    tasks.spawn(smtp::serve(plain, inbound.clone(), settings.clone(), limits.clone(), permits.clone(), shutdown.clone()));
+    if let Some(socket) = tls_listener {
+        let implicit = smtp::Listener { socket, implicit_tls: true };
+        tasks.spawn(smtp::serve(implicit, inbound, settings, limits, permits, shutdown.clone()));
+    }
 
     let pipeline = Arc::new(Pipeline { config: config.clone(), spool, store: store.clone(), site_keys, outbox_wake: outbox_wake.clone() });
     tasks.spawn(pipeline::run(pipeline, work_tx, work_rx, config.pipeline.workers, shutdown.clone()));

@@ -94,7 +94,8 @@ fn gtube_is_refused_naming_the_score() {
     let pdf = write(work.path(), "doc.pdf", &printgate::convert::sample::sample_pdf("spam", 1));
     let transcript = server.swaks("spammer@example.com", GTUBE, &[&pdf]);
     let line = reply_line(&transcript, "550 5.7.1");
-    assert!(line.contains("spam (score 1000") && line.contains("limit 10.0"), "{line}");
+    let score: f64 = line.split("score ").nth(1).and_then(|s| s.split(' ').next()).and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    assert!(score >= 900.0 && line.contains("limit 10.0"), "GTUBE scores about 1000: {line}");
 }
 
 #[test]

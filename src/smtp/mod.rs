@@ -7,8 +7,10 @@
 
 pub mod data;
 pub mod io;
+pub mod limits;
 pub mod reply;
 pub mod session;
+pub mod tls;
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -17,20 +19,15 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+
+pub use limits::IpLimits;
 use tokio_util::sync::CancellationToken;
 
 use crate::inbound::Disposition;
 pub use reply::SmtpReply;
 
-/// Default cap on simultaneous sessions: far above a library's traffic, far below what would
-/// exhaust memory (each idle session costs a few KiB).
-pub const DEFAULT_MAX_CONNECTIONS: usize = 1000;
-/// Longest command line accepted (RFC 5321 4.5.3.1.4 says 512; extensions make it longer).
-pub const MAX_COMMAND_LINE: usize = 4096;
 /// Longest DATA chunk read at once; longer lines are read in pieces of this size.
 pub const MAX_DATA_CHUNK: usize = 64 * 1024;
-/// Errors tolerated in one session before it is closed (a confused or hostile client).
-pub const MAX_ERRORS: usize = 10;
 
 /// One mail transaction, as received.
 #[derive(Debug, Clone)]
@@ -44,40 +41,83 @@ pub struct Envelope {
     pub queue: String,
     /// Lines that ended in a bare LF and were normalised to CRLF.
     pub bare_lf_lines: usize,
+    /// The message arrived over TLS (STARTTLS or implicit).
+    pub tls: bool,
+    /// Plus-address options of the recipient (`color+duplex@…` gives `["duplex"]`).
+    pub options: Vec<String>,
+}
+
+/// Where a recipient goes: its print queue and the options in its plus-address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub queue: String,
+    pub options: Vec<String>,
 }
 
 /// What the session needs from the rest of printgate.
 pub trait Receiver: Send + Sync + 'static {
     /// The print queue for a recipient address, or `None` when there is no such queue.
-    fn route(&self, address: &str) -> Option<String>;
+    fn route(&self, address: &str) -> Option<Route>;
 
     /// Screens and (if accepted) durably spools a received message.
     fn receive(&self, envelope: Envelope, message: Vec<u8>) -> impl Future<Output = Disposition> + Send;
 }
 
-/// Limits and identity of the SMTP service.
-#[derive(Debug, Clone)]
+/// Limits and identity of the SMTP service (from `[smtp]`, see `docs/config.md`).
+#[derive(Clone)]
 pub struct SmtpSettings {
     pub hostname: String,
     pub max_message_bytes: usize,
     pub max_recipients: usize,
     pub command_timeout: Duration,
+    pub data_timeout: Duration,
+    pub session_timeout: Duration,
+    pub max_line_length: usize,
+    pub max_errors: usize,
     pub max_connections: usize,
+    /// STARTTLS (and the implicit-TLS listener) when a certificate is configured.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
-/// Accepts connections until `shutdown` is cancelled, one task per session.
+impl SmtpSettings {
+    /// Settings from the `[smtp]` section, with the TLS acceptor already built.
+    pub fn from_config(c: &crate::config::SmtpConfig, tls: Option<tokio_rustls::TlsAcceptor>) -> Self {
+        Self {
+            hostname: c.hostname.clone(),
+            max_message_bytes: c.max_message_bytes,
+            max_recipients: c.max_recipients,
+            command_timeout: c.command_timeout,
+            data_timeout: c.data_timeout,
+            session_timeout: c.session_timeout,
+            max_line_length: c.max_line_length,
+            max_errors: c.max_errors,
+            max_connections: c.max_connections,
+            tls,
+        }
+    }
+}
+
+/// One listening socket: plain SMTP (with STARTTLS) or implicit TLS (port 465 style).
+pub struct Listener {
+    pub socket: TcpListener,
+    pub implicit_tls: bool,
+}
+
+/// Accepts connections until `shutdown` is cancelled, one task per session; then waits for
+/// the open sessions, which answer `421` at their next command.
 pub async fn serve<R: Receiver>(
-    listener: TcpListener,
+    listener: Listener,
     receiver: Arc<R>,
     settings: Arc<SmtpSettings>,
+    limits: Arc<IpLimits>,
+    permits: Arc<Semaphore>,
     shutdown: CancellationToken,
 ) {
-    let permits = Arc::new(Semaphore::new(settings.max_connections));
     let sessions = tokio_util::task::TaskTracker::new();
     loop {
         let (stream, peer) = tokio::select! {
             () = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
+            accepted = listener.socket.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(e) => {
                     // EMFILE and friends: back off instead of spinning.
@@ -89,13 +129,18 @@ pub async fn serve<R: Receiver>(
         };
         let _ = stream.set_nodelay(true);
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            sessions.spawn(refuse_busy(stream, settings.hostname.clone()));
+            sessions.spawn(refuse(stream, SmtpReply::too_busy(&settings.hostname)));
             continue;
         };
-        let (receiver, settings, shutdown) = (receiver.clone(), settings.clone(), shutdown.clone());
+        let Some(slot) = limits.connect(peer.ip()) else {
+            sessions.spawn(refuse(stream, SmtpReply::too_many_from_you(&settings.hostname)));
+            continue;
+        };
+        let (receiver, settings, limits, shutdown) = (receiver.clone(), settings.clone(), limits.clone(), shutdown.clone());
+        let implicit_tls = listener.implicit_tls;
         sessions.spawn(async move {
-            run_one(stream, peer, receiver, settings, shutdown).await;
-            drop(permit);
+            run_one(stream, peer, implicit_tls, receiver, settings, limits, shutdown).await;
+            drop((permit, slot));
         });
     }
     sessions.close();
@@ -105,19 +150,30 @@ pub async fn serve<R: Receiver>(
 async fn run_one<R: Receiver>(
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
+    implicit_tls: bool,
     receiver: Arc<R>,
     settings: Arc<SmtpSettings>,
+    limits: Arc<IpLimits>,
     shutdown: CancellationToken,
 ) {
-    let session = session::Session::new(peer.ip(), &settings, &*receiver, shutdown);
-    if let Err(e) = session.run(stream).await {
+    let session = session::Session::new(peer.ip(), &settings, &*receiver, &limits, shutdown);
+    let result = match (implicit_tls, &settings.tls) {
+        (true, Some(acceptor)) => {
+            match tokio::time::timeout(settings.command_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => session.run_tls(tls).await,
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
+            }
+        }
+        _ => session.run(stream).await,
+    };
+    if let Err(e) = result {
         tracing::debug!(peer = %peer, error = %e, "smtp session ended with an I/O error");
     }
 }
 
-async fn refuse_busy(mut stream: tokio::net::TcpStream, hostname: String) {
+async fn refuse(mut stream: tokio::net::TcpStream, reply: SmtpReply) {
     use tokio::io::AsyncWriteExt;
-    let reply = SmtpReply::too_busy(&hostname);
     let _ = stream.write_all(&reply.to_wire()).await;
     let _ = stream.shutdown().await;
 }

@@ -105,6 +105,27 @@ impl SmtpReply {
     pub fn too_busy(hostname: &str) -> Self {
         Self::new(421, "4.7.0", format!("{hostname} too many connections, try again later"))
     }
+    pub fn too_many_from_you(hostname: &str) -> Self {
+        Self::new(421, "4.7.0", format!("{hostname} too many connections from your address, try again later"))
+    }
+    pub fn rate_limited() -> Self {
+        Self::new(450, "4.7.1", "Too many messages from your address; try again in a minute")
+    }
+    pub fn session_too_long(hostname: &str) -> Self {
+        Self::new(421, "4.4.2", format!("{hostname} session time limit reached, closing connection"))
+    }
+    pub fn ready_for_tls() -> Self {
+        Self::new(220, "2.0.0", "Ready to start TLS")
+    }
+    pub fn tls_unavailable() -> Self {
+        Self::new(502, "5.5.1", "STARTTLS not available")
+    }
+    pub fn tls_already_active() -> Self {
+        Self::new(503, "5.5.1", "TLS already active")
+    }
+    pub fn chunk_received(octets: usize) -> Self {
+        Self::new(250, "2.0.0", format!("{octets} octets received"))
+    }
     pub fn too_many_errors(hostname: &str) -> Self {
         Self::new(421, "4.7.0", format!("{hostname} too many errors, closing connection"))
     }

@@ -30,6 +30,12 @@ pub struct SpoolMeta {
     pub spam_tagged: bool,
     /// Indexes of the documents screening accepted.
     pub printable: Vec<usize>,
+    /// Plus-address options of the recipient (`duplex`, …).
+    #[serde(default)]
+    pub options: Vec<String>,
+    /// Received over TLS.
+    #[serde(default)]
+    pub tls: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -190,6 +196,8 @@ mod tests {
             spam_score: 0.5,
             spam_tagged: false,
             printable: vec![0],
+            options: vec![],
+            tls: false,
         }
     }
 

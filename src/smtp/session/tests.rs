@@ -19,13 +19,13 @@ struct Recorder {
 }
 
 impl Receiver for Recorder {
-    fn route(&self, address: &str) -> Option<String> {
+    fn route(&self, address: &str) -> Option<super::super::Route> {
         let lower = address.to_ascii_lowercase();
-        match lower.as_str() {
-            "bw@print.test" => Some("bw".into()),
-            "color@print.test" => Some("color".into()),
-            _ => None,
-        }
+        let (local, domain) = lower.split_once('@')?;
+        let mut parts = local.split('+');
+        let queue = parts.next()?.to_owned();
+        let options = parts.map(str::to_owned).collect();
+        (domain == "print.test" && (queue == "bw" || queue == "color")).then_some(super::super::Route { queue, options })
     }
 
     async fn receive(&self, envelope: Envelope, message: Vec<u8>) -> Disposition {
@@ -44,14 +44,24 @@ fn settings() -> SmtpSettings {
         max_message_bytes: 1000,
         max_recipients: 2,
         command_timeout: Duration::from_secs(5),
+        data_timeout: Duration::from_secs(5),
+        session_timeout: Duration::from_secs(60),
+        max_line_length: 4096,
+        max_errors: 10,
         max_connections: 10,
+        tls: None,
     }
+}
+
+fn limits() -> std::sync::Arc<IpLimits> {
+    IpLimits::new(10, 1000)
 }
 
 /// Sends `input` in one write (as a pipelining client may), closes, returns all replies.
 async fn converse(receiver: &Recorder, settings: &SmtpSettings, input: &[u8]) -> String {
     let (mut client, server) = tokio::io::duplex(1 << 20);
-    let session = Session::new(IpAddr::V4(Ipv4Addr::LOCALHOST), settings, receiver, CancellationToken::new());
+    let limits = limits();
+    let session = Session::new(IpAddr::V4(Ipv4Addr::LOCALHOST), settings, receiver, &limits, CancellationToken::new());
     let input = input.to_vec();
     let client_task = async move {
         client.write_all(&input).await.unwrap();
@@ -164,7 +174,7 @@ async fn long_lines_unknown_commands_and_too_many_errors() {
     let garbage: Vec<u8> = b"FOO\r\n".repeat(20);
     let out = converse(&r, &settings(), &garbage).await;
     assert!(out.contains("421 4.7.0"), "{out}");
-    assert!(codes(&out).len() <= MAX_ERRORS + 2, "{out}");
+    assert!(codes(&out).len() <= settings().max_errors + 2, "{out}");
 }
 
 #[tokio::test]
@@ -173,7 +183,8 @@ async fn shutdown_answers_421() {
     let s = settings();
     let (mut client, server) = tokio::io::duplex(4096);
     let token = CancellationToken::new();
-    let session = Session::new(IpAddr::V4(Ipv4Addr::LOCALHOST), &s, &r, token.clone());
+    let limits = limits();
+    let session = Session::new(IpAddr::V4(Ipv4Addr::LOCALHOST), &s, &r, &limits, token.clone());
     let client_task = async move {
         let mut buf = [0u8; 256];
         let n = client.read(&mut buf).await.unwrap();
@@ -192,7 +203,8 @@ async fn idle_clients_time_out() {
     let r = Recorder::default();
     let s = settings();
     let (mut client, server) = tokio::io::duplex(4096);
-    let session = Session::new(IpAddr::V4(Ipv4Addr::LOCALHOST), &s, &r, CancellationToken::new());
+    let limits = limits();
+    let session = Session::new(IpAddr::V4(Ipv4Addr::LOCALHOST), &s, &r, &limits, CancellationToken::new());
     let client_task = async move {
         let mut out = String::new();
         client.read_to_string(&mut out).await.unwrap();
@@ -200,4 +212,107 @@ async fn idle_clients_time_out() {
     };
     let (out, _) = tokio::join!(client_task, session.run(server));
     assert!(out.contains("421 4.4.2"), "{out}");
+}
+
+#[tokio::test]
+async fn bdat_chunks_build_one_message_without_dot_handling() {
+    let r = Recorder::default();
+    let mut input = b"EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<bw@print.test>\r\n".to_vec();
+    input.extend_from_slice(b"BDAT 12\r\nSubject: x\r\n");
+    input.extend_from_slice(b"BDAT 9 LAST\r\n\r\n.\r\nhi\r\n");
+    input.extend_from_slice(b"QUIT\r\n");
+    let out = converse(&r, &settings(), &input).await;
+    assert!(out.contains("250 CHUNKING") || out.contains("250-CHUNKING"), "{out}");
+    assert_eq!(codes(&out), vec![220, 250, 250, 250, 250, 250, 221], "{out}");
+    assert!(out.contains("250 2.0.0 12 octets received"), "{out}");
+    assert_eq!(r.received.lock().unwrap()[0].1, b"Subject: x\r\n\r\n.\r\nhi\r\n");
+}
+
+#[tokio::test]
+async fn bdat_limits_and_sequence() {
+    let r = Recorder::default();
+    // Without a transaction the octets are consumed and refused; the session stays in sync.
+    let out = converse(&r, &settings(), b"EHLO c\r\nBDAT 5 LAST\r\nhelloNOOP\r\nQUIT\r\n").await;
+    assert_eq!(codes(&out), vec![220, 250, 503, 250, 221], "{out}");
+    // Too large: refused after the last chunk, nothing delivered.
+    let mut input = b"EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<bw@print.test>\r\nBDAT 900\r\n".to_vec();
+    input.extend(std::iter::repeat_n(b'x', 900));
+    input.extend_from_slice(b"BDAT 200 LAST\r\n");
+    input.extend(std::iter::repeat_n(b'y', 200));
+    input.extend_from_slice(b"NOOP\r\n");
+    let out = converse(&r, &settings(), &input).await;
+    assert_eq!(codes(&out), vec![220, 250, 250, 250, 250, 552, 250], "{out}");
+    // DATA in the middle of a BDAT transfer aborts it.
+    let out = converse(&r, &settings(), b"EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<bw@print.test>\r\nBDAT 2\r\nabDATA\r\nQUIT\r\n").await;
+    assert_eq!(codes(&out), vec![220, 250, 250, 250, 250, 503, 221], "{out}");
+    assert!(r.received.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn plus_addresses_carry_options_to_the_envelope() {
+    let r = Recorder::default();
+    let mut input = b"EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<Color+Duplex@Print.Test>\r\nDATA\r\n".to_vec();
+    input.extend_from_slice(b"Subject: a\r\n\r\nhi\r\n.\r\n");
+    let out = converse(&r, &settings(), &input).await;
+    assert!(out.contains("250 2.0.0 Ok"), "{out}");
+    let received = r.received.lock().unwrap();
+    assert_eq!(received[0].0.queue, "color");
+    assert_eq!(received[0].0.options, vec!["duplex"]);
+}
+
+#[tokio::test]
+async fn message_rate_per_address_is_limited_and_says_so() {
+    let r = Recorder::default();
+    let s = settings();
+    let limits = IpLimits::new(10, 2);
+    let mut input = Vec::new();
+    for _ in 0..3 {
+        input.extend_from_slice(b"MAIL FROM:<a@b>\r\nRSET\r\n");
+    }
+    let (mut client, server) = tokio::io::duplex(1 << 16);
+    let session = Session::new(IpAddr::V4(Ipv4Addr::LOCALHOST), &s, &r, &limits, CancellationToken::new());
+    let mut all = b"HELO c\r\n".to_vec();
+    all.extend_from_slice(&input);
+    let client_task = async move {
+        client.write_all(&all).await.unwrap();
+        client.shutdown().await.unwrap();
+        let mut out = String::new();
+        client.read_to_string(&mut out).await.unwrap();
+        out
+    };
+    let (out, _) = tokio::join!(client_task, session.run(server));
+    assert_eq!(codes(&out), vec![220, 250, 250, 250, 250, 250, 450, 250], "{out}");
+    assert!(out.contains("450 4.7.1 Too many messages from your address"), "{out}");
+}
+
+#[tokio::test]
+async fn starttls_is_refused_when_not_configured() {
+    let r = Recorder::default();
+    let out = converse(&r, &settings(), b"EHLO c\r\nSTARTTLS\r\nQUIT\r\n").await;
+    assert!(!out.contains("STARTTLS\r\n250"), "{out}");
+    assert!(out.contains("502 5.5.1 STARTTLS not available"), "{out}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_whole_session_has_a_time_limit() {
+    let r = Recorder::default();
+    let mut s = settings();
+    s.session_timeout = Duration::from_secs(3);
+    let (mut client, server) = tokio::io::duplex(4096);
+    let limits = limits();
+    let session = Session::new(IpAddr::V4(Ipv4Addr::LOCALHOST), &s, &r, &limits, CancellationToken::new());
+    let client_task = async move {
+        // A client that keeps the session alive with NOOPs never gets past the session limit.
+        for _ in 0..10 {
+            if client.write_all(b"NOOP\r\n").await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let mut out = String::new();
+        let _ = client.read_to_string(&mut out).await;
+        out
+    };
+    let (out, _) = tokio::join!(client_task, session.run(server));
+    assert!(out.contains("421 4.4.2") && out.contains("session time limit"), "{out}");
 }

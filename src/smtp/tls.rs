@@ -1,0 +1,36 @@
+//! TLS for the SMTP listener: certificate loading into a rustls acceptor (TLS 1.2 and 1.3).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::TlsAcceptor;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("certificate file {path}: {reason}")]
+    Cert { path: String, reason: String },
+    #[error("key file {path}: {reason}")]
+    Key { path: String, reason: String },
+    #[error("TLS configuration: {0}")]
+    Config(#[from] rustls::Error),
+}
+
+/// Builds an acceptor from PEM files (the certificate file may hold the whole chain).
+///
+/// # Errors
+/// [`TlsError`] naming the file and what is wrong with it.
+pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
+    let cert_err = |reason: String| TlsError::Cert { path: cert.display().to_string(), reason };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| cert_err(e.to_string()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| cert_err(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(cert_err("no CERTIFICATE block".into()));
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::Key { path: key.display().to_string(), reason: e.to_string() })?;
+    let config = rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(certs, key)?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
