@@ -372,15 +372,14 @@ impl Config {
             .parse()
             .map_err(|e: toml::de::Error| ConfigError::Syntax { path: path.to_owned(), message: e.to_string() })?;
         let mut issues = apply_env_overrides(&mut table, env);
-        let config: Config = match toml::Value::Table(table).try_into() {
-            Ok(c) => c,
-            Err(e) => {
-                issues.push(ConfigIssue { key: "config".into(), problem: clean_serde_message(&e) });
-                return Err(ConfigError::Invalid(issues));
+        let config = Sections { table, issues: &mut issues }.into_config();
+        match config {
+            Some(config) => {
+                issues.extend(config.validate());
+                if issues.is_empty() { Ok(config) } else { Err(ConfigError::Invalid(issues)) }
             }
-        };
-        issues.extend(config.validate());
-        if issues.is_empty() { Ok(config) } else { Err(ConfigError::Invalid(issues)) }
+            None => Err(ConfigError::Invalid(issues)),
+        }
     }
 
     /// Checks values that only make sense together; returns every problem.
@@ -488,9 +487,82 @@ impl Config {
     }
 }
 
-/// toml/serde messages carry the offending key in backticks; keep them, drop the noise.
-fn clean_serde_message(e: &toml::de::Error) -> String {
-    e.message().trim().to_owned()
+/// Deserializes the config one section (and one `[[queue]]`/`[[site]]` entry) at a time, so a
+/// mistake in one section does not hide the mistakes in the others.
+struct Sections<'a> {
+    table: toml::Table,
+    issues: &'a mut Vec<ConfigIssue>,
+}
+
+const SECTIONS: &[&str] = &["smtp", "queue", "site", "scan", "store", "spool", "relay", "api", "admin", "pipeline"];
+
+impl Sections<'_> {
+    fn into_config(mut self) -> Option<Config> {
+        let unknown: Vec<String> = self.table.keys().filter(|k| !SECTIONS.contains(&k.as_str())).cloned().collect();
+        for key in unknown {
+            self.issues.push(ConfigIssue { key, problem: format!("unknown section or key (known: {})", SECTIONS.join(", ")) });
+        }
+        let smtp = self.required::<SmtpConfig>("smtp");
+        let queue = self.list::<QueueConfig>("queue");
+        let site = self.list::<SiteConfig>("site");
+        let scan = self.required::<ScanConfig>("scan");
+        let store = self.required::<StoreConfig>("store");
+        let spool = self.optional::<SpoolConfig>("spool");
+        let relay = self.required::<RelayConfig>("relay");
+        let api = self.required::<ApiConfig>("api");
+        let admin = self.optional::<AdminConfig>("admin");
+        let pipeline = self.optional::<PipelineConfig>("pipeline");
+        Some(Config {
+            smtp: smtp?,
+            queue: queue?,
+            site: site?,
+            scan: scan?,
+            store: store?,
+            spool: spool?.unwrap_or_default(),
+            relay: relay?,
+            api: api?,
+            admin: admin?,
+            pipeline: pipeline?.unwrap_or_default(),
+        })
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(&mut self, key: &str, value: toml::Value) -> Option<T> {
+        match value.try_into::<T>() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.issues.push(ConfigIssue { key: key.to_owned(), problem: e.message().trim().to_owned() });
+                None
+            }
+        }
+    }
+
+    fn required<T: serde::de::DeserializeOwned>(&mut self, key: &str) -> Option<T> {
+        match self.table.remove(key) {
+            Some(v) => self.parse(key, v),
+            None => {
+                self.issues.push(ConfigIssue { key: key.to_owned(), problem: format!("missing section [{key}]") });
+                None
+            }
+        }
+    }
+
+    /// `Some(None)` when absent, `None` when present but invalid.
+    fn optional<T: serde::de::DeserializeOwned>(&mut self, key: &str) -> Option<Option<T>> {
+        match self.table.remove(key) {
+            Some(v) => self.parse(key, v).map(Some),
+            None => Some(None),
+        }
+    }
+
+    fn list<T: serde::de::DeserializeOwned>(&mut self, key: &str) -> Option<Vec<T>> {
+        let Some(value) = self.table.remove(key) else { return Some(Vec::new()) };
+        let toml::Value::Array(items) = value else {
+            self.issues.push(ConfigIssue { key: key.to_owned(), problem: format!("must be a list of tables ([[{key}]])") });
+            return None;
+        };
+        let parsed: Vec<Option<T>> = items.into_iter().enumerate().map(|(i, v)| self.parse(&format!("{key}[{i}]"), v)).collect();
+        parsed.into_iter().collect()
+    }
 }
 
 /// Applies `PRINTGATE_<SECTION>__<KEY>=VALUE` to the table. `SECTION` names nested tables joined

@@ -99,9 +99,22 @@ fn every_semantic_problem_is_reported_at_once() {
 }
 
 #[test]
+fn errors_in_different_sections_are_all_reported() {
+    let text = BASE
+        .replace("hostname = \"print.test\"", "hostname = \"print.test\"\nmax_mesage_bytes = 5")
+        .replace("site = \"main\"", "site = \"main\"\nmax_pages = \"many\"")
+        .replace("[api]", "[apii]");
+    let found = issues(parse(&text, &[]));
+    let keys: Vec<&str> = found.iter().map(|i| i.key.as_str()).collect();
+    for expected in ["smtp", "queue[0]", "apii", "api"] {
+        assert!(keys.contains(&expected), "{expected} missing from {found:?}");
+    }
+}
+
+#[test]
 fn bad_durations_and_syntax_are_explained() {
     let found = issues(parse(&BASE.replace("site = \"main\"", "site = \"main\"\nretention = \"three days\""), &[]));
-    assert!(found.iter().any(|i| i.problem.contains("invalid duration")), "{found:?}");
+    assert!(found.iter().any(|i| i.key == "queue[0]" && i.problem.contains("invalid duration")), "{found:?}");
     assert!(matches!(parse("[smtp", &[]), Err(ConfigError::Syntax { .. })));
 }
 

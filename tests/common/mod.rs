@@ -103,7 +103,14 @@ pub struct Server {
 
 impl Server {
     pub fn start(scanners: &Scanners, relay_port: u16) -> Self {
+        Self::start_with(scanners, relay_port, "")
+    }
+
+    /// Like [`Server::start`], with extra lines for the `[smtp]` section. `{dir}` in them is
+    /// replaced by the server's directory.
+    pub fn start_with(scanners: &Scanners, relay_port: u16, extra_smtp: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let extra_smtp = extra_smtp.replace("{dir}", &dir.path().display().to_string());
         let out = run(&[
             "keygen",
             "--site",
@@ -120,6 +127,7 @@ impl Server {
 listen = "127.0.0.1:{smtp_port}"
 hostname = "print.test"
 max_message_bytes = 10485760
+{extra_smtp}
 
 [[queue]]
 address = "bw@print.example.org"
@@ -162,14 +170,31 @@ listen = "127.0.0.1:{api_port}"
             spamd = scanners.spamd,
         );
         let config_path = dir.path().join("printgate.toml");
-        std::fs::write(&config_path, config).unwrap();
+        std::fs::write(&config_path, &config).unwrap();
         let mut server = Self { child: None, dir, smtp_port, api_port, config: config_path };
-        server.spawn();
-        server
+        // Ports come from a probe that another test may race for: on a bind failure, pick again.
+        for _ in 0..5 {
+            if server.try_spawn() {
+                return server;
+            }
+            assert!(server.log().contains("binding"), "server failed to start:\n{}", server.log());
+            let (smtp, api) = (free_port(), free_port());
+            let text = std::fs::read_to_string(&server.config).unwrap()
+                .replace(&format!("127.0.0.1:{}\"", server.smtp_port), &format!("127.0.0.1:{smtp}\""))
+                .replace(&format!("127.0.0.1:{}\"", server.api_port), &format!("127.0.0.1:{api}\""));
+            std::fs::write(&server.config, text).unwrap();
+            (server.smtp_port, server.api_port) = (smtp, api);
+        }
+        panic!("could not start the server on free ports:\n{}", server.log());
     }
 
     /// (Re)starts the process on the same directory and ports.
     pub fn spawn(&mut self) {
+        assert!(self.try_spawn(), "server failed to start:\n{}", self.log());
+    }
+
+    /// Starts the process; false if it exited before both ports listened.
+    fn try_spawn(&mut self) -> bool {
         let log = std::fs::File::create(self.dir.path().join("server.log")).unwrap();
         let child = Command::new(BIN)
             .args(["serve", "--config"])
@@ -180,8 +205,32 @@ listen = "127.0.0.1:{api_port}"
             .spawn()
             .unwrap();
         self.child = Some(child);
-        wait_for_port(self.smtp_port, Duration::from_secs(30));
-        wait_for_port(self.api_port, Duration::from_secs(30));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for port in [self.smtp_port, self.api_port] {
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                if self.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_some()) {
+                    self.child = None;
+                    return false;
+                }
+                assert!(Instant::now() < deadline, "server not listening after 30 s:\n{}", self.log());
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        true
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("server is running");
+        Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not exit within 30 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     pub fn kill(&mut self) {
@@ -235,6 +284,42 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Writes a self-signed certificate for `localhost`/127.0.0.1 into `dir`; returns the cert PEM.
+pub fn write_test_cert(dir: &Path) -> String {
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), signing_key.serialize_pem()).unwrap();
+    cert.pem()
+}
+
+/// A raw MIME message with one PDF attachment, for clients that send files verbatim.
+pub fn mime_with_pdf(from: &str, message_id: &str, pdf: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(pdf);
+    let wrapped: Vec<&str> = b64.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    format!(
+        "From: {from}\r\nTo: bw@print.example.org\r\nSubject: print\r\nMessage-ID: <{message_id}>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nPlease print.\r\n\
+         --b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"doc.pdf\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
+        wrapped.join("\r\n")
+    )
+}
+
+/// Number of stored messages (mails that became jobs) in the server's SQLite store.
+pub fn stored_messages(server: &Server) -> usize {
+    let db = server.data_dir().join("printgate.db");
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from messages').fetchone()[0])")
+        .arg(db)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)))
 }
 
 pub fn run(args: &[&str]) -> Output {
