@@ -74,6 +74,7 @@ impl Pipeline {
         let library = self.config.relay.library_name.clone();
         let from = self.config.relay.from.clone();
         let has_jobs = !jobs.is_empty();
+        let reply_message_id = format!("{}.reply@{}", meta.id, self.config.smtp.hostname);
         let recorded = self
             .store
             .record(&message, jobs, reply_to.as_deref().map(|to| (from.as_str(), to)), |code| {
@@ -83,6 +84,7 @@ impl Pipeline {
                     documents: &lines,
                     expires: &expires,
                     in_reply_to: submission.message_id.as_deref(),
+                    message_id: &reply_message_id,
                 };
                 let to = reply_to.as_deref().unwrap_or_default();
                 notify::render(&from, to, &content).unwrap_or_else(|e| {

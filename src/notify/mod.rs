@@ -30,6 +30,9 @@ pub struct ReplyContent<'a> {
     /// Expiry, already formatted in the library's time zone.
     pub expires: &'a str,
     pub in_reply_to: Option<&'a str>,
+    /// The reply's own Message-ID, stable across retries so a duplicate delivery (crash
+    /// between the relay's acceptance and the outbox update) is recognisable as the same mail.
+    pub message_id: &'a str,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +117,11 @@ pub fn render(from: &str, to: &str, content: &ReplyContent<'_>) -> Result<Vec<u8
     let html = env.get_template("reply.html")?.render(&ctx)?;
     let from: Mailbox = from.parse().map_err(|_| NotifyError::Address(from.to_owned()))?;
     let to: Mailbox = to.parse().map_err(|_| NotifyError::Address(to.to_owned()))?;
-    let mut builder = lettre::Message::builder().from(from).to(to).subject(subject);
+    let mut builder = lettre::Message::builder()
+        .from(from)
+        .to(to)
+        .subject(subject)
+        .message_id(Some(format!("<{}>", content.message_id)));
     if let Some(id) = content.in_reply_to {
         builder = builder.in_reply_to(format!("<{id}>")).references(format!("<{id}>"));
     }

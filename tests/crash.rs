@@ -1,0 +1,202 @@
+//! Crash test (DESIGN.md principle 1): mail keeps arriving while the server is killed with
+//! SIGKILL and restarted. Every message that got `250` must end in its job and one reply;
+//! every explicit 4xx must leave nothing behind; nothing may be stored twice.
+//!
+//! Size: `PRINTGATE_CRASH_MESSAGES` (default 120) and `PRINTGATE_CRASH_KILLS` (default 3);
+//! `scripts/bench/crash` runs it at 500 messages.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{Relay, Scanners, Server};
+
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    /// `250` with this queue id.
+    Accepted(String),
+    /// An explicit 4xx/5xx reply after DATA.
+    Refused(String),
+    /// The connection failed or dropped before a final reply (the server was down or killed).
+    NoAnswer,
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// One SMTP transaction with a plain client; any I/O failure is `NoAnswer`.
+fn send(port: u16, message: &str) -> Outcome {
+    let attempt = || -> std::io::Result<Outcome> {
+        let stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+        let mut writer = stream.try_clone()?;
+        let mut reader = BufReader::new(stream);
+        let mut reply = || -> std::io::Result<String> {
+            let mut all = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line)? == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                all.push_str(&line);
+                if line.as_bytes().get(3) != Some(&b'-') {
+                    return Ok(all);
+                }
+            }
+        };
+        reply()?;
+        for cmd in ["EHLO crash.test\r\n", "MAIL FROM:<patron@example.com>\r\n", "RCPT TO:<bw@print.example.org>\r\n", "DATA\r\n"] {
+            writer.write_all(cmd.as_bytes())?;
+            let r = reply()?;
+            if !(r.starts_with('2') || r.starts_with('3')) {
+                return Ok(Outcome::Refused(r));
+            }
+        }
+        writer.write_all(message.as_bytes())?;
+        writer.write_all(b".\r\n")?;
+        let r = reply()?;
+        let _ = writer.write_all(b"QUIT\r\n");
+        Ok(match r.strip_prefix("250 2.0.0 Ok: queued as ") {
+            Some(id) => Outcome::Accepted(id.trim().to_owned()),
+            None => Outcome::Refused(r),
+        })
+    };
+    attempt().unwrap_or(Outcome::NoAnswer)
+}
+
+fn sqlite_rows(server: &Server, sql: &str) -> Vec<String> {
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3,sys\nfor r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]): print('|'.join(map(str, r)))")
+        .arg(server.data_dir().join("printgate.db"))
+        .arg(sql)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn sigkill_during_load_loses_nothing_acknowledged_and_duplicates_nothing() {
+    let total = env_usize("PRINTGATE_CRASH_MESSAGES", 120);
+    let kills = env_usize("PRINTGATE_CRASH_KILLS", 3);
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = Arc::new(Mutex::new(Server::start(&Scanners::real(), relay.port)));
+    let port = server.lock().unwrap().smtp_port;
+    let pdf = printgate::convert::sample::sample_pdf("crash test", 1);
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let outcomes: Arc<Mutex<HashMap<String, Outcome>>> = Arc::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let senders: Vec<_> = (0..4)
+        .map(|_| {
+            let (next, outcomes, pdf) = (next.clone(), outcomes.clone(), pdf.clone());
+            std::thread::spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= total {
+                        return;
+                    }
+                    let id = format!("crash-{i}@crash.test");
+                    let message = common::mime_with_pdf("patron@example.com", &id, &pdf);
+                    let outcome = send(port, &message);
+                    if outcome == Outcome::NoAnswer {
+                        std::thread::sleep(Duration::from_millis(100)); // server restarting
+                    }
+                    outcomes.lock().unwrap().insert(id, outcome);
+                }
+            })
+        })
+        .collect();
+
+    // The killer: SIGKILL at spread-out moments while mail flows, restart after a pause.
+    let killer = {
+        let (server, next, done) = (server.clone(), next.clone(), done.clone());
+        std::thread::spawn(move || {
+            for k in 0..kills {
+                let target = total * (k + 1) / (kills + 1);
+                while next.load(Ordering::SeqCst) < target && !done.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                // A pseudo-random extra delay so kills land in different stages.
+                std::thread::sleep(Duration::from_millis((k as u64 * 37 + 11) % 90));
+                let mut s = server.lock().unwrap();
+                s.kill();
+                std::thread::sleep(Duration::from_millis(300));
+                s.spawn();
+            }
+        })
+    };
+    for s in senders {
+        s.join().unwrap();
+    }
+    done.store(true, Ordering::SeqCst);
+    killer.join().unwrap();
+
+    let outcomes = outcomes.lock().unwrap().clone();
+    let accepted: HashMap<&String, &String> =
+        outcomes.iter().filter_map(|(mid, o)| if let Outcome::Accepted(q) = o { Some((mid, q)) } else { None }).collect();
+    let refused: HashSet<&String> = outcomes.iter().filter(|(_, o)| matches!(o, Outcome::Refused(_))).map(|(m, _)| m).collect();
+    let no_answer = outcomes.values().filter(|o| **o == Outcome::NoAnswer).count();
+    assert!(accepted.len() > total / 2, "too few accepted ({}) for a meaningful test: {outcomes:?}", accepted.len());
+
+    // Drain: wait until the spool is empty and every stored message's reply reached the relay.
+    let server = server.lock().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let replies = loop {
+        let stored = sqlite_rows(&server, "select count(*) from messages")[0].parse::<usize>().unwrap();
+        let spool_empty = std::fs::read_dir(server.data_dir().join("spool")).unwrap().next().is_none();
+        let files = std::fs::read_dir(&relay.dir).unwrap().count();
+        if spool_empty && files >= stored {
+            break relay.wait_for(files, Duration::from_secs(10));
+        }
+        assert!(Instant::now() < deadline, "not drained: stored {stored}, replies {files}, spool empty {spool_empty}\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(300));
+    };
+
+    // Replies by the mail they answer, and by their own (stable) Message-ID.
+    let mut reply_ids: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut raw_deliveries = 0;
+    for raw in &replies {
+        let m = mail_parser::MessageParser::default().parse(raw).unwrap();
+        let answers = m.in_reply_to().as_text().unwrap_or_default().to_owned();
+        reply_ids.entry(answers).or_default().insert(m.message_id().unwrap_or_default().to_owned());
+        raw_deliveries += 1;
+    }
+    let stored: HashSet<String> = sqlite_rows(&server, "select id from messages").into_iter().collect();
+    let jobs: HashMap<String, usize> = sqlite_rows(&server, "select message_id, count(*) from jobs group by message_id")
+        .into_iter()
+        .map(|r| {
+            let (id, n) = r.split_once('|').unwrap();
+            (id.to_owned(), n.parse().unwrap())
+        })
+        .collect();
+
+    for (mid, queue_id) in &accepted {
+        assert!(stored.contains(*queue_id), "{mid} got 250 ({queue_id}) but was not stored");
+        assert_eq!(jobs.get(*queue_id), Some(&1), "{mid}: expected exactly one job");
+        let ids = reply_ids.get(*mid).unwrap_or_else(|| panic!("{mid} got 250 but no reply"));
+        assert_eq!(ids.len(), 1, "{mid} got {} different replies", ids.len());
+    }
+    for mid in &refused {
+        assert!(!reply_ids.contains_key(*mid), "{mid} was refused with 4xx/5xx but was processed");
+    }
+    for (mid, ids) in &reply_ids {
+        assert_eq!(ids.len(), 1, "{mid} was stored more than once");
+    }
+    assert_eq!(stored.len(), reply_ids.len(), "every stored message has exactly one reply");
+    println!(
+        "crash test: sent {total}, 250 {}, refused {}, no answer {no_answer}, stored {}, replies {} (raw deliveries {raw_deliveries}), kills {kills}",
+        accepted.len(),
+        refused.len(),
+        stored.len(),
+        reply_ids.len()
+    );
+}
