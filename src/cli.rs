@@ -89,7 +89,7 @@ pub enum TokenCommand {
 /// Whatever the command reports; `main` prints it and exits non-zero.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { config } => crate::server::serve(load(&config)?).await,
+        Command::Serve { config: path } => crate::server::serve(load(&path)?, &path).await,
         Command::CheckConfig { config } => {
             let cfg = load(&config)?;
             println!("{cfg:#?}");

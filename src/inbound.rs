@@ -5,13 +5,12 @@
 //! that cannot answer is a temporary failure), and `Accepted` is returned only after the spool
 //! entry is durable.
 
-use std::sync::Arc;
-
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::config::Config;
 use crate::intake::Submission;
-use crate::screen::{self, Scanners, Verdict};
+use crate::live::Shared;
+use crate::screen::{self, Verdict};
 pub use crate::screen::{Refusal, TempFailure};
 use crate::smtp::{Envelope, Receiver, Route};
 use crate::spool::{self, Spool, SpoolMeta};
@@ -27,28 +26,29 @@ pub enum Disposition {
 
 /// The production [`Receiver`].
 pub struct Inbound {
-    config: Arc<Config>,
-    scanners: Scanners,
+    live: Shared,
     spool: Spool,
     work: UnboundedSender<String>,
 }
 
 impl Inbound {
-    pub fn new(config: Arc<Config>, scanners: Scanners, spool: Spool, work: UnboundedSender<String>) -> Self {
-        Self { config, scanners, spool, work }
+    pub fn new(live: Shared, spool: Spool, work: UnboundedSender<String>) -> Self {
+        Self { live, spool, work }
     }
 
     async fn screen_and_spool(&self, envelope: Envelope, raw: Vec<u8>) -> Disposition {
+        let live = self.live.load_full();
         let id = spool::new_id();
-        let raw = with_received_header(&envelope, &self.config.smtp.hostname, &id, raw);
+        let raw = with_received_header(&envelope, &live.config.smtp.hostname, &id, raw);
         let submission = match Submission::parse(&raw) {
             Ok(s) => s,
             Err(e) => return Disposition::Refused(Refusal::Malformed { reason: e.to_string() }),
         };
-        let Some(queue) = self.config.queue_named(&envelope.queue) else {
+        let Some(queue) = live.config.queue_named(&envelope.queue) else {
+            // The queue was removed by a reload while this session was open.
             return Disposition::TempFail(TempFailure::Spool);
         };
-        let scans = self.scanners.scan(&raw).await;
+        let scans = live.scanners.scan(&raw).await;
         let verdict = screen::decide(queue, &submission, &scans);
         let spam_score = scans.spam.as_ref().map_or(f64::NAN, |r| r.score);
         let (printable, spam_tagged) = match verdict {
@@ -130,7 +130,7 @@ pub fn route(config: &Config, address: &str) -> Option<Route> {
 
 impl Receiver for Inbound {
     fn route(&self, address: &str) -> Option<Route> {
-        route(&self.config, address)
+        route(&self.live.load().config, address)
     }
 
     async fn receive(&self, envelope: Envelope, message: Vec<u8>) -> Disposition {

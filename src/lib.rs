@@ -18,6 +18,7 @@ pub mod convert;
 pub mod crypto;
 pub mod inbound;
 pub mod intake;
+pub mod live;
 pub mod notify;
 pub mod pipeline;
 pub mod screen;

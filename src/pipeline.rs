@@ -4,14 +4,14 @@
 //! keys are derived from the spool id, and the store records a message at most once. The spool
 //! entry is removed only after the store transaction committed.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Mutex, Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, QueueConfig, ReplyPolicy};
+use crate::config::{QueueConfig, ReplyPolicy};
+use crate::live::Shared;
 use crate::convert::{self, ConvertError};
 use crate::crypto;
 use crate::intake::{Role, Submission};
@@ -40,10 +40,9 @@ pub enum PipelineError {
 }
 
 pub struct Pipeline {
-    pub config: Arc<Config>,
+    pub live: Shared,
     pub spool: Spool,
     pub store: Store,
-    pub site_keys: HashMap<String, SitePublicKey>,
     pub outbox_wake: Arc<Notify>,
 }
 
@@ -58,8 +57,9 @@ impl Pipeline {
             return Ok(());
         }
         let (meta, raw) = self.spool.read(id).await?;
-        let queue = self.config.queue_named(&meta.queue).ok_or_else(|| PipelineError::UnknownQueue(meta.queue.clone()))?;
-        let key = self.site_keys.get(&queue.site).ok_or_else(|| PipelineError::UnknownSite(queue.site.clone()))?;
+        let live = self.live.load_full();
+        let queue = live.config.queue_named(&meta.queue).ok_or_else(|| PipelineError::UnknownQueue(meta.queue.clone()))?;
+        let key = live.site_keys.get(&queue.site).ok_or_else(|| PipelineError::UnknownSite(queue.site.clone()))?;
         let submission = Submission::parse(&raw).unwrap_or_default();
         let (jobs, lines) = build_jobs(&meta, &submission, queue, key).await?;
         let message = NewMessage {
@@ -71,10 +71,10 @@ impl Pipeline {
         };
         let reply_to = reply_recipient(&meta, &submission, queue);
         let expires = format_time(message.expires_at);
-        let library = self.config.relay.library_name.clone();
-        let from = self.config.relay.from.clone();
+        let library = live.config.relay.library_name.clone();
+        let from = live.config.relay.from.clone();
         let has_jobs = !jobs.is_empty();
-        let reply_message_id = format!("{}.reply@{}", meta.id, self.config.smtp.hostname);
+        let reply_message_id = format!("{}.reply@{}", meta.id, live.config.smtp.hostname);
         let recorded = self
             .store
             .record(&message, jobs, reply_to.as_deref().map(|to| (from.as_str(), to)), |code| {

@@ -1,7 +1,6 @@
 //! `printgate serve`: wires configuration, store, spool, scanners and every listener together,
 //! runs until SIGTERM/SIGINT, then drains.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,11 +11,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::crypto::Secret;
+use crate::live::{Live, Shared};
 use crate::inbound::Inbound;
 use crate::notify::{RelayUrl, outbox};
 use crate::pipeline::{self, Pipeline};
-use crate::screen::Scanners;
-use crate::seal::SitePublicKey;
 use crate::smtp::{self, SmtpSettings};
 use crate::spool::Spool;
 use crate::store::Store;
@@ -33,12 +31,12 @@ pub fn install_crypto_provider() {
 ///
 /// # Errors
 /// Start-up failures (a port in use, an unreachable database, a bad key file), each named.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+pub async fn serve(config: Config, path: &std::path::Path) -> anyhow::Result<()> {
     install_crypto_provider();
-    let config = Arc::new(config);
+    let live = Live::build(config).map_err(anyhow::Error::msg)?.shared();
     let shutdown = CancellationToken::new();
-    let running = start(config, shutdown.clone()).await?;
-    wait_for_signal().await;
+    let running = start(live.clone(), shutdown.clone()).await?;
+    wait_for_signal(&live, path).await;
     tracing::info!("shutdown requested; draining");
     shutdown.cancel();
     running.wait().await;
@@ -50,12 +48,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 ///
 /// # Errors
 /// As [`serve`].
-pub async fn start(config: Arc<Config>, shutdown: CancellationToken) -> anyhow::Result<tokio_util::task::TaskTracker> {
+pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<tokio_util::task::TaskTracker> {
+    let config = live.load().config.clone();
     let store = Store::open(&config.store).await.context("opening the store")?;
     let node_key = Secret::load_or_create(&config.spool.key_file).context("loading the node key")?;
     let spool = Spool::open(&config.spool.dir, &node_key).context("opening the spool")?;
-    let site_keys = load_site_keys(&config)?;
-    let scanners = Scanners::from_config(&config.scan).map_err(anyhow::Error::msg)?;
     let relay = outbox::Relay::new(&RelayUrl::parse(&config.relay.url).map_err(anyhow::Error::msg)?)?;
 
     let tls = match (&config.smtp.tls_cert, &config.smtp.tls_key) {
@@ -80,7 +77,7 @@ pub async fn start(config: Arc<Config>, shutdown: CancellationToken) -> anyhow::
     let outbox_wake = Arc::new(Notify::new());
     let tasks = tokio_util::task::TaskTracker::new();
 
-    let inbound = Arc::new(Inbound::new(config.clone(), scanners, spool.clone(), work_tx.clone()));
+    let inbound = Arc::new(Inbound::new(live.clone(), spool.clone(), work_tx.clone()));
     let settings = Arc::new(SmtpSettings::from_config(&config.smtp, tls));
     let limits = smtp::IpLimits::new(config.smtp.max_connections_per_ip, config.smtp.max_messages_per_ip_per_minute);
     let permits = Arc::new(tokio::sync::Semaphore::new(config.smtp.max_connections));
@@ -91,7 +88,7 @@ pub async fn start(config: Arc<Config>, shutdown: CancellationToken) -> anyhow::
         tasks.spawn(smtp::serve(implicit, inbound, settings, limits, permits, shutdown.clone()));
     }
 
-    let pipeline = Arc::new(Pipeline { config: config.clone(), spool, store: store.clone(), site_keys, outbox_wake: outbox_wake.clone() });
+    let pipeline = Arc::new(Pipeline { live, spool, store: store.clone(), outbox_wake: outbox_wake.clone() });
     tasks.spawn(pipeline::run(pipeline, work_tx, work_rx, config.pipeline.workers, shutdown.clone()));
     tasks.spawn(outbox::run(store.clone(), relay, outbox_wake, shutdown.clone()));
     tasks.spawn(janitor(store.clone(), shutdown.clone()));
@@ -108,14 +105,6 @@ pub async fn start(config: Arc<Config>, shutdown: CancellationToken) -> anyhow::
     Ok(tasks)
 }
 
-fn load_site_keys(config: &Config) -> anyhow::Result<HashMap<String, SitePublicKey>> {
-    config
-        .site
-        .iter()
-        .map(|s| Ok((s.name.clone(), SitePublicKey::load(&s.public_key).map_err(anyhow::Error::msg)?)))
-        .collect()
-}
-
 async fn janitor(store: Store, shutdown: CancellationToken) {
     loop {
         match store.purge_expired(crate::store::now()).await {
@@ -130,19 +119,22 @@ async fn janitor(store: Store, shutdown: CancellationToken) {
     }
 }
 
-async fn wait_for_signal() {
+/// Waits for SIGTERM or SIGINT; reloads the configuration on every SIGHUP meanwhile.
+async fn wait_for_signal(live: &Shared, path: &std::path::Path) {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).ok();
-    let term = async {
-        match term.as_mut() {
-            Some(t) => {
-                t.recv().await;
-            }
-            None => std::future::pending::<()>().await,
-        }
+    let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+        tracing::error!("cannot install signal handlers; stop with SIGKILL");
+        return std::future::pending().await;
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return,
+            _ = term.recv() => return,
+            _ = hup.recv() => match crate::live::reload(live, path) {
+                Ok(restart) if restart.is_empty() => tracing::info!(config = %path.display(), "configuration reloaded"),
+                Ok(restart) => tracing::warn!(config = %path.display(), needs_restart = ?restart, "configuration reloaded; some changes take effect only after a restart"),
+                Err(e) => tracing::error!(config = %path.display(), error = %e, "configuration reload failed; keeping the running configuration"),
+            },
+        }
     }
 }
