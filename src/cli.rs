@@ -92,7 +92,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { config: path } => crate::server::serve(load(&path)?, &path).await,
         Command::CheckConfig { config } => {
             let cfg = load(&config)?;
-            println!("{cfg:#?}");
+            print!("{}", cfg.summary());
             println!("configuration OK: {}", config.display());
             Ok(())
         }
@@ -124,8 +124,14 @@ fn keygen(site: &str, out: &std::path::Path) -> anyhow::Result<()> {
     let (private_pem, public_pem) = crate::seal::keys::generate_pem(crate::seal::keys::KEYGEN_SIZE).map_err(anyhow::Error::msg)?;
     let private_path = out.join(format!("{site}.key.pem"));
     let public_path = out.join(format!("{site}.pub.pem"));
+    if public_path.exists() || private_path.exists() {
+        bail!("a key for site {site:?} already exists in {}; remove it first to replace it", out.display());
+    }
     crate::crypto::write_private(&private_path, private_pem.as_bytes())
         .with_context(|| format!("writing {} (it must not exist yet)", private_path.display()))?;
+    if public_path.exists() {
+        bail!("{} already exists; remove it first to replace the site key", public_path.display());
+    }
     std::fs::write(&public_path, public_pem).with_context(|| format!("writing {}", public_path.display()))?;
     println!("{}", public_path.display());
     println!("{}", private_path.display());

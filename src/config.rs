@@ -403,6 +403,10 @@ impl Config {
             push("smtp.max_line_length", "must be at least 512 (RFC 5321)".into());
         }
         for (key, value) in [
+            ("smtp.command_timeout", smtp.command_timeout.as_secs() as usize),
+            ("smtp.data_timeout", smtp.data_timeout.as_secs() as usize),
+            ("smtp.session_timeout", smtp.session_timeout.as_secs() as usize),
+            ("smtp.max_errors", smtp.max_errors),
             ("smtp.max_connections", smtp.max_connections),
             ("smtp.max_connections_per_ip", smtp.max_connections_per_ip),
             ("smtp.max_messages_per_ip_per_minute", smtp.max_messages_per_ip_per_minute),
@@ -410,17 +414,31 @@ impl Config {
             ("smtp.max_message_bytes", smtp.max_message_bytes),
         ] {
             if value == 0 {
-                push(key, "must be at least 1".into());
+                push(key, "must be at least 1 (or 1s)".into());
             }
         }
         if self.queue.is_empty() {
             push("queue", "at least one [[queue]] is required".into());
         }
         let mut addresses = HashSet::new();
+        let mut names = HashSet::new();
         for (i, q) in self.queue.iter().enumerate() {
             let key = |k: &str| format!("queue[{i}].{k}");
-            if !q.address.contains('@') {
-                push(&key("address"), format!("{:?} is not an email address", q.address));
+            match q.address.split_once('@') {
+                Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !local.contains('+') => {}
+                Some((local, _)) if local.contains('+') => {
+                    push(&key("address"), "must not contain '+': plus-addressing adds options to a queue address".into());
+                }
+                _ => push(&key("address"), format!("{:?} is not an email address", q.address)),
+            }
+            if q.name.is_empty() || !names.insert(q.name.as_str()) {
+                push(&key("name"), format!("{:?} is empty or used by two queues", q.name));
+            }
+            if q.max_pages == 0 {
+                push(&key("max_pages"), "must be at least 1".into());
+            }
+            if q.retention.is_zero() {
+                push(&key("retention"), "must be longer than 0s".into());
             }
             if !addresses.insert(q.address.to_ascii_lowercase()) {
                 push(&key("address"), format!("{:?} is used by two queues", q.address));
@@ -437,7 +455,11 @@ impl Config {
                 }
             }
         }
+        let mut site_names = HashSet::new();
         for (i, s) in self.site.iter().enumerate() {
+            if s.name.is_empty() || s.name.len() > 255 || !site_names.insert(s.name.as_str()) {
+                push(&format!("site[{i}].name"), format!("{:?} is empty, longer than 255 bytes, or used twice", s.name));
+            }
             if !s.public_key.exists() {
                 push(&format!("site[{i}].public_key"), format!("file {} does not exist", s.public_key.display()));
             }
@@ -447,8 +469,10 @@ impl Config {
                 push(key, e);
             }
         }
-        if !(self.store.database_url.starts_with("sqlite:") || self.store.database_url.starts_with("postgres")) {
-            push("store.database_url", "must start with sqlite:// or postgres://".into());
+        let db = &self.store.database_url;
+        let sqlite_file = db.strip_prefix("sqlite://").is_some_and(|p| !p.is_empty() && !p.starts_with(":memory:"));
+        if !(sqlite_file || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+            push("store.database_url", "must be sqlite://PATH (a file) or postgres://…".into());
         }
         if let Err(e) = crate::store::blob::BlobUrl::parse(&self.store.blob_url) {
             push("store.blob_url", e);
@@ -462,19 +486,51 @@ impl Config {
         if !self.relay.from.contains('@') {
             push("relay.from", format!("{:?} is not an email address", self.relay.from));
         }
-        if self.api.tls_cert.is_none() && !self.api.listen.ip().is_loopback() {
-            push("api.listen", "plain HTTP is only allowed on a loopback address; set api.tls_cert and api.tls_key".into());
+        // HTTPS for the API and admin listeners is not built yet: refuse rather than serve
+        // plain HTTP on a public address because a certificate was configured.
+        if self.api.tls_cert.is_some() || self.api.tls_key.is_some() {
+            push("api.tls_cert", "HTTPS for the release API is not implemented yet; listen on loopback behind a TLS proxy".into());
         }
-        if let Some(admin) = &self.admin
-            && admin.tls_cert.is_none()
-            && !admin.listen.ip().is_loopback()
-        {
-            push("admin.listen", "plain HTTP is only allowed on a loopback address; set admin.tls_cert and admin.tls_key".into());
+        if !self.api.listen.ip().is_loopback() {
+            push("api.listen", "plain HTTP is only allowed on a loopback address".into());
+        }
+        if let Some(admin) = &self.admin {
+            if admin.tls_cert.is_some() || admin.tls_key.is_some() {
+                push("admin.tls_cert", "HTTPS for the admin console is not implemented yet".into());
+            }
+            if !admin.listen.ip().is_loopback() {
+                push("admin.listen", "plain HTTP is only allowed on a loopback address".into());
+            }
         }
         if self.pipeline.workers == 0 {
             push("pipeline.workers", "must be at least 1".into());
         }
         issues
+    }
+
+    /// The effective settings in a few lines, secrets redacted (for `check-config`).
+    pub fn summary(&self) -> String {
+        let mut out = format!(
+            "smtp: listen {} hostname {} max_message_bytes {} starttls {}\n",
+            self.smtp.listen,
+            self.smtp.hostname,
+            self.smtp.max_message_bytes,
+            self.smtp.tls_cert.is_some()
+        );
+        for q in &self.queue {
+            out.push_str(&format!(
+                "queue {}: {} -> site {} color {} types {:?} max_pages {} spam tag {} reject {} retention {} reply {:?}\n",
+                q.name, q.address, q.site, q.color, q.allowed_types, q.max_pages, q.spam_tag_score,
+                q.spam_reject_score, humantime::format_duration(q.retention), q.reply_policy
+            ));
+        }
+        for s in &self.site {
+            out.push_str(&format!("site {}: public key {}\n", s.name, s.public_key.display()));
+        }
+        out.push_str(&format!("scan: clamav {} spamassassin {}\n", self.scan.clamav.address, self.scan.spamassassin.address));
+        out.push_str(&format!("store: {} blobs {}\n", redact_url(&self.store.database_url), self.store.blob_url));
+        out.push_str(&format!("relay: {} from {}\napi: {}\n", redact_url(&self.relay.url), self.relay.from, self.api.listen));
+        out
     }
 
     /// The queue whose address is `address` (case-insensitive), if any.
@@ -484,6 +540,18 @@ impl Config {
 
     pub fn queue_named(&self, name: &str) -> Option<&QueueConfig> {
         self.queue.iter().find(|q| q.name == name)
+    }
+}
+
+/// `scheme://user:password@host` -> `scheme://user:***@host`.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    match rest.split_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_owned(),
     }
 }
 

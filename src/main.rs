@@ -9,6 +9,7 @@ async fn main() -> std::process::ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("PRINTGATE_LOG").unwrap_or_else(|_| "printgate=info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = printgate::cli::Cli::parse();
     match printgate::cli::run(cli).await {

@@ -56,7 +56,17 @@ impl Pipeline {
             self.spool.remove(id).await?;
             return Ok(());
         }
-        let (meta, raw) = self.spool.read(id).await?;
+        let (meta, raw) = match self.spool.read(id).await {
+            Ok(entry) => entry,
+            Err(crate::spool::SpoolError::Corrupt { .. }) => {
+                // Unreadable with this node's key (a lost node.key, a damaged disk): retrying
+                // cannot help. Keep the bytes for the operator, out of the work queue.
+                let parked = self.spool.quarantine(id).await?;
+                tracing::error!(spool_id = %id, path = %parked.display(), "spool entry cannot be decrypted; moved aside");
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
         let live = self.live.load_full();
         let queue = live.config.queue_named(&meta.queue).ok_or_else(|| PipelineError::UnknownQueue(meta.queue.clone()))?;
         let key = live.site_keys.get(&queue.site).ok_or_else(|| PipelineError::UnknownSite(queue.site.clone()))?;
@@ -87,14 +97,13 @@ impl Pipeline {
                     message_id: &reply_message_id,
                 };
                 let to = reply_to.as_deref().unwrap_or_default();
-                notify::render(&from, to, &content).unwrap_or_else(|e| {
-                    tracing::error!(message = %meta.id, error = %e, "reply rendering failed");
-                    Vec::new()
-                })
+                notify::render(&from, to, &content)
+                    .map_err(|e| tracing::error!(spool_id = %meta.id, error = %e, "reply rendering failed; no reply sent"))
+                    .ok()
             })
             .await?;
         if recorded != Recorded::AlreadyStored {
-            tracing::info!(message = %meta.id, jobs = lines.iter().filter(|l| l.ok).count(), reply = reply_to.is_some(), "message stored");
+            tracing::info!(spool_id = %meta.id, jobs = lines.iter().filter(|l| l.ok).count(), reply = reply_to.is_some(), "message stored");
             self.outbox_wake.notify_one();
         }
         self.spool.remove(id).await?;
@@ -211,7 +220,7 @@ pub async fn run(
                 };
                 let Some(id) = next else { return };
                 if let Err(e) = pipeline.process(&id).await {
-                    tracing::warn!(message = %id, error = %e, "pipeline step failed; will retry");
+                    tracing::warn!(spool_id = %id, error = %e, "pipeline step failed; will retry");
                     let (sender, shutdown) = (sender.clone(), shutdown.clone());
                     tokio::spawn(async move {
                         tokio::select! {

@@ -125,3 +125,27 @@ fn the_shipped_default_config_parses() {
     let problems: Vec<_> = c.validate().into_iter().filter(|i| !i.key.ends_with("public_key")).collect();
     assert!(problems.is_empty(), "{problems:?}");
 }
+
+#[test]
+fn duplicate_names_plus_addresses_and_unbuilt_https_are_refused() {
+    let text = BASE.replace(
+        "[[site]]",
+        "[[queue]]\naddress = \"bw+x@print.test\"\nname = \"bw\"\nsite = \"main\"\nmax_pages = 0\n\n[[site]]",
+    ) + "tls_cert = \"Cargo.toml\"\n";
+    let found = issues(parse(&text, &[]));
+    let keys: Vec<&str> = found.iter().map(|i| i.key.as_str()).collect();
+    for expected in ["queue[1].address", "queue[1].name", "queue[1].max_pages", "api.tls_cert"] {
+        assert!(keys.contains(&expected), "{expected} missing from {found:?}");
+    }
+    let memory = issues(parse(&BASE.replace("sqlite://data/x.db", "sqlite::memory:"), &[]));
+    assert!(memory.iter().any(|i| i.key == "store.database_url"), "{memory:?}");
+}
+
+#[test]
+fn summaries_never_show_passwords() {
+    assert_eq!(redact_url("postgres://pg:s3cret@db:5432/print"), "postgres://pg:***@db:5432/print");
+    assert_eq!(redact_url("postgres://pg@db/print"), "postgres://pg@db/print");
+    let c = parse(BASE, &[("PRINTGATE_STORE__DATABASE_URL", "postgres://pg:s3cret@db/print")]).unwrap();
+    let summary = c.summary();
+    assert!(!summary.contains("s3cret") && summary.contains("queue bw: bw@print.test"), "{summary}");
+}

@@ -51,7 +51,7 @@ fn pdf(bytes: &[u8]) -> Result<Rendered, ConvertError> {
     if pages == 0 {
         return Err(ConvertError::NoPages);
     }
-    // Colour detection arrives with the conversion stage; until then jobs follow the queue.
+    // Colour detection arrives with the conversion stage; until then every job is mono.
     Ok(Rendered { pdf: bytes.to_vec(), pages, color: false })
 }
 

@@ -5,6 +5,7 @@
 //! rule is unit-tested without sockets. Screening never converts or stores anything.
 
 pub mod clamav;
+pub mod auth;
 pub mod endpoint;
 pub mod spamd;
 
@@ -37,7 +38,8 @@ pub enum Refusal {
     Spam { score: f64, limit: f64 },
     NothingPrintable { found: String },
     Malformed { reason: String },
-    TooLargeForScanner { limit: usize },
+    /// Larger than clamd's `StreamMaxLength`: it cannot be scanned, so it is not accepted.
+    TooLargeForScanner,
 }
 
 /// Infrastructure reasons not to accept a message now (4xx: the sender retries).
@@ -103,7 +105,7 @@ pub fn decide(queue: &QueueConfig, submission: &Submission, scans: &ScanResults)
         Ok(ClamOutcome::Infected { signature }) => {
             return Verdict::Refuse(Refusal::Virus { signature: signature.clone() });
         }
-        Ok(ClamOutcome::TooLarge) => return Verdict::Refuse(Refusal::TooLargeForScanner { limit: 0 }),
+        Ok(ClamOutcome::TooLarge) => return Verdict::Refuse(Refusal::TooLargeForScanner),
         Ok(ClamOutcome::Clean) => {}
     }
     let spam = match &scans.spam {

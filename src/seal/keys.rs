@@ -32,7 +32,10 @@ impl SitePublicKey {
         if key.key_size_bits() < 2048 {
             return Err(format!("RSA key of {} bits is too small (need 2048+)", key.key_size_bits()));
         }
-        Ok(Self { key, fingerprint: crypto::sha256(&der) })
+        // Hash the canonical re-encoding, as the station does from its private key, so that a
+        // PEM written by another tool still gives the same fingerprint.
+        let canonical = key.as_der().map_err(|_| "cannot re-encode the public key".to_owned())?;
+        Ok(Self { fingerprint: crypto::sha256(canonical.as_ref()), key })
     }
 
     /// Reads a PEM file.

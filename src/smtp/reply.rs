@@ -202,11 +202,9 @@ impl From<&Refusal> for SmtpReply {
                 format!("Nothing printable in this message (found: {}); attach a PDF", one_line(found)),
             ),
             Refusal::Malformed { reason } => Self::new(550, "5.6.0", format!("Malformed message: {}", one_line(reason))),
-            Refusal::TooLargeForScanner { limit } => Self::new(
-                552,
-                "5.3.4",
-                format!("Message too large for the virus scanner (limit {limit} bytes)"),
-            ),
+            Refusal::TooLargeForScanner => {
+                Self::new(552, "5.3.4", "Message larger than the virus scanner accepts; send smaller files")
+            }
         }
     }
 }

@@ -146,6 +146,19 @@ impl Spool {
             .map_err(|e| SpoolError::Task(e.to_string()))?
     }
 
+    /// Moves an entry that cannot be processed to `failed/` beside the spool.
+    ///
+    /// # Errors
+    /// [`SpoolError::Io`] if it cannot be moved.
+    pub async fn quarantine(&self, id: &str) -> Result<PathBuf, SpoolError> {
+        let failed = self.dir.join("failed");
+        let io = |source| SpoolError::Io { path: failed.clone(), source };
+        tokio::fs::create_dir_all(&failed).await.map_err(io)?;
+        let target = failed.join(format!("{id}.{SUFFIX}"));
+        tokio::fs::rename(self.path(id), &target).await.map_err(io)?;
+        Ok(target)
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -225,5 +238,7 @@ mod tests {
         Spool::open(dir.path(), &Secret::from_bytes([1; 32])).unwrap().write(&meta(&id), b"x").await.unwrap();
         let other = Spool::open(dir.path(), &Secret::from_bytes([2; 32])).unwrap();
         assert!(matches!(other.read(&id).await, Err(SpoolError::Corrupt { .. })));
+        let parked = other.quarantine(&id).await.unwrap();
+        assert!(parked.exists() && other.list().unwrap().is_empty());
     }
 }

@@ -136,11 +136,20 @@ pub async fn release_to_dir(client: &StationClient, code: &str, out: &Path) -> R
     for job in &release.jobs {
         let pdf = client.fetch(job, &release.site).await?;
         let path = unique_path(out, &crate::intake::sanitize_name(&job.filename));
-        std::fs::write(&path, &pdf).map_err(|source| StationError::Write { path: path.clone(), source })?;
+        write_private_file(&path, &pdf).map_err(|source| StationError::Write { path: path.clone(), source })?;
         client.ack(&job.id, true).await?;
         written.push(path);
     }
     Ok(written)
+}
+
+/// Released documents are readable by the station's user only.
+fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 fn unique_path(dir: &Path, name: &str) -> PathBuf {

@@ -106,6 +106,11 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// How long outbox rows (delivered or not) are kept: a week, longer than any retention.
+const OUTBOX_KEEP_SECS: i64 = 7 * 24 * 3600;
+/// How long an undecryptable outbox item waits before it is looked at again.
+const OUTBOX_PARK_SECS: i64 = 3600;
+
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
@@ -174,7 +179,7 @@ impl Store {
         message: &NewMessage,
         jobs: Vec<NewJob>,
         reply: Option<(&str, &str)>,
-        render_reply: impl Fn(&ReleaseCode) -> Vec<u8>,
+        render_reply: impl Fn(&ReleaseCode) -> Option<Vec<u8>>,
     ) -> Result<Recorded, StoreError> {
         if self.message_exists(&message.id).await? {
             return Ok(Recorded::AlreadyStored);
@@ -232,9 +237,9 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            if let Some((from, rcpt)) = reply {
+            if let Some(((from, rcpt), rendered)) = reply.and_then(|r| Some((r, render_reply(&code)?))) {
                 let outbox_id = format!("{}-reply", message.id);
-                let body = crypto::aead_seal(self.outbox_key.expose(), outbox_id.as_bytes(), &render_reply(&code))
+                let body = crypto::aead_seal(self.outbox_key.expose(), outbox_id.as_bytes(), &rendered)
                     .map_err(|e| StoreError::Secret(e.to_string()))?;
                 sqlx::query(
                     "INSERT INTO outbox (id, message_id, mail_from, rcpt, body, attempts, next_attempt_at, created_at) \
@@ -331,6 +336,19 @@ impl Store {
             .bind(at)
             .execute(&self.pool)
             .await?;
+        // Delivered replies keep only addresses and times; drop them after a week. Replies the
+        // relay never took are given up after the same week (their jobs are gone by then).
+        let gave_up = sqlx::query("DELETE FROM outbox WHERE created_at <= $1 AND sent_at IS NULL")
+            .bind(at - OUTBOX_KEEP_SECS)
+            .execute(&self.pool)
+            .await?;
+        if gave_up.rows_affected() > 0 {
+            tracing::warn!(replies = gave_up.rows_affected(), "undeliverable replies given up after a week");
+        }
+        sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at <= $1")
+            .bind(at - OUTBOX_KEEP_SECS)
+            .execute(&self.pool)
+            .await?;
         Ok(rows.len())
     }
 
@@ -404,15 +422,20 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let id: String = r.try_get(0)?;
-                let sealed: Vec<u8> = r.try_get(3)?;
-                let body = crypto::aead_open(self.outbox_key.expose(), id.as_bytes(), &sealed)
-                    .map_err(|_| StoreError::Corrupt(format!("outbox item {id} does not decrypt with this store secret")))?;
-                Ok(OutboxItem { id, mail_from: r.try_get(1)?, rcpt: r.try_get(2)?, body, attempts: r.try_get(4)? })
-            })
-            .collect()
+        let mut items = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: String = r.try_get(0)?;
+            let sealed: Vec<u8> = r.try_get(3)?;
+            let Ok(body) = crypto::aead_open(self.outbox_key.expose(), id.as_bytes(), &sealed) else {
+                // Written under another store secret (a node with a different secret.key):
+                // park it instead of stalling every other reply behind it.
+                tracing::error!(reply = %id, "outbox item does not decrypt with this node's store secret");
+                self.outbox_failed(&id, at + OUTBOX_PARK_SECS, "does not decrypt with this store secret").await?;
+                continue;
+            };
+            items.push(OutboxItem { id, mail_from: r.try_get(1)?, rcpt: r.try_get(2)?, body, attempts: r.try_get(4)? });
+        }
+        Ok(items)
     }
 
     /// Marks a reply delivered and drops its body (it holds the release code).
