@@ -7,10 +7,14 @@
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::config::Config;
-use crate::intake::Submission;
+use crate::config::{Config, QueueConfig};
+use crate::intake::{Role, Submission};
 use crate::live::Shared;
-use crate::screen::{self, Verdict};
+use crate::screen::clamav::ClamOutcome;
+use crate::screen::{self, ScanResults, Verdict};
+use crate::smtp::SmtpReply;
+use crate::store::Store;
+use crate::store::trace::{Trace, TraceDocument};
 pub use crate::screen::{Refusal, TempFailure};
 use crate::smtp::{Envelope, Receiver, Route};
 use crate::spool::{self, Spool, SpoolMeta};
@@ -28,12 +32,13 @@ pub enum Disposition {
 pub struct Inbound {
     live: Shared,
     spool: Spool,
+    store: Store,
     work: UnboundedSender<String>,
 }
 
 impl Inbound {
-    pub fn new(live: Shared, spool: Spool, work: UnboundedSender<String>) -> Self {
-        Self { live, spool, work }
+    pub fn new(live: Shared, spool: Spool, store: Store, work: UnboundedSender<String>) -> Self {
+        Self { live, spool, store, work }
     }
 
     async fn screen_and_spool(&self, envelope: Envelope, raw: Vec<u8>) -> Disposition {
@@ -50,40 +55,119 @@ impl Inbound {
         };
         let scans = live.scanners.scan(&raw).await;
         let verdict = screen::decide(queue, &submission, &scans);
-        let spam_score = scans.spam.as_ref().map_or(f64::NAN, |r| r.score);
-        let (printable, spam_tagged) = match verdict {
-            Verdict::Accept { printable, spam_tagged } => (printable, spam_tagged),
-            Verdict::Refuse(r) => {
-                log_outcome(&envelope, &scans, "refused", &format!("{r:?}"));
-                return Disposition::Refused(r);
+        let mut trace = trace_of(&id, &envelope, &submission, &scans, &verdict, raw.len());
+        let disposition = match verdict {
+            Verdict::Accept { printable, spam_tagged } => {
+                // The trace goes in before the spool entry, so the pipeline can always update it.
+                if let Err(e) = self.store.record_trace(&trace).await {
+                    tracing::warn!(spool_id = %id, error = %e, "cannot write the message trace");
+                }
+                let meta = spool_meta(id, queue, &envelope, &scans, spam_tagged, printable);
+                self.spool_accepted(meta, &raw).await
             }
-            Verdict::TempFail(t) => {
-                log_outcome(&envelope, &scans, "tempfail", &format!("{t:?}"));
-                return Disposition::TempFail(t);
-            }
+            Verdict::Refuse(r) => Disposition::Refused(r),
+            Verdict::TempFail(t) => Disposition::TempFail(t),
         };
-        let meta = SpoolMeta {
-            id,
-            received_at: crate::store::now(),
-            queue: queue.name.clone(),
-            mail_from: envelope.mail_from.clone(),
-            recipients: envelope.recipients.clone(),
-            client_ip: envelope.client_ip.to_string(),
-            helo: envelope.helo.clone(),
-            spam_score,
-            spam_tagged,
-            printable,
-            options: envelope.options.clone(),
-            tls: envelope.tls,
-        };
-        if let Err(e) = self.spool.write(&meta, &raw).await {
-            tracing::error!(error = %e, "spool write failed; message not accepted");
+        log_outcome(&envelope, &scans, &trace.id, &disposition);
+        if !matches!(disposition, Disposition::Accepted { .. }) {
+            trace.outcome = outcome_word(&disposition).to_owned();
+            trace.reply = SmtpReply::from(&disposition).to_string();
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.record_trace(&trace).await {
+                    tracing::warn!(spool_id = %trace.id, error = %e, "cannot write the message trace");
+                }
+            });
+        }
+        disposition
+    }
+
+    async fn spool_accepted(&self, meta: SpoolMeta, raw: &[u8]) -> Disposition {
+        if let Err(e) = self.spool.write(&meta, raw).await {
+            tracing::error!(spool_id = %meta.id, error = %e, "spool write failed; message not accepted");
             return Disposition::TempFail(TempFailure::Spool);
         }
-        log_outcome(&envelope, &scans, "accepted", &meta.id);
         // The worker may be gone during shutdown; the entry is durable and replayed at start.
         let _ = self.work.send(meta.id.clone());
         Disposition::Accepted { queue_id: meta.id }
+    }
+}
+
+fn spool_meta(
+    id: String,
+    queue: &QueueConfig,
+    envelope: &Envelope,
+    scans: &ScanResults,
+    spam_tagged: bool,
+    printable: Vec<usize>,
+) -> SpoolMeta {
+    SpoolMeta {
+        id,
+        received_at: crate::store::now(),
+        queue: queue.name.clone(),
+        mail_from: envelope.mail_from.clone(),
+        recipients: envelope.recipients.clone(),
+        client_ip: envelope.client_ip.to_string(),
+        helo: envelope.helo.clone(),
+        spam_score: scans.spam.as_ref().map_or(f64::NAN, |r| r.score),
+        spam_tagged,
+        printable,
+        options: envelope.options.clone(),
+        tls: envelope.tls,
+    }
+}
+
+fn outcome_word(d: &Disposition) -> &'static str {
+    match d {
+        Disposition::Accepted { .. } => "accepted",
+        Disposition::Refused(_) => "refused",
+        Disposition::TempFail(_) => "tempfail",
+    }
+}
+
+/// The trace record of a screened message: envelope, headers, scores, documents; no content.
+fn trace_of(id: &str, envelope: &Envelope, submission: &Submission, scans: &ScanResults, verdict: &Verdict, size: usize) -> Trace {
+    let printable: &[usize] = match verdict {
+        Verdict::Accept { printable, .. } => printable,
+        _ => &[],
+    };
+    let documents = submission
+        .documents
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.role != Role::Body)
+        .map(|(i, d)| TraceDocument {
+            name: d.name.clone(),
+            kind: d.detected.label().to_owned(),
+            bytes: d.bytes.len(),
+            outcome: if printable.contains(&i) { "printable".into() } else { format!("refused: {} not accepted", d.detected.label()) },
+            pages: 0,
+        })
+        .collect();
+    Trace {
+        id: id.to_owned(),
+        received_at: crate::store::now(),
+        queue: envelope.queue.clone(),
+        client_ip: envelope.client_ip.to_string(),
+        helo: envelope.helo.clone(),
+        mail_from: envelope.mail_from.clone().unwrap_or_default(),
+        header_from: submission.from_address.clone().unwrap_or_default(),
+        message_id: submission.message_id.clone().unwrap_or_default(),
+        size: size as i64,
+        tls: envelope.tls,
+        outcome: "accepted".into(),
+        reply: String::new(),
+        spam_score: scans.spam.as_ref().ok().map(|r| r.score),
+        spam_rules: scans.spam.as_ref().map_or_else(|e| format!("error: {e}"), |r| r.rules.join(",")),
+        virus: match &scans.clam {
+            Ok(ClamOutcome::Infected { signature }) => signature.clone(),
+            Ok(ClamOutcome::TooLarge) => "too large to scan".into(),
+            Ok(ClamOutcome::Clean) => String::new(),
+            Err(e) => format!("error: {e}"),
+        },
+        auth: String::new(),
+        grade: String::new(),
+        documents,
     }
 }
 
@@ -104,12 +188,13 @@ fn with_received_header(envelope: &Envelope, hostname: &str, id: &str, raw: Vec<
     out
 }
 
-fn log_outcome(envelope: &Envelope, scans: &screen::ScanResults, outcome: &str, detail: &str) {
+fn log_outcome(envelope: &Envelope, scans: &ScanResults, id: &str, disposition: &Disposition) {
     tracing::info!(
+        spool_id = %id,
         client = %envelope.client_ip,
         queue = %envelope.queue,
-        outcome,
-        detail,
+        outcome = outcome_word(disposition),
+        reply = %SmtpReply::from(disposition),
         clamav = ?scans.clam.as_ref().map_err(ToString::to_string),
         spam_score = ?scans.spam.as_ref().map(|r| r.score).ok(),
         spam_rules = ?scans.spam.as_ref().map(|r| r.rules.join(",")).ok(),

@@ -18,6 +18,7 @@ use crate::intake::{Role, Submission};
 use crate::notify::{self, DocumentLine, ReplyContent};
 use crate::seal::{self, SitePublicKey};
 use crate::spool::{Spool, SpoolMeta};
+use crate::store::trace::TraceDocument;
 use crate::store::{NewJob, NewMessage, Recorded, Store};
 
 /// Delay before a failed entry is tried again (store or blob outage).
@@ -103,6 +104,9 @@ impl Pipeline {
             })
             .await?;
         if recorded != Recorded::AlreadyStored {
+            if let Err(e) = self.store.trace_documents(&meta.id, &trace_documents(&submission, &lines)).await {
+                tracing::warn!(spool_id = %meta.id, error = %e, "cannot update the message trace");
+            }
             tracing::info!(spool_id = %meta.id, jobs = lines.iter().filter(|l| l.ok).count(), reply = reply_to.is_some(), "message stored");
             self.outbox_wake.notify_one();
         }
@@ -158,6 +162,23 @@ async fn build_jobs(
         });
     }
     Ok((jobs, lines))
+}
+
+/// The trace's view of each document's final outcome (same order as the reply lines).
+fn trace_documents(submission: &Submission, lines: &[DocumentLine]) -> Vec<TraceDocument> {
+    submission
+        .documents
+        .iter()
+        .filter(|d| d.role != Role::Body)
+        .zip(lines)
+        .map(|(doc, line)| TraceDocument {
+            name: line.name.clone(),
+            kind: doc.detected.label().to_owned(),
+            bytes: doc.bytes.len(),
+            outcome: if line.ok { "stored".to_owned() } else { format!("refused: {}", line.reason) },
+            pages: line.pages,
+        })
+        .collect()
 }
 
 fn refused_line(name: &str, e: &ConvertError) -> DocumentLine {

@@ -77,7 +77,7 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
     let outbox_wake = Arc::new(Notify::new());
     let tasks = tokio_util::task::TaskTracker::new();
 
-    let inbound = Arc::new(Inbound::new(live.clone(), spool.clone(), work_tx.clone()));
+    let inbound = Arc::new(Inbound::new(live.clone(), spool.clone(), store.clone(), work_tx.clone()));
     let settings = Arc::new(SmtpSettings::from_config(&config.smtp, tls));
     let limits = smtp::IpLimits::new(config.smtp.max_connections_per_ip, config.smtp.max_messages_per_ip_per_minute);
     let permits = Arc::new(tokio::sync::Semaphore::new(config.smtp.max_connections));

@@ -70,18 +70,6 @@ fn send(port: u16, message: &str) -> Outcome {
     attempt().unwrap_or(Outcome::NoAnswer)
 }
 
-fn sqlite_rows(server: &Server, sql: &str) -> Vec<String> {
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg("import sqlite3,sys\nfor r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]): print('|'.join(map(str, r)))")
-        .arg(server.data_dir().join("printgate.db"))
-        .arg(sql)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
-}
-
 #[test]
 fn sigkill_during_load_loses_nothing_acknowledged_and_duplicates_nothing() {
     let total = env_usize("PRINTGATE_CRASH_MESSAGES", 120);
@@ -151,7 +139,7 @@ fn sigkill_during_load_loses_nothing_acknowledged_and_duplicates_nothing() {
     let server = server.lock().unwrap();
     let deadline = Instant::now() + Duration::from_secs(180);
     let replies = loop {
-        let stored = sqlite_rows(&server, "select count(*) from messages")[0].parse::<usize>().unwrap();
+        let stored = common::sql(&server, "select count(*) from messages")[0].parse::<usize>().unwrap();
         let spool_empty = std::fs::read_dir(server.data_dir().join("spool")).unwrap().next().is_none();
         let files = std::fs::read_dir(&relay.dir).unwrap().count();
         if spool_empty && files >= stored {
@@ -170,8 +158,8 @@ fn sigkill_during_load_loses_nothing_acknowledged_and_duplicates_nothing() {
         reply_ids.entry(answers).or_default().insert(m.message_id().unwrap_or_default().to_owned());
         raw_deliveries += 1;
     }
-    let stored: HashSet<String> = sqlite_rows(&server, "select id from messages").into_iter().collect();
-    let jobs: HashMap<String, usize> = sqlite_rows(&server, "select message_id, count(*) from jobs group by message_id")
+    let stored: HashSet<String> = common::sql(&server, "select id from messages").into_iter().collect();
+    let jobs: HashMap<String, usize> = common::sql(&server, "select message_id, count(*) from jobs group by message_id")
         .into_iter()
         .map(|r| {
             let (id, n) = r.split_once('|').unwrap();

@@ -65,6 +65,12 @@ fn emailed_pdf_is_released_byte_for_byte_and_never_stored_in_clear() {
     assert_eq!(http_release(&server, &token, &code), 404);
     let blobs: Vec<_> = walk(&data.join("blobs"));
     assert!(blobs.is_empty(), "blobs left after ack: {blobs:?}");
+
+    // The admin's trace: accepted, the document stored with its pages, the code only hashed.
+    let row = common::wait_for_trace(&server, "outcome, mail_from, documents, code_hash", "outcome = 'accepted'");
+    assert!(row.starts_with("accepted|patron@example.com|"), "{row}");
+    assert!(row.contains("\"outcome\":\"stored\"") && row.contains("\"pages\":2"), "{row}");
+    assert!(!row.contains(&code) && !row.ends_with("|None"), "{row}");
 }
 
 #[test]
@@ -84,6 +90,8 @@ fn eicar_attachment_is_refused_naming_the_signature() {
     let transcript = server.swaks("patron@example.com", "see attached", &[&eicar]);
     let line = reply_line(&transcript, "554 5.7.1");
     assert!(line.contains("virus found") && line.to_ascii_lowercase().contains("eicar"), "{line}");
+    let row = common::wait_for_trace(&server, "outcome, virus, reply", "outcome = 'refused'");
+    assert!(row.starts_with("refused|") && row.to_ascii_lowercase().contains("eicar") && row.contains("554 5.7.1"), "{row}");
 }
 
 #[test]
@@ -96,6 +104,8 @@ fn gtube_is_refused_naming_the_score() {
     let line = reply_line(&transcript, "550 5.7.1");
     let score: f64 = line.split("score ").nth(1).and_then(|s| s.split(' ').next()).and_then(|s| s.parse().ok()).unwrap_or(0.0);
     assert!(score >= 900.0 && line.contains("limit 10.0"), "GTUBE scores about 1000: {line}");
+    let row = common::wait_for_trace(&server, "outcome, spam_score, spam_rules", "outcome = 'refused'");
+    assert!(row.starts_with("refused|") && row.contains("GTUBE"), "{row}");
 }
 
 #[test]

@@ -7,7 +7,10 @@
 
 pub mod blob;
 pub mod codes;
+mod outbox;
 mod schema;
+mod tokens;
+pub mod trace;
 
 use std::path::Path;
 
@@ -93,10 +96,10 @@ pub enum Recorded {
 
 #[derive(Clone)]
 pub struct Store {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
     blobs: Blobs,
     code_key: Secret,
-    outbox_key: Secret,
+    pub(crate) outbox_key: Secret,
     code_digits: usize,
 }
 
@@ -109,7 +112,7 @@ impl std::fmt::Debug for Store {
 /// How long outbox rows (delivered or not) are kept: a week, longer than any retention.
 const OUTBOX_KEEP_SECS: i64 = 7 * 24 * 3600;
 /// How long an undecryptable outbox item waits before it is looked at again.
-const OUTBOX_PARK_SECS: i64 = 3600;
+pub(crate) const OUTBOX_PARK_SECS: i64 = 3600;
 
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
@@ -352,119 +355,6 @@ impl Store {
         Ok(rows.len())
     }
 
-    /// Creates a station token for `site`; returns the token (shown once, stored hashed).
-    ///
-    /// # Errors
-    /// [`StoreError`].
-    pub async fn create_station_token(&self, site: &str) -> Result<String, StoreError> {
-        let secret = crypto::random::<32>().map_err(|e| StoreError::Secret(e.to_string()))?;
-        let token = format!("pgst_{}", hex::encode(secret));
-        let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-        sqlx::query("INSERT INTO station_tokens (id, site, token_hash, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(&id)
-            .bind(site)
-            .bind(crypto::sha256_hex(token.as_bytes()))
-            .bind(now())
-            .execute(&self.pool)
-            .await?;
-        Ok(token)
-    }
-
-    /// The site a (non-revoked) station token belongs to.
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`] for an unknown or revoked token.
-    pub async fn station_site(&self, token: &str) -> Result<String, StoreError> {
-        let row = sqlx::query("SELECT site FROM station_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-            .bind(crypto::sha256_hex(token.as_bytes()))
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        Ok(row.try_get(0)?)
-    }
-
-    /// `(id, site, created_at, revoked)` of every token.
-    ///
-    /// # Errors
-    /// [`StoreError::Db`].
-    pub async fn list_station_tokens(&self) -> Result<Vec<(String, String, i64, bool)>, StoreError> {
-        let rows = sqlx::query("SELECT id, site, created_at, revoked_at FROM station_tokens ORDER BY created_at")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get::<Option<i64>, _>(3)?.is_some())))
-            .collect()
-    }
-
-    /// Revokes a token by its id; returns whether one was revoked.
-    ///
-    /// # Errors
-    /// [`StoreError::Db`].
-    pub async fn revoke_station_token(&self, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE station_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    /// Replies due for (re)delivery.
-    ///
-    /// # Errors
-    /// [`StoreError`].
-    pub async fn outbox_due(&self, at: i64, limit: i64) -> Result<Vec<OutboxItem>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, mail_from, rcpt, body, attempts FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 \
-             ORDER BY next_attempt_at LIMIT $2",
-        )
-        .bind(at)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut items = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let id: String = r.try_get(0)?;
-            let sealed: Vec<u8> = r.try_get(3)?;
-            let Ok(body) = crypto::aead_open(self.outbox_key.expose(), id.as_bytes(), &sealed) else {
-                // Written under another store secret (a node with a different secret.key):
-                // park it instead of stalling every other reply behind it.
-                tracing::error!(reply = %id, "outbox item does not decrypt with this node's store secret");
-                self.outbox_failed(&id, at + OUTBOX_PARK_SECS, "does not decrypt with this store secret").await?;
-                continue;
-            };
-            items.push(OutboxItem { id, mail_from: r.try_get(1)?, rcpt: r.try_get(2)?, body, attempts: r.try_get(4)? });
-        }
-        Ok(items)
-    }
-
-    /// Marks a reply delivered and drops its body (it holds the release code).
-    ///
-    /// # Errors
-    /// [`StoreError::Db`].
-    pub async fn outbox_sent(&self, id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE outbox SET sent_at = $1, body = $2, last_error = NULL WHERE id = $3")
-            .bind(now())
-            .bind(Vec::<u8>::new())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Records a failed delivery attempt and when to try again.
-    ///
-    /// # Errors
-    /// [`StoreError::Db`].
-    pub async fn outbox_failed(&self, id: &str, next_attempt_at: i64, error: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 WHERE id = $3")
-            .bind(next_attempt_at)
-            .bind(error)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
 }
 
 fn job_info(row: &sqlx::any::AnyRow) -> Result<JobInfo, StoreError> {

@@ -6,7 +6,10 @@ use sqlx::Row;
 use sqlx::AnyPool;
 
 /// `(version, SQL)`; never edit a released entry, append a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_init.sql")),
+    (2, include_str!("../../migrations/0002_traces.sql")),
+];
 
 /// Applies pending migrations.
 ///

@@ -310,16 +310,35 @@ pub fn mime_with_pdf(from: &str, message_id: &str, pdf: &[u8]) -> String {
     )
 }
 
-/// Number of stored messages (mails that became jobs) in the server's SQLite store.
-pub fn stored_messages(server: &Server) -> usize {
-    let db = server.data_dir().join("printgate.db");
+/// Rows of a query on the server's SQLite store (columns joined with `|`), read with Python's
+/// sqlite3 so the test does not share printgate's own database code.
+pub fn sql(server: &Server, query: &str) -> Vec<String> {
     let out = Command::new("python3")
         .arg("-c")
-        .arg("import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from messages').fetchone()[0])")
-        .arg(db)
+        .arg("import sqlite3,sys\nfor r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]): print('|'.join(map(str, r)))")
+        .arg(server.data_dir().join("printgate.db"))
+        .arg(query)
         .output()
         .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)))
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
+}
+
+/// Number of stored messages (mails that became jobs).
+pub fn stored_messages(server: &Server) -> usize {
+    sql(server, "select count(*) from messages")[0].parse().unwrap()
+}
+
+/// Waits until a trace matching `condition` (SQL) exists; returns its row.
+pub fn wait_for_trace(server: &Server, columns: &str, condition: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(row) = sql(server, &format!("select {columns} from traces where {condition}")).into_iter().next() {
+            return row;
+        }
+        assert!(Instant::now() < deadline, "no trace where {condition}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 pub fn run(args: &[&str]) -> Output {

@@ -1,0 +1,138 @@
+//! Message traces: one record per message that reached DATA, updated as it moves on.
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use super::{Store, StoreError, now};
+
+/// What became (or will become) of one document of a message.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TraceDocument {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub bytes: usize,
+    /// `printable`, `printed`, or `refused: <reason>`.
+    pub outcome: String,
+    #[serde(default)]
+    pub pages: u32,
+}
+
+/// The trace record of one message (no body content).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Trace {
+    pub id: String,
+    pub received_at: i64,
+    pub queue: String,
+    pub client_ip: String,
+    pub helo: String,
+    pub mail_from: String,
+    pub header_from: String,
+    pub message_id: String,
+    pub size: i64,
+    pub tls: bool,
+    pub outcome: String,
+    pub reply: String,
+    pub spam_score: Option<f64>,
+    pub spam_rules: String,
+    pub virus: String,
+    pub auth: String,
+    pub grade: String,
+    pub documents: Vec<TraceDocument>,
+}
+
+impl Store {
+    /// Records a message's screening.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub async fn record_trace(&self, t: &Trace) -> Result<(), StoreError> {
+        let documents = serde_json::to_string(&t.documents).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "INSERT INTO traces (id, received_at, queue, client_ip, helo, mail_from, header_from, message_id, size, tls, \
+             outcome, reply, spam_score, spam_rules, virus, auth, grade, documents, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $2)",
+        )
+        .bind(&t.id)
+        .bind(t.received_at)
+        .bind(&t.queue)
+        .bind(&t.client_ip)
+        .bind(&t.helo)
+        .bind(&t.mail_from)
+        .bind(&t.header_from)
+        .bind(&t.message_id)
+        .bind(t.size)
+        .bind(i64::from(t.tls))
+        .bind(&t.outcome)
+        .bind(&t.reply)
+        .bind(t.spam_score)
+        .bind(&t.spam_rules)
+        .bind(&t.virus)
+        .bind(&t.auth)
+        .bind(&t.grade)
+        .bind(documents)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records the final outcome of each document once the pipeline is done.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub async fn trace_documents(&self, id: &str, documents: &[TraceDocument]) -> Result<(), StoreError> {
+        let json = serde_json::to_string(documents).unwrap_or_else(|_| "[]".into());
+        sqlx::query("UPDATE traces SET documents = $1, code_hash = (SELECT code_hash FROM messages WHERE id = $2), updated_at = $3 WHERE id = $2")
+            .bind(json)
+            .bind(id)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// One trace by id.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] or [`StoreError::Db`].
+    pub async fn trace(&self, id: &str) -> Result<Trace, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, received_at, queue, client_ip, helo, mail_from, header_from, message_id, size, tls, outcome, reply, \
+             spam_score, spam_rules, virus, auth, grade, documents FROM traces WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let documents: String = row.try_get(17)?;
+        Ok(Trace {
+            id: row.try_get(0)?,
+            received_at: row.try_get(1)?,
+            queue: row.try_get(2)?,
+            client_ip: row.try_get(3)?,
+            helo: row.try_get(4)?,
+            mail_from: row.try_get(5)?,
+            header_from: row.try_get(6)?,
+            message_id: row.try_get(7)?,
+            size: row.try_get(8)?,
+            tls: row.try_get::<i64, _>(9)? != 0,
+            outcome: row.try_get(10)?,
+            reply: row.try_get(11)?,
+            spam_score: row.try_get(12)?,
+            spam_rules: row.try_get(13)?,
+            virus: row.try_get(14)?,
+            auth: row.try_get(15)?,
+            grade: row.try_get(16)?,
+            documents: serde_json::from_str(&documents).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        })
+    }
+
+    /// Ids of the most recent traces, newest first (for tests and the admin console).
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub async fn recent_traces(&self, limit: i64) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM traces ORDER BY received_at DESC, id DESC LIMIT $1").bind(limit).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+}
