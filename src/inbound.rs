@@ -53,7 +53,7 @@ impl Inbound {
             // The queue was removed by a reload while this session was open.
             return Disposition::TempFail(TempFailure::Spool);
         };
-        let scans = live.scanners.scan(&raw).await;
+        let scans = live.scanners.scan(&raw, &submission).await;
         let verdict = screen::decide(queue, &submission, &scans);
         let mut trace = trace_of(&id, &envelope, &submission, &scans, &verdict, raw.len());
         let disposition = match verdict {
@@ -158,7 +158,10 @@ fn trace_of(id: &str, envelope: &Envelope, submission: &Submission, scans: &Scan
         outcome: "accepted".into(),
         reply: String::new(),
         spam_score: scans.spam.as_ref().ok().map(|r| r.score),
-        spam_rules: scans.spam.as_ref().map_or_else(|e| format!("error: {e}"), |r| r.rules.join(",")),
+        spam_rules: scans.spam.as_ref().map_or_else(
+            |e| format!("error: {e}"),
+            |r| if r.truncated { format!("(headers and text parts only) {}", r.rules.join(",")) } else { r.rules.join(",") },
+        ),
         virus: match &scans.clam {
             Ok(ClamOutcome::Infected { signature }) => signature.clone(),
             Ok(ClamOutcome::TooLarge) => "too large to scan".into(),

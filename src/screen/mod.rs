@@ -90,11 +90,74 @@ impl Scanners {
         Ok(Self { clam, spam })
     }
 
-    /// Runs clamd and spamd concurrently on the raw message: the slower one sets the pace.
-    pub async fn scan(&self, raw: &[u8]) -> ScanResults {
-        let (clam, spam) = tokio::join!(self.clam.scan(raw), self.spam.check(raw));
+    /// Runs clamd and spamd concurrently: the slower one sets the pace. clamd sees the raw
+    /// message and then every decoded attachment (formats clamd does not unpack itself, such
+    /// as TNEF or uuencode, are decoded by intake); spamd sees the message, or for a message
+    /// above its size cap the headers and text parts only.
+    pub async fn scan(&self, raw: &[u8], submission: &Submission) -> ScanResults {
+        let spam_input = spam_input(raw, submission, self.spam.max_bytes());
+        let (clam, spam) = tokio::join!(self.scan_clam(raw, submission), self.spam.check(&spam_input));
         ScanResults { clam, spam }
     }
+
+    async fn scan_clam(&self, raw: &[u8], submission: &Submission) -> Result<ClamOutcome, ScanError> {
+        let outcome = self.clam.scan(raw).await?;
+        if outcome != ClamOutcome::Clean {
+            return Ok(outcome);
+        }
+        for doc in submission.documents.iter().filter(|d| d.role != crate::intake::Role::Body) {
+            let outcome = self.clam.scan(&doc.bytes).await?;
+            if outcome != ClamOutcome::Clean {
+                return Ok(outcome);
+            }
+        }
+        Ok(ClamOutcome::Clean)
+    }
+}
+
+/// What spamd is given: the message itself when small enough, else its header section and
+/// its text parts as one plain-text message (large mails are large because of attachments,
+/// which SpamAssassin does not score anyway).
+pub fn spam_input<'a>(raw: &'a [u8], submission: &Submission, max_bytes: usize) -> std::borrow::Cow<'a, [u8]> {
+    if raw.len() <= max_bytes {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    let header_end = raw.windows(4).position(|w| w == b"\r\n\r\n").map_or(raw.len().min(max_bytes), |p| p + 2);
+    let mut out = Vec::with_capacity(max_bytes);
+    for line in split_header_fields(&raw[..header_end]) {
+        let lower = line.to_ascii_lowercase();
+        if !(lower.starts_with(b"content-type:") || lower.starts_with(b"content-transfer-encoding:") || lower.starts_with(b"mime-version:")) {
+            out.extend_from_slice(line);
+        }
+    }
+    out.extend_from_slice(b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nX-Printgate-Scan: headers and text parts only\r\n\r\n");
+    for body in submission.documents.iter().filter(|d| d.role == crate::intake::Role::Body) {
+        out.extend_from_slice(&body.bytes);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.truncate(max_bytes);
+    std::borrow::Cow::Owned(out)
+}
+
+/// Header fields with their folded continuation lines, each ending in CRLF.
+fn split_header_fields(header: &[u8]) -> Vec<&[u8]> {
+    let mut fields = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < header.len() {
+        if header[i] == b'\n' {
+            let next = header.get(i + 1);
+            if !matches!(next, Some(b' ' | b'\t')) {
+                fields.push(&header[start..=i]);
+                start = i + 1;
+            }
+        }
+        i += 1;
+    }
+    if start < header.len() {
+        fields.push(&header[start..]);
+    }
+    fields
 }
 
 /// Decides what happens to a message. Order matters: a scanner that could not answer means

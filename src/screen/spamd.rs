@@ -16,7 +16,7 @@ pub struct SpamReport {
     pub score: f64,
     /// Names of the rules that fired (kept for the admin's trace).
     pub rules: Vec<String>,
-    /// True when only the first `max_bytes` of a larger message were checked.
+    /// True when spamd saw only the headers and text parts (or a prefix) of a large message.
     pub truncated: bool,
 }
 
@@ -32,12 +32,18 @@ impl SpamClient {
         Self { endpoint, timeout, max_bytes }
     }
 
+    /// The largest input spamd is given (`scan.spamassassin.max_bytes`).
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
     /// Asks spamd for the score and rule names of `message`.
     ///
     /// # Errors
     /// [`ScanError`] when spamd cannot be reached, times out or answers with an error.
     pub async fn check(&self, message: &[u8]) -> Result<SpamReport, ScanError> {
-        let truncated = message.len() > self.max_bytes;
+        let truncated = message.len() > self.max_bytes
+            || message.windows(25).take(64 * 1024).any(|w| w == b"X-Printgate-Scan: headers");
         let body = &message[..message.len().min(self.max_bytes)];
         let answer = tokio::time::timeout(self.timeout, self.exchange(body))
             .await

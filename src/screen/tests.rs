@@ -68,3 +68,24 @@ fn nothing_printable_names_what_was_found() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn large_messages_give_spamd_headers_and_text_only() {
+    let mut raw = b"From: a@b\r\nSubject: big\r\nContent-Type: multipart/mixed;\r\n boundary=x\r\nX-Folded: one\r\n two\r\n\r\n--x\r\n".to_vec();
+    raw.extend(std::iter::repeat_n(b'A', 10_000));
+    let mut submission = submission(&[("big.pdf", DocumentType::Pdf)]);
+    submission.documents.push(Document {
+        name: "message body".into(),
+        bytes: b"Please print my thesis".to_vec(),
+        declared_type: "text/plain".into(),
+        detected: DocumentType::Text,
+        role: Role::Body,
+    });
+    assert_eq!(spam_input(&raw, &submission, 20_000).as_ref(), raw.as_slice(), "small messages go as they are");
+    let reduced = spam_input(&raw, &submission, 60);
+    assert!(reduced.len() <= 60);
+    let reduced = String::from_utf8(spam_input(&raw, &submission, 4000).into_owned()).unwrap();
+    assert!(reduced.starts_with("From: a@b\r\nSubject: big\r\nX-Folded: one\r\n two\r\n"), "{reduced}");
+    assert!(!reduced.contains("boundary=x") && reduced.contains("Content-Type: text/plain"), "{reduced}");
+    assert!(reduced.ends_with("\r\n\r\nPlease print my thesis\r\n"), "{reduced}");
+}
