@@ -66,6 +66,31 @@ pub struct Config {
     pub admin: Option<AdminConfig>,
     #[serde(default)]
     pub pipeline: PipelineConfig,
+    #[serde(default)]
+    pub auth: AuthConfig,
+}
+
+/// Where sender authentication gets its DNS answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthResolver {
+    /// The system's resolver (/etc/resolv.conf): production.
+    #[default]
+    System,
+    /// Only the records listed in `auth.records`: tests and air-gapped sites.
+    Static,
+    /// No checks: every sender is unauthenticated.
+    Off,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    #[serde(default)]
+    pub resolver: AuthResolver,
+    /// `[["example.com", "v=spf1 ip4:192.0.2.0/24 -all"], …]` for `resolver = "static"`.
+    #[serde(default)]
+    pub records: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -89,6 +114,12 @@ pub struct SmtpConfig {
     pub max_connections_per_ip: usize,
     #[serde(default = "default_max_messages_per_ip")]
     pub max_messages_per_ip_per_minute: usize,
+    /// Per sender address (the From header, else the envelope sender), per hour.
+    #[serde(default = "default_max_messages_per_sender")]
+    pub max_messages_per_sender_per_hour: usize,
+    /// Per sender domain, per hour.
+    #[serde(default = "default_max_messages_per_domain")]
+    pub max_messages_per_domain_per_hour: usize,
     #[serde(default = "default_max_line_length")]
     pub max_line_length: usize,
     #[serde(default = "default_max_errors")]
@@ -115,6 +146,19 @@ pub enum ReplyPolicy {
     Never,
 }
 
+/// Which senders a queue takes mail from, by their authentication grade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AcceptPolicy {
+    /// Anyone, even senders whose domain asks for rejection (DMARC p=reject fail).
+    Any,
+    /// Everyone except senders failing a DMARC reject policy: what the domain owner asked for.
+    #[default]
+    NotFailing,
+    /// Only authenticated senders (DMARC pass, or aligned SPF/DKIM without DMARC).
+    Authenticated,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueueConfig {
@@ -136,6 +180,8 @@ pub struct QueueConfig {
     pub retention: Duration,
     #[serde(default)]
     pub reply_policy: ReplyPolicy,
+    #[serde(default)]
+    pub accept_policy: AcceptPolicy,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -270,6 +316,14 @@ fn default_max_connections_per_ip() -> usize {
 }
 fn default_max_messages_per_ip() -> usize {
     DEFAULT_MAX_MESSAGES_PER_IP_PER_MINUTE
+}
+/// A patron prints a few documents a day; 60 an hour is a runaway script, not a person.
+fn default_max_messages_per_sender() -> usize {
+    60
+}
+/// A whole university domain: generous, but bounds a compromised domain's flood.
+fn default_max_messages_per_domain() -> usize {
+    600
 }
 fn default_max_line_length() -> usize {
     DEFAULT_MAX_LINE_LENGTH
@@ -410,6 +464,8 @@ impl Config {
             ("smtp.max_connections", smtp.max_connections),
             ("smtp.max_connections_per_ip", smtp.max_connections_per_ip),
             ("smtp.max_messages_per_ip_per_minute", smtp.max_messages_per_ip_per_minute),
+            ("smtp.max_messages_per_sender_per_hour", smtp.max_messages_per_sender_per_hour),
+            ("smtp.max_messages_per_domain_per_hour", smtp.max_messages_per_domain_per_hour),
             ("smtp.max_recipients", smtp.max_recipients),
             ("smtp.max_message_bytes", smtp.max_message_bytes),
         ] {
@@ -502,6 +558,9 @@ impl Config {
                 push("admin.listen", "plain HTTP is only allowed on a loopback address".into());
             }
         }
+        if self.auth.resolver != AuthResolver::Static && !self.auth.records.is_empty() {
+            push("auth.records", "only used with resolver = \"static\"".into());
+        }
         if self.pipeline.workers == 0 {
             push("pipeline.workers", "must be at least 1".into());
         }
@@ -562,7 +621,7 @@ struct Sections<'a> {
     issues: &'a mut Vec<ConfigIssue>,
 }
 
-const SECTIONS: &[&str] = &["smtp", "queue", "site", "scan", "store", "spool", "relay", "api", "admin", "pipeline"];
+const SECTIONS: &[&str] = &["smtp", "queue", "site", "scan", "store", "spool", "relay", "api", "admin", "pipeline", "auth"];
 
 impl Sections<'_> {
     fn into_config(mut self) -> Option<Config> {
@@ -580,6 +639,7 @@ impl Sections<'_> {
         let api = self.required::<ApiConfig>("api");
         let admin = self.optional::<AdminConfig>("admin");
         let pipeline = self.optional::<PipelineConfig>("pipeline");
+        let auth = self.optional::<AuthConfig>("auth");
         Some(Config {
             smtp: smtp?,
             queue: queue?,
@@ -591,6 +651,7 @@ impl Sections<'_> {
             api: api?,
             admin: admin?,
             pipeline: pipeline?.unwrap_or_default(),
+            auth: auth?.unwrap_or_default(),
         })
     }
 

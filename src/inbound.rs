@@ -53,16 +53,30 @@ impl Inbound {
             // The queue was removed by a reload while this session was open.
             return Disposition::TempFail(TempFailure::Spool);
         };
-        let scans = live.scanners.scan(&raw, &submission).await;
-        let verdict = screen::decide(queue, &submission, &scans);
+        let sender = submission.from_address.clone().or_else(|| envelope.mail_from.clone()).unwrap_or_default();
+        if !sender.is_empty() && !live.sender_limits.allow(&sender, std::time::Instant::now()) {
+            tracing::warn!(spool_id = %id, client = %envelope.client_ip, "sender over its hourly rate");
+            return Disposition::TempFail(TempFailure::SenderRateLimited);
+        }
+        let host = live.config.smtp.hostname.clone();
+        let (scans, auth) = tokio::join!(
+            live.scanners.scan(&raw, &submission),
+            live.auth.check(&raw, envelope.client_ip, &envelope.helo, envelope.mail_from.as_deref(), &host)
+        );
+        let verdict = screen::decide(queue, &submission, &scans, &auth);
         let mut trace = trace_of(&id, &envelope, &submission, &scans, &verdict, raw.len());
+        trace.auth = auth.summary.clone();
+        trace.grade = auth.grade.as_str().to_owned();
         let disposition = match verdict {
             Verdict::Accept { printable, spam_tagged } => {
                 // The trace goes in before the spool entry, so the pipeline can always update it.
                 if let Err(e) = self.store.record_trace(&trace).await {
                     tracing::warn!(spool_id = %id, error = %e, "cannot write the message trace");
                 }
-                let meta = spool_meta(id, queue, &envelope, &scans, spam_tagged, printable);
+                let mut meta = spool_meta(id, queue, &envelope, &scans, spam_tagged, printable);
+                meta.sender_grade = auth.grade.as_str().to_owned();
+                meta.spf_fail_without_dkim = auth.spf == "fail" && auth.dkim != "pass";
+                meta.automatic = submission.automatic;
                 self.spool_accepted(meta, &raw).await
             }
             Verdict::Refuse(r) => Disposition::Refused(r),
@@ -114,6 +128,9 @@ fn spool_meta(
         printable,
         options: envelope.options.clone(),
         tls: envelope.tls,
+        sender_grade: String::new(),
+        spf_fail_without_dkim: false,
+        automatic: false,
     }
 }
 

@@ -10,8 +10,10 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::config::Config;
+use crate::config::{AuthResolver, Config};
 use crate::screen::Scanners;
+use crate::screen::auth::SenderAuth;
+use crate::smtp::limits::SenderLimits;
 use crate::seal::SitePublicKey;
 
 /// One consistent snapshot of what may change at run time.
@@ -19,6 +21,9 @@ pub struct Live {
     pub config: Arc<Config>,
     pub site_keys: HashMap<String, SitePublicKey>,
     pub scanners: Scanners,
+    pub auth: SenderAuth,
+    /// Per-sender and per-domain message counters (hourly windows). Kept across reloads.
+    pub sender_limits: Arc<SenderLimits>,
 }
 
 /// Shared by the SMTP side and the pipeline; `load()` per message.
@@ -36,7 +41,16 @@ impl Live {
             .map(|s| Ok((s.name.clone(), SitePublicKey::load(&s.public_key)?)))
             .collect::<Result<HashMap<_, _>, String>>()?;
         let scanners = Scanners::from_config(&config.scan)?;
-        Ok(Self { config: Arc::new(config), site_keys, scanners })
+        let auth = match config.auth.resolver {
+            AuthResolver::System => SenderAuth::system().map_err(|e| format!("auth.resolver: {e}"))?,
+            AuthResolver::Static => SenderAuth::with_records(&config.auth.records).map_err(|e| format!("auth.records: {e}"))?,
+            AuthResolver::Off => SenderAuth::disabled(),
+        };
+        let sender_limits = Arc::new(SenderLimits::new(
+            config.smtp.max_messages_per_sender_per_hour,
+            config.smtp.max_messages_per_domain_per_hour,
+        ));
+        Ok(Self { config: Arc::new(config), site_keys, scanners, auth, sender_limits })
     }
 
     pub fn shared(self) -> Shared {
@@ -52,7 +66,8 @@ pub fn reload(shared: &Shared, path: &Path) -> Result<Vec<&'static str>, String>
     let config = Config::load(path).map_err(|e| e.to_string())?;
     let old = shared.load();
     let needs_restart = fixed_changes(&old.config, &config);
-    let live = Live::build(config)?;
+    let mut live = Live::build(config)?;
+    live.sender_limits = old.sender_limits.clone();
     shared.store(Arc::new(live));
     Ok(needs_restart)
 }

@@ -193,9 +193,15 @@ fn job_id(spool_id: &str, seq: i64) -> [u8; 16] {
     id
 }
 
-/// Who gets the reply: the From address, never for a null envelope sender.
+/// Who gets the reply: the From address (the one DMARC authenticates), only when the queue's
+/// policy trusts the sender, never for a null envelope sender or automatic/list mail.
 fn reply_recipient(meta: &SpoolMeta, submission: &Submission, queue: &QueueConfig) -> Option<String> {
-    if queue.reply_policy == ReplyPolicy::Never {
+    let trusted = match queue.reply_policy {
+        ReplyPolicy::Never => false,
+        ReplyPolicy::Authenticated => meta.sender_grade == "authenticated",
+        ReplyPolicy::NotFailing => meta.sender_grade != "failing" && !meta.spf_fail_without_dkim,
+    };
+    if !trusted || meta.automatic {
         return None;
     }
     let envelope_sender = meta.mail_from.as_ref()?;

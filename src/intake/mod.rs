@@ -40,6 +40,9 @@ pub struct Submission {
     pub from_address: Option<String>,
     pub subject: Option<String>,
     pub message_id: Option<String>,
+    /// Sent by a program or a list (`Auto-Submitted` other than `no`, `List-Id`, or
+    /// `Precedence: bulk|list|junk`): must never get an automatic reply (RFC 3834).
+    pub automatic: bool,
     pub documents: Vec<Document>,
 }
 
@@ -64,6 +67,7 @@ impl Submission {
             from_address: message.from().and_then(|a| a.first()).and_then(|a| a.address()).map(str::to_owned),
             subject: message.subject().map(str::to_owned),
             message_id: message.message_id().map(str::to_owned),
+            automatic: is_automatic(&message),
             documents: Vec::new(),
         };
         let mut seen = HashSet::new();
@@ -85,6 +89,14 @@ impl Submission {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+fn is_automatic(message: &mail_parser::Message<'_>) -> bool {
+    let header = |name: &str| message.header_raw(name).map(|v| v.trim().to_ascii_lowercase());
+    let auto = header("Auto-Submitted").is_some_and(|v| !v.starts_with("no"));
+    let list = message.header_raw("List-Id").is_some();
+    let bulk = header("Precedence").is_some_and(|v| matches!(v.as_str(), "bulk" | "list" | "junk"));
+    auto || list || bulk
 }
 
 /// Forwarded messages inside forwarded messages stop counting after this depth.

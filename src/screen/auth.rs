@@ -69,6 +69,17 @@ pub enum SenderGrade {
     Failing,
 }
 
+impl SenderGrade {
+    /// The word used in traces, spool entries and config (`authenticated`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Authenticated => "authenticated",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Failing => "failing",
+        }
+    }
+}
+
 /// The outcome of [`SenderAuth::check`] for one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthResults {

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 pub use endpoint::Endpoint;
 
-use crate::config::QueueConfig;
+use crate::config::{AcceptPolicy, QueueConfig};
+use auth::{AuthResults, SenderGrade};
 use crate::intake::{DocumentType, Submission};
 use clamav::{ClamClient, ClamOutcome};
 use spamd::{SpamClient, SpamReport};
@@ -40,6 +41,10 @@ pub enum Refusal {
     Malformed { reason: String },
     /// Larger than clamd's `StreamMaxLength`: it cannot be scanned, so it is not accepted.
     TooLargeForScanner,
+    /// DMARC fails and the sender's domain asks for rejection.
+    SenderFailing { domain: String },
+    /// The queue takes mail from authenticated senders only.
+    SenderUnauthenticated { domain: String },
 }
 
 /// Infrastructure reasons not to accept a message now (4xx: the sender retries).
@@ -47,6 +52,8 @@ pub enum Refusal {
 pub enum TempFailure {
     ScannerUnavailable { scanner: String },
     Spool,
+    /// This sender (or its domain) sent more than its hourly share.
+    SenderRateLimited,
 }
 
 /// The screening decision for one message.
@@ -162,7 +169,7 @@ fn split_header_fields(header: &[u8]) -> Vec<&[u8]> {
 
 /// Decides what happens to a message. Order matters: a scanner that could not answer means
 /// "not now" whatever else is known, a virus outranks spam, and spam outranks content.
-pub fn decide(queue: &QueueConfig, submission: &Submission, scans: &ScanResults) -> Verdict {
+pub fn decide(queue: &QueueConfig, submission: &Submission, scans: &ScanResults, auth: &AuthResults) -> Verdict {
     match &scans.clam {
         Err(_) => return Verdict::TempFail(TempFailure::ScannerUnavailable { scanner: CLAMAV.into() }),
         Ok(ClamOutcome::Infected { signature }) => {
@@ -177,6 +184,16 @@ pub fn decide(queue: &QueueConfig, submission: &Submission, scans: &ScanResults)
     };
     if spam.score >= queue.spam_reject_score {
         return Verdict::Refuse(Refusal::Spam { score: spam.score, limit: queue.spam_reject_score });
+    }
+    let domain = || auth.from_domain.clone();
+    match (queue.accept_policy, auth.grade) {
+        (AcceptPolicy::NotFailing | AcceptPolicy::Authenticated, SenderGrade::Failing) => {
+            return Verdict::Refuse(Refusal::SenderFailing { domain: domain() });
+        }
+        (AcceptPolicy::Authenticated, SenderGrade::Unauthenticated) => {
+            return Verdict::Refuse(Refusal::SenderUnauthenticated { domain: domain() });
+        }
+        _ => {}
     }
     let allowed: Vec<DocumentType> =
         queue.allowed_types.iter().filter_map(|t| DocumentType::from_config_name(t)).collect();

@@ -1,5 +1,6 @@
 use super::*;
-use crate::config::{QueueConfig, ReplyPolicy};
+use crate::config::{AcceptPolicy, QueueConfig, ReplyPolicy};
+use auth::{AuthResults, SenderGrade};
 use crate::intake::{Document, Role};
 
 fn queue() -> QueueConfig {
@@ -14,7 +15,25 @@ fn queue() -> QueueConfig {
         spam_reject_score: 10.0,
         retention: std::time::Duration::from_secs(3600),
         reply_policy: ReplyPolicy::NotFailing,
+        accept_policy: AcceptPolicy::NotFailing,
     }
+}
+
+fn auth(grade: SenderGrade) -> AuthResults {
+    AuthResults {
+        spf: "none".into(),
+        dkim: "none".into(),
+        dmarc: "none".into(),
+        dmarc_policy: String::new(),
+        arc: "none".into(),
+        from_domain: "example.com".into(),
+        grade,
+        summary: String::new(),
+    }
+}
+
+fn decide(queue: &QueueConfig, submission: &Submission, scans: &ScanResults) -> Verdict {
+    super::decide(queue, submission, scans, &auth(SenderGrade::Unauthenticated))
 }
 
 fn submission(docs: &[(&str, DocumentType)]) -> Submission {
@@ -56,6 +75,23 @@ fn a_virus_outranks_everything_but_an_outage() {
     assert_eq!(decide(&queue(), &s, &down), Verdict::TempFail(TempFailure::ScannerUnavailable { scanner: CLAMAV.into() }));
     let spam_down = ScanResults { clam: Ok(ClamOutcome::Clean), spam: Err(ScanError::Timeout { after: std::time::Duration::from_secs(1) }) };
     assert_eq!(decide(&queue(), &s, &spam_down), Verdict::TempFail(TempFailure::ScannerUnavailable { scanner: SPAMASSASSIN.into() }));
+}
+
+#[test]
+fn accept_policy_follows_the_sender_grade() {
+    let s = submission(&[("b.pdf", DocumentType::Pdf)]);
+    let clean = scans(Ok(ClamOutcome::Clean), 0.0);
+    let q = queue();
+    assert_eq!(
+        super::decide(&q, &s, &clean, &auth(SenderGrade::Failing)),
+        Verdict::Refuse(Refusal::SenderFailing { domain: "example.com".into() })
+    );
+    assert!(matches!(super::decide(&q, &s, &clean, &auth(SenderGrade::Unauthenticated)), Verdict::Accept { .. }));
+    let strict = QueueConfig { accept_policy: AcceptPolicy::Authenticated, ..queue() };
+    assert!(matches!(super::decide(&strict, &s, &clean, &auth(SenderGrade::Unauthenticated)), Verdict::Refuse(Refusal::SenderUnauthenticated { .. })));
+    assert!(matches!(super::decide(&strict, &s, &clean, &auth(SenderGrade::Authenticated)), Verdict::Accept { .. }));
+    let open = QueueConfig { accept_policy: AcceptPolicy::Any, ..queue() };
+    assert!(matches!(super::decide(&open, &s, &clean, &auth(SenderGrade::Failing)), Verdict::Accept { .. }));
 }
 
 #[test]

@@ -78,6 +78,63 @@ impl IpLimits {
     }
 }
 
+/// Counts messages per sender address and per sender domain in hourly windows.
+#[derive(Debug)]
+pub struct SenderLimits {
+    per_sender: usize,
+    per_domain: usize,
+    senders: Mutex<HashMap<String, (Instant, usize)>>,
+    domains: Mutex<HashMap<String, (Instant, usize)>>,
+}
+
+/// Length of the sender-rate window.
+pub const SENDER_WINDOW: Duration = Duration::from_secs(3600);
+
+impl SenderLimits {
+    pub fn new(per_sender: usize, per_domain: usize) -> Self {
+        Self { per_sender, per_domain, senders: Mutex::default(), domains: Mutex::default() }
+    }
+
+    /// Counts one message from `address`; false (and nothing counted) when the sender or its
+    /// domain is over its hourly rate.
+    pub fn allow(&self, address: &str, now: Instant) -> bool {
+        let address = address.to_ascii_lowercase();
+        let domain = address.rsplit_once('@').map_or("", |(_, d)| d).to_owned();
+        let mut senders = self.senders.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut domains = self.domains.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let sender_ok = window_has_room(&mut senders, &address, self.per_sender, now);
+        let domain_ok = window_has_room(&mut domains, &domain, self.per_domain, now);
+        if sender_ok && domain_ok {
+            bump(&mut senders, address);
+            bump(&mut domains, domain);
+        }
+        sender_ok && domain_ok
+    }
+}
+
+fn window_has_room(map: &mut HashMap<String, (Instant, usize)>, key: &str, max: usize, now: Instant) -> bool {
+    if map.len() > 10_000 {
+        map.retain(|_, (start, _)| now.duration_since(*start) < SENDER_WINDOW);
+    }
+    match map.get_mut(key) {
+        Some(entry) if now.duration_since(entry.0) >= SENDER_WINDOW => {
+            *entry = (now, 0);
+            true
+        }
+        Some(entry) => entry.1 < max,
+        None => {
+            map.insert(key.to_owned(), (now, 0));
+            true
+        }
+    }
+}
+
+fn bump(map: &mut HashMap<String, (Instant, usize)>, key: String) {
+    if let Some(entry) = map.get_mut(&key) {
+        entry.1 += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +149,19 @@ mod tests {
         assert!(limits.connect("192.0.2.2".parse().unwrap()).is_some(), "other addresses are not affected");
         drop(a);
         assert!(limits.connect(ip).is_some());
+    }
+
+    #[test]
+    fn senders_and_domains_have_hourly_limits() {
+        let limits = SenderLimits::new(2, 3);
+        let t0 = Instant::now();
+        assert!(limits.allow("Pat@Example.com", t0));
+        assert!(limits.allow("pat@example.com", t0));
+        assert!(!limits.allow("pat@example.com", t0), "third from one sender");
+        assert!(limits.allow("kim@example.com", t0));
+        assert!(!limits.allow("lee@example.com", t0), "fourth from one domain");
+        assert!(limits.allow("lee@other.org", t0));
+        assert!(limits.allow("pat@example.com", t0 + SENDER_WINDOW));
     }
 
     #[test]

@@ -202,6 +202,16 @@ impl From<&Refusal> for SmtpReply {
                 format!("Nothing printable in this message (found: {}); attach a PDF", one_line(found)),
             ),
             Refusal::Malformed { reason } => Self::new(550, "5.6.0", format!("Malformed message: {}", one_line(reason))),
+            Refusal::SenderFailing { domain } => Self::new(
+                550,
+                "5.7.1",
+                format!("Sender authentication failed: DMARC policy of {} says reject", one_line(domain)),
+            ),
+            Refusal::SenderUnauthenticated { domain } => Self::new(
+                550,
+                "5.7.1",
+                format!("This print queue only accepts authenticated senders; {} could not be verified (SPF/DKIM/DMARC)", one_line(domain)),
+            ),
             Refusal::TooLargeForScanner => {
                 Self::new(552, "5.3.4", "Message larger than the virus scanner accepts; send smaller files")
             }
@@ -218,6 +228,9 @@ impl From<&TempFailure> for SmtpReply {
                 format!("{scanner} is unavailable; message not accepted unscanned, try again later"),
             ),
             TempFailure::Spool => Self::new(451, "4.3.0", "Local error storing the message, try again later"),
+            TempFailure::SenderRateLimited => {
+                Self::new(450, "4.7.1", "Too many messages from this sender or domain this hour; try again later")
+            }
         }
     }
 }

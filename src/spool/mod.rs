@@ -36,6 +36,15 @@ pub struct SpoolMeta {
     /// Received over TLS.
     #[serde(default)]
     pub tls: bool,
+    /// The sender's authentication grade (`authenticated`, `unauthenticated`, `failing`).
+    #[serde(default)]
+    pub sender_grade: String,
+    /// SPF failed and no DKIM signature passed: `reply_policy = not_failing` skips these too.
+    #[serde(default)]
+    pub spf_fail_without_dkim: bool,
+    /// The message is automatic or from a list (Auto-Submitted, List-Id, Precedence): no reply.
+    #[serde(default)]
+    pub automatic: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -211,6 +220,9 @@ mod tests {
             printable: vec![0],
             options: vec![],
             tls: false,
+            sender_grade: "unauthenticated".into(),
+            spf_fail_without_dkim: false,
+            automatic: false,
         }
     }
 

@@ -109,6 +109,12 @@ impl Server {
     /// Like [`Server::start`], with extra lines for the `[smtp]` section. `{dir}` in them is
     /// replaced by the server's directory.
     pub fn start_with(scanners: &Scanners, relay_port: u16, extra_smtp: &str) -> Self {
+        Self::start_full(scanners, relay_port, extra_smtp, "[auth]\nresolver = \"static\"\n")
+    }
+
+    /// Full control: extra `[smtp]` lines and extra sections at the end (the default `[auth]`
+    /// is static with no records: offline, every sender unauthenticated).
+    pub fn start_full(scanners: &Scanners, relay_port: u16, extra_smtp: &str, extra_sections: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let extra_smtp = extra_smtp.replace("{dir}", &dir.path().display().to_string());
         let out = run(&[
@@ -165,6 +171,8 @@ library_name = "Test Library"
 
 [api]
 listen = "127.0.0.1:{api_port}"
+
+{extra_sections}
 "#,
             clamd = scanners.clamd,
             spamd = scanners.spamd,
@@ -217,6 +225,12 @@ listen = "127.0.0.1:{api_port}"
             }
         }
         true
+    }
+
+    /// Sends a signal (`HUP`, `TERM`, …) to the server.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.as_ref().expect("server is running").id();
+        Command::new("kill").arg(format!("-{name}")).arg(pid.to_string()).status().unwrap();
     }
 
     /// Sends SIGTERM and waits for the exit status.
