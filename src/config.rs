@@ -192,11 +192,36 @@ pub struct SiteConfig {
     pub public_key: PathBuf,
 }
 
+/// Which spam filter screens mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SpamEngine {
+    #[default]
+    Spamassassin,
+    Rspamd,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScanConfig {
+    #[serde(default)]
+    pub spam_engine: SpamEngine,
     pub clamav: ScannerConfig,
-    pub spamassassin: SpamConfig,
+    #[serde(default)]
+    pub spamassassin: Option<SpamConfig>,
+    /// rspamd's normal worker (`HOST:PORT`), used when `spam_engine = "rspamd"`.
+    #[serde(default)]
+    pub rspamd: Option<SpamConfig>,
+}
+
+impl ScanConfig {
+    /// The section of the selected spam engine.
+    pub fn spam(&self) -> Option<&SpamConfig> {
+        match self.spam_engine {
+            SpamEngine::Spamassassin => self.spamassassin.as_ref(),
+            SpamEngine::Rspamd => self.rspamd.as_ref(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -520,9 +545,18 @@ impl Config {
                 push(&format!("site[{i}].public_key"), format!("file {} does not exist", s.public_key.display()));
             }
         }
-        for (key, addr) in [("scan.clamav.address", &self.scan.clamav.address), ("scan.spamassassin.address", &self.scan.spamassassin.address)] {
-            if let Err(e) = crate::screen::Endpoint::parse(addr) {
-                push(key, e);
+        let spam_key = match self.scan.spam_engine {
+            SpamEngine::Spamassassin => "scan.spamassassin",
+            SpamEngine::Rspamd => "scan.rspamd",
+        };
+        let mut scanners = vec![("scan.clamav.address".to_owned(), self.scan.clamav.address.clone())];
+        match self.scan.spam() {
+            Some(spam) => scanners.push((format!("{spam_key}.address"), spam.address.clone())),
+            None => push(spam_key, format!("missing section [{spam_key}] for scan.spam_engine")),
+        }
+        for (key, addr) in scanners {
+            if let Err(e) = crate::screen::Endpoint::parse(&addr) {
+                push(&key, e);
             }
         }
         let db = &self.store.database_url;
@@ -586,7 +620,12 @@ impl Config {
         for s in &self.site {
             out.push_str(&format!("site {}: public key {}\n", s.name, s.public_key.display()));
         }
-        out.push_str(&format!("scan: clamav {} spamassassin {}\n", self.scan.clamav.address, self.scan.spamassassin.address));
+        out.push_str(&format!(
+            "scan: clamav {} spam {:?} at {}\n",
+            self.scan.clamav.address,
+            self.scan.spam_engine,
+            self.scan.spam().map_or("(missing)", |s| s.address.as_str())
+        ));
         out.push_str(&format!("store: {} blobs {}\n", redact_url(&self.store.database_url), self.store.blob_url));
         out.push_str(&format!("relay: {} from {}\napi: {}\n", redact_url(&self.relay.url), self.relay.from, self.api.listen));
         out

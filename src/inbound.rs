@@ -11,6 +11,7 @@ use crate::config::{Config, QueueConfig};
 use crate::intake::{Role, Submission};
 use crate::live::Shared;
 use crate::screen::clamav::ClamOutcome;
+use crate::screen::rspamd::RspamdEnvelope;
 use crate::screen::{self, ScanResults, Verdict};
 use crate::smtp::SmtpReply;
 use crate::store::Store;
@@ -60,7 +61,11 @@ impl Inbound {
         }
         let host = live.config.smtp.hostname.clone();
         let (scans, auth) = tokio::join!(
-            live.scanners.scan(&raw, &submission),
+            live.scanners.scan(&raw, &submission, RspamdEnvelope {
+                client_ip: envelope.client_ip,
+                helo: &envelope.helo,
+                mail_from: envelope.mail_from.as_deref(),
+            }),
             live.auth.check(&raw, envelope.client_ip, &envelope.helo, envelope.mail_from.as_deref(), &host)
         );
         let verdict = screen::decide(queue, &submission, &scans, &auth);

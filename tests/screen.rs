@@ -161,7 +161,7 @@ impl PrivateDaemons {
         let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lib.sh");
         let status = Command::new("bash")
             .arg("-c")
-            .arg(format!("source {} && pg_start_daemons {}", lib.display(), dir.path().display()))
+            .arg(format!("source {} && PG_WITH_RSPAMD=0 pg_start_daemons {}", lib.display(), dir.path().display()))
             .status()
             .unwrap();
         assert!(status.success(), "private daemons did not start");
@@ -274,4 +274,30 @@ records = [
     assert!(row.starts_with("authenticated|") && row.contains("spf=pass"), "{row}");
     // The authenticated sender gets the reply.
     relay.wait_for(1, Duration::from_secs(60));
+}
+
+#[test]
+fn rspamd_can_be_the_spam_engine() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let rspamd = common::daemon_env("PRINTGATE_TEST_RSPAMD");
+    let sections = format!(
+        "[scan]\nspam_engine = \"rspamd\"\n\n[scan.rspamd]\naddress = \"{rspamd}\"\ntimeout = \"20s\"\n\n[auth]\nresolver = \"static\"\n"
+    );
+    let server = Server::start_full(&Scanners::real(), relay.port, "", &sections);
+    let pdf = work.path().join("doc.pdf");
+    std::fs::write(&pdf, printgate::convert::sample::sample_pdf("rspamd", 1)).unwrap();
+    let ham = server.swaks("patron@example.com", "Please print my notes.", &[&pdf]);
+    assert!(ham.contains("250 2.0.0 Ok: queued as"), "{ham}\n{}", server.log());
+    let gtube = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
+    let spam = server.swaks("patron@example.com", gtube, &[&pdf]);
+    assert!(spam.contains("550 5.7.1 Message refused as spam"), "{spam}");
+    let row = common::wait_for_trace(&server, "spam_rules", "outcome = 'refused'");
+    assert!(row.contains("GTUBE"), "{row}");
+
+    // rspamd unreachable: a temporary failure naming it.
+    let dead = format!("[scan]\nspam_engine = \"rspamd\"\n\n[scan.rspamd]\naddress = \"127.0.0.1:{}\"\n\n[auth]\nresolver = \"static\"\n", common::free_port());
+    let down = Server::start_full(&Scanners::real(), relay.port, "", &dead);
+    let t = down.swaks("patron@example.com", "print", &[&pdf]);
+    assert!(t.contains("451 4.7.0 The spam filter (rspamd) is unavailable"), "{t}");
 }

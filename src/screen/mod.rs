@@ -5,6 +5,7 @@
 //! rule is unit-tested without sockets. Screening never converts or stores anything.
 
 pub mod clamav;
+pub mod rspamd;
 pub mod auth;
 pub mod endpoint;
 pub mod spamd;
@@ -17,6 +18,7 @@ use crate::config::{AcceptPolicy, QueueConfig};
 use auth::{AuthResults, SenderGrade};
 use crate::intake::{DocumentType, Submission};
 use clamav::{ClamClient, ClamOutcome};
+use rspamd::{RspamdClient, RspamdEnvelope};
 use spamd::{SpamClient, SpamReport};
 
 /// A scanner could not give an answer.
@@ -71,29 +73,70 @@ pub enum Verdict {
 
 pub const CLAMAV: &str = "The virus scanner (ClamAV)";
 pub const SPAMASSASSIN: &str = "The spam filter (SpamAssassin)";
+pub const RSPAMD: &str = "The spam filter (rspamd)";
 
 /// The scanners' raw answers for one message.
 #[derive(Debug)]
 pub struct ScanResults {
     pub clam: Result<ClamOutcome, ScanError>,
     pub spam: Result<SpamReport, ScanError>,
+    /// Which spam filter answered (for the outage reply).
+    pub spam_filter: &'static str,
+}
+
+/// The spam filter in use.
+#[derive(Debug, Clone)]
+pub enum SpamFilter {
+    SpamAssassin(SpamClient),
+    Rspamd(RspamdClient),
+}
+
+impl SpamFilter {
+    fn max_bytes(&self) -> usize {
+        match self {
+            Self::SpamAssassin(c) => c.max_bytes(),
+            Self::Rspamd(c) => c.max_bytes(),
+        }
+    }
+
+    /// The filter's name for replies and traces.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::SpamAssassin(_) => SPAMASSASSIN,
+            Self::Rspamd(_) => RSPAMD,
+        }
+    }
+
+    async fn check(&self, message: &[u8], envelope: RspamdEnvelope<'_>) -> Result<SpamReport, ScanError> {
+        match self {
+            Self::SpamAssassin(c) => c.check(message).await,
+            Self::Rspamd(c) => c.check(message, envelope).await,
+        }
+    }
 }
 
 /// Both scanner clients, run side by side.
 #[derive(Debug, Clone)]
 pub struct Scanners {
     pub clam: ClamClient,
-    pub spam: SpamClient,
+    pub spam: SpamFilter,
 }
 
 impl Scanners {
+    /// # Errors
+    /// A message naming the address that does not parse or the missing section.
     pub fn from_config(scan: &crate::config::ScanConfig) -> Result<Self, String> {
         let clam = ClamClient::new(Endpoint::parse(&scan.clamav.address)?, scan.clamav.timeout);
-        let spam = SpamClient::new(
-            Endpoint::parse(&scan.spamassassin.address)?,
-            scan.spamassassin.timeout,
-            scan.spamassassin.max_bytes,
-        );
+        let section = scan.spam().ok_or("the selected spam engine has no section")?;
+        let spam = match scan.spam_engine {
+            crate::config::SpamEngine::Spamassassin => {
+                SpamFilter::SpamAssassin(SpamClient::new(Endpoint::parse(&section.address)?, section.timeout, section.max_bytes))
+            }
+            crate::config::SpamEngine::Rspamd => {
+                Endpoint::parse(&section.address)?;
+                SpamFilter::Rspamd(RspamdClient::new(&section.address, section.timeout, section.max_bytes)?)
+            }
+        };
         Ok(Self { clam, spam })
     }
 
@@ -101,10 +144,10 @@ impl Scanners {
     /// message and then every decoded attachment (formats clamd does not unpack itself, such
     /// as TNEF or uuencode, are decoded by intake); spamd sees the message, or for a message
     /// above its size cap the headers and text parts only.
-    pub async fn scan(&self, raw: &[u8], submission: &Submission) -> ScanResults {
+    pub async fn scan(&self, raw: &[u8], submission: &Submission, envelope: RspamdEnvelope<'_>) -> ScanResults {
         let spam_input = spam_input(raw, submission, self.spam.max_bytes());
-        let (clam, spam) = tokio::join!(self.scan_clam(raw, submission), self.spam.check(&spam_input));
-        ScanResults { clam, spam }
+        let (clam, spam) = tokio::join!(self.scan_clam(raw, submission), self.spam.check(&spam_input, envelope));
+        ScanResults { clam, spam, spam_filter: self.spam.name() }
     }
 
     async fn scan_clam(&self, raw: &[u8], submission: &Submission) -> Result<ClamOutcome, ScanError> {
@@ -179,11 +222,13 @@ pub fn decide(queue: &QueueConfig, submission: &Submission, scans: &ScanResults,
         Ok(ClamOutcome::Clean) => {}
     }
     let spam = match &scans.spam {
-        Err(_) => return Verdict::TempFail(TempFailure::ScannerUnavailable { scanner: SPAMASSASSIN.into() }),
+        Err(_) => return Verdict::TempFail(TempFailure::ScannerUnavailable { scanner: scans.spam_filter.into() }),
         Ok(report) => report,
     };
-    if spam.score >= queue.spam_reject_score {
-        return Verdict::Refuse(Refusal::Spam { score: spam.score, limit: queue.spam_reject_score });
+    if spam.score >= queue.spam_reject_score || spam.reject_action {
+        // An engine's own reject action counts as at least the queue's limit.
+        let score = if spam.reject_action { spam.score.max(queue.spam_reject_score) } else { spam.score };
+        return Verdict::Refuse(Refusal::Spam { score, limit: queue.spam_reject_score });
     }
     let domain = || auth.from_domain.clone();
     match (queue.accept_policy, auth.grade) {

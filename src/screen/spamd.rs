@@ -18,6 +18,8 @@ pub struct SpamReport {
     pub rules: Vec<String>,
     /// True when spamd saw only the headers and text parts (or a prefix) of a large message.
     pub truncated: bool,
+    /// The engine itself asked for rejection (rspamd's `reject` action), whatever the score.
+    pub reject_action: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -90,7 +92,7 @@ pub fn parse_response(raw: &[u8]) -> Result<SpamReport, ScanError> {
         .and_then(|s| s.trim().parse::<f64>().ok())
         .ok_or_else(|| ScanError::Protocol(format!("cannot read score from {spam_line:?}")))?;
     let rules = body.split([',', '\r', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    Ok(SpamReport { score, rules, truncated: false })
+    Ok(SpamReport { score, rules, truncated: false, reject_action: false })
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ fn submission(docs: &[(&str, DocumentType)]) -> Submission {
 }
 
 fn scans(clam: Result<ClamOutcome, ScanError>, score: f64) -> ScanResults {
-    ScanResults { clam, spam: Ok(SpamReport { score, rules: vec![], truncated: false }) }
+    ScanResults { clam, spam: Ok(SpamReport { score, rules: vec![], truncated: false, reject_action: false }), spam_filter: SPAMASSASSIN }
 }
 
 #[test]
@@ -71,9 +71,9 @@ fn a_virus_outranks_everything_but_an_outage() {
     let s = submission(&[("b.pdf", DocumentType::Pdf)]);
     let infected = Ok(ClamOutcome::Infected { signature: "Eicar".into() });
     assert_eq!(decide(&queue(), &s, &scans(infected, 1000.0)), Verdict::Refuse(Refusal::Virus { signature: "Eicar".into() }));
-    let down = ScanResults { clam: Err(ScanError::Protocol("x".into())), spam: Err(ScanError::Protocol("y".into())) };
+    let down = ScanResults { clam: Err(ScanError::Protocol("x".into())), spam: Err(ScanError::Protocol("y".into())), spam_filter: SPAMASSASSIN };
     assert_eq!(decide(&queue(), &s, &down), Verdict::TempFail(TempFailure::ScannerUnavailable { scanner: CLAMAV.into() }));
-    let spam_down = ScanResults { clam: Ok(ClamOutcome::Clean), spam: Err(ScanError::Timeout { after: std::time::Duration::from_secs(1) }) };
+    let spam_down = ScanResults { clam: Ok(ClamOutcome::Clean), spam: Err(ScanError::Timeout { after: std::time::Duration::from_secs(1) }), spam_filter: SPAMASSASSIN };
     assert_eq!(decide(&queue(), &s, &spam_down), Verdict::TempFail(TempFailure::ScannerUnavailable { scanner: SPAMASSASSIN.into() }));
 }
 
