@@ -17,7 +17,7 @@ PG_DEBIAN_PACKAGES=(
     clamav-daemon clamdscan clamav-testfiles
     spamassassin spamd spamc
     swaks qpdf poppler-utils cups-ipp-utils postfix
-    rspamd
+    rspamd curl
 )
 
 # Seconds to wait for each daemon to answer.
@@ -467,7 +467,9 @@ pg_lock() {
 # Install EXIT/INT/TERM traps in the calling script that stop the daemons.
 pg_trap_stop() {
     PG_TRAP_RUNDIR="$1"
-    trap 'pg_stop_daemons "$PG_TRAP_RUNDIR"' EXIT
+    # Ignore INT/TERM while cleaning up: `timeout` signals the whole process group, and a
+    # second signal mid-cleanup would leave daemons running.
+    trap 'trap "" INT TERM; pg_stop_daemons "$PG_TRAP_RUNDIR"' EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
 }

@@ -93,7 +93,7 @@ pub struct AuthConfig {
     pub records: Vec<(String, String)>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpConfig {
     pub listen: SocketAddr,
@@ -244,7 +244,7 @@ pub struct SpamConfig {
     pub max_bytes: usize,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     /// `sqlite://PATH` or `postgres://…`.
@@ -257,6 +257,9 @@ pub struct StoreConfig {
     pub secret_file: PathBuf,
     #[serde(default = "default_code_digits")]
     pub code_digits: usize,
+    /// How long message traces (sender addresses, scores) are kept.
+    #[serde(default = "default_trace_retention", deserialize_with = "duration")]
+    pub trace_retention: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -385,6 +388,11 @@ fn default_secret_file() -> PathBuf {
 }
 fn default_code_digits() -> usize {
     DEFAULT_CODE_DIGITS
+}
+/// 30 days: long enough to answer "why did my print not arrive last week", short enough
+/// not to keep a patron's mail history.
+fn default_trace_retention() -> Duration {
+    Duration::from_secs(30 * 24 * 3600)
 }
 fn default_library_name() -> String {
     "The library".to_owned()
@@ -557,6 +565,8 @@ impl Config {
         for (key, addr) in scanners {
             if let Err(e) = crate::screen::Endpoint::parse(&addr) {
                 push(&key, e);
+            } else if key == "scan.rspamd.address" && addr.starts_with("unix:") {
+                push(&key, "rspamd is reached over HTTP: use HOST:PORT of its normal worker".into());
             }
         }
         let db = &self.store.database_url;

@@ -17,6 +17,8 @@ use crate::smtp::SmtpReply;
 use crate::store::Store;
 use crate::store::trace::{Trace, TraceDocument};
 pub use crate::screen::{Refusal, TempFailure};
+use crate::screen::auth::SenderGrade;
+use crate::smtp::limits::SenderKey;
 use crate::smtp::{Envelope, Receiver, Route};
 use crate::spool::{self, Spool, SpoolMeta};
 
@@ -54,11 +56,6 @@ impl Inbound {
             // The queue was removed by a reload while this session was open.
             return Disposition::TempFail(TempFailure::Spool);
         };
-        let sender = submission.from_address.clone().or_else(|| envelope.mail_from.clone()).unwrap_or_default();
-        if !sender.is_empty() && !live.sender_limits.allow(&sender, std::time::Instant::now()) {
-            tracing::warn!(spool_id = %id, client = %envelope.client_ip, "sender over its hourly rate");
-            return Disposition::TempFail(TempFailure::SenderRateLimited);
-        }
         let host = live.config.smtp.hostname.clone();
         let (scans, auth) = tokio::join!(
             live.scanners.scan(&raw, &submission, RspamdEnvelope {
@@ -68,13 +65,20 @@ impl Inbound {
             }),
             live.auth.check(&raw, envelope.client_ip, &envelope.helo, envelope.mail_from.as_deref(), &host)
         );
-        let verdict = screen::decide(queue, &submission, &scans, &auth);
+        let sender = submission.from_address.clone().or_else(|| envelope.mail_from.clone()).unwrap_or_default();
+        let sender_key = SenderKey::new(&sender, auth.grade == SenderGrade::Authenticated, envelope.client_ip);
+        let mut verdict = screen::decide(queue, &submission, &scans, &auth);
+        if matches!(verdict, Verdict::Accept { .. }) && !live.sender_limits.has_room(&sender_key, std::time::Instant::now()) {
+            tracing::warn!(client = %envelope.client_ip, "sender over its hourly rate");
+            verdict = Verdict::TempFail(TempFailure::SenderRateLimited);
+        }
         let mut trace = trace_of(&id, &envelope, &submission, &scans, &verdict, raw.len());
         trace.auth = auth.summary.clone();
         trace.grade = auth.grade.as_str().to_owned();
         let disposition = match verdict {
             Verdict::Accept { printable, spam_tagged } => {
                 // The trace goes in before the spool entry, so the pipeline can always update it.
+                trace.reply = format!("250 2.0.0 Ok: queued as {id}");
                 if let Err(e) = self.store.record_trace(&trace).await {
                     tracing::warn!(spool_id = %id, error = %e, "cannot write the message trace");
                 }
@@ -82,7 +86,13 @@ impl Inbound {
                 meta.sender_grade = auth.grade.as_str().to_owned();
                 meta.spf_fail_without_dkim = auth.spf == "fail" && auth.dkim != "pass";
                 meta.automatic = submission.automatic;
-                self.spool_accepted(meta, &raw).await
+                let disposition = self.spool_accepted(meta, &raw).await;
+                if matches!(disposition, Disposition::Accepted { .. }) {
+                    live.sender_limits.count(sender_key);
+                } else if let Err(e) = self.store.trace_outcome(&trace.id, "tempfail", &SmtpReply::from(&disposition).to_string()).await {
+                    tracing::warn!(spool_id = %trace.id, error = %e, "cannot update the message trace");
+                }
+                disposition
             }
             Verdict::Refuse(r) => Disposition::Refused(r),
             Verdict::TempFail(t) => Disposition::TempFail(t),

@@ -66,8 +66,12 @@ pub fn reload(shared: &Shared, path: &Path) -> Result<Vec<&'static str>, String>
     let config = Config::load(path).map_err(|e| e.to_string())?;
     let old = shared.load();
     let needs_restart = fixed_changes(&old.config, &config);
+    let limits_same = old.config.smtp.max_messages_per_sender_per_hour == config.smtp.max_messages_per_sender_per_hour
+        && old.config.smtp.max_messages_per_domain_per_hour == config.smtp.max_messages_per_domain_per_hour;
     let mut live = Live::build(config)?;
-    live.sender_limits = old.sender_limits.clone();
+    if limits_same {
+        live.sender_limits = old.sender_limits.clone();
+    }
     shared.store(Arc::new(live));
     Ok(needs_restart)
 }
@@ -75,17 +79,21 @@ pub fn reload(shared: &Shared, path: &Path) -> Result<Vec<&'static str>, String>
 /// Settings that are only read at start.
 fn fixed_changes(old: &Config, new: &Config) -> Vec<&'static str> {
     let mut changed = Vec::new();
-    if old.smtp.listen != new.smtp.listen || old.smtp.tls_listen != new.smtp.tls_listen {
-        changed.push("smtp.listen");
+    // Sender rate limits are the one [smtp] part read per message.
+    let mut smtp = new.smtp.clone();
+    smtp.max_messages_per_sender_per_hour = old.smtp.max_messages_per_sender_per_hour;
+    smtp.max_messages_per_domain_per_hour = old.smtp.max_messages_per_domain_per_hour;
+    if old.smtp != smtp {
+        changed.push("smtp (listeners, TLS, hostname, session limits)");
     }
-    if old.smtp.tls_cert != new.smtp.tls_cert || old.smtp.tls_key != new.smtp.tls_key {
-        changed.push("smtp.tls_cert");
-    }
-    if old.store.database_url != new.store.database_url || old.store.blob_url != new.store.blob_url {
+    if old.store != new.store {
         changed.push("store");
     }
-    if old.spool.dir != new.spool.dir {
-        changed.push("spool.dir");
+    if old.spool.dir != new.spool.dir || old.spool.key_file != new.spool.key_file {
+        changed.push("spool");
+    }
+    if old.pipeline.workers != new.pipeline.workers {
+        changed.push("pipeline.workers");
     }
     if old.relay.url != new.relay.url {
         changed.push("relay.url");

@@ -91,7 +91,7 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
     let pipeline = Arc::new(Pipeline { live, spool, store: store.clone(), outbox_wake: outbox_wake.clone() });
     tasks.spawn(pipeline::run(pipeline, work_tx, work_rx, config.pipeline.workers, shutdown.clone()));
     tasks.spawn(outbox::run(store.clone(), relay, outbox_wake, shutdown.clone()));
-    tasks.spawn(janitor(store.clone(), shutdown.clone()));
+    tasks.spawn(janitor(store.clone(), config.store.trace_retention, shutdown.clone()));
 
     let app = crate::api::router(crate::api::ApiState { store });
     let api_shutdown = shutdown.clone();
@@ -105,8 +105,12 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
     Ok(tasks)
 }
 
-async fn janitor(store: Store, shutdown: CancellationToken) {
+async fn janitor(store: Store, trace_retention: Duration, shutdown: CancellationToken) {
     loop {
+        let cutoff = crate::store::now() - trace_retention.as_secs() as i64;
+        if let Err(e) = store.purge_traces(cutoff).await {
+            tracing::warn!(error = %e, "trace purge failed; will retry");
+        }
         match store.purge_expired(crate::store::now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(jobs = n, "expired jobs destroyed"),

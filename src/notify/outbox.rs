@@ -71,18 +71,31 @@ pub async fn run(store: Store, relay: Relay, wake: Arc<Notify>, shutdown: Cancel
     }
 }
 
+/// Replies sent at once: each SMTP exchange with the relay waits ~40 ms on TCP delayed ACKs
+/// (lettre writes the terminator separately), so sequential delivery caps a node at ~20/s.
+const CONCURRENT_SENDS: usize = 8;
+
 async fn deliver_due(store: &Store, relay: &Relay) -> Result<(), crate::store::StoreError> {
-    for item in store.outbox_due(now(), 50).await? {
-        match relay.send(&item).await {
-            Ok(()) => {
-                store.outbox_sent(&item.id).await?;
-                tracing::info!(reply = %item.id, attempts = item.attempts + 1, "reply delivered to relay");
-            }
-            Err(e) => {
-                let next = now() + retry_delay(item.attempts);
-                tracing::warn!(reply = %item.id, attempts = item.attempts + 1, error = %e, "reply delivery failed; will retry");
-                store.outbox_failed(&item.id, next, &e.to_string()).await?;
-            }
+    use futures::StreamExt;
+    let items = store.outbox_due(now(), 200).await?;
+    let results: Vec<Result<(), crate::store::StoreError>> = futures::stream::iter(items)
+        .map(|item| deliver_one(store, relay, item))
+        .buffer_unordered(CONCURRENT_SENDS)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+async fn deliver_one(store: &Store, relay: &Relay, item: OutboxItem) -> Result<(), crate::store::StoreError> {
+    match relay.send(&item).await {
+        Ok(()) => {
+            store.outbox_sent(&item.id).await?;
+            tracing::info!(reply = %item.id, attempts = item.attempts + 1, "reply delivered to relay");
+        }
+        Err(e) => {
+            let next = now() + retry_delay(item.attempts);
+            tracing::warn!(reply = %item.id, attempts = item.attempts + 1, error = %e, "reply delivery failed; will retry");
+            store.outbox_failed(&item.id, next, &e.to_string()).await?;
         }
     }
     Ok(())

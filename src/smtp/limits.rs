@@ -95,20 +95,42 @@ impl SenderLimits {
         Self { per_sender, per_domain, senders: Mutex::default(), domains: Mutex::default() }
     }
 
-    /// Counts one message from `address`; false (and nothing counted) when the sender or its
-    /// domain is over its hourly rate.
-    pub fn allow(&self, address: &str, now: Instant) -> bool {
-        let address = address.to_ascii_lowercase();
-        let domain = address.rsplit_once('@').map_or("", |(_, d)| d).to_owned();
+    /// True when `key` may send another message this hour.
+    pub fn has_room(&self, key: &SenderKey, now: Instant) -> bool {
         let mut senders = self.senders.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut domains = self.domains.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let sender_ok = window_has_room(&mut senders, &address, self.per_sender, now);
-        let domain_ok = window_has_room(&mut domains, &domain, self.per_domain, now);
-        if sender_ok && domain_ok {
-            bump(&mut senders, address);
-            bump(&mut domains, domain);
-        }
+        let sender_ok = window_has_room(&mut senders, &key.sender, self.per_sender, now);
+        let domain_ok = key.domain.as_ref().is_none_or(|d| window_has_room(&mut domains, d, self.per_domain, now));
         sender_ok && domain_ok
+    }
+
+    /// Counts one accepted message.
+    pub fn count(&self, key: SenderKey) {
+        bump(&mut self.senders.lock().unwrap_or_else(std::sync::PoisonError::into_inner), key.sender);
+        if let Some(domain) = key.domain {
+            bump(&mut self.domains.lock().unwrap_or_else(std::sync::PoisonError::into_inner), domain);
+        }
+    }
+}
+
+/// Whom a message counts against. An authenticated sender counts by address and domain; an
+/// unauthenticated one by address *and client address* and not against its domain, so that a
+/// forger cannot use up a real domain's share (and lock its patrons out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SenderKey {
+    sender: String,
+    domain: Option<String>,
+}
+
+impl SenderKey {
+    pub fn new(address: &str, authenticated: bool, client: std::net::IpAddr) -> Self {
+        let address = address.to_ascii_lowercase();
+        if authenticated {
+            let domain = address.rsplit_once('@').map(|(_, d)| d.to_owned());
+            Self { sender: address, domain }
+        } else {
+            Self { sender: format!("{address} via {client}"), domain: None }
+        }
     }
 }
 
@@ -130,9 +152,7 @@ fn window_has_room(map: &mut HashMap<String, (Instant, usize)>, key: &str, max: 
 }
 
 fn bump(map: &mut HashMap<String, (Instant, usize)>, key: String) {
-    if let Some(entry) = map.get_mut(&key) {
-        entry.1 += 1;
-    }
+    map.entry(key).or_insert_with(|| (Instant::now(), 0)).1 += 1;
 }
 
 #[cfg(test)]
@@ -151,17 +171,42 @@ mod tests {
         assert!(limits.connect(ip).is_some());
     }
 
+    fn send(limits: &SenderLimits, address: &str, authenticated: bool, at: Instant) -> bool {
+        let key = SenderKey::new(address, authenticated, "192.0.2.7".parse().unwrap());
+        let ok = limits.has_room(&key, at);
+        if ok {
+            limits.count(key);
+        }
+        ok
+    }
+
     #[test]
     fn senders_and_domains_have_hourly_limits() {
         let limits = SenderLimits::new(2, 3);
         let t0 = Instant::now();
-        assert!(limits.allow("Pat@Example.com", t0));
-        assert!(limits.allow("pat@example.com", t0));
-        assert!(!limits.allow("pat@example.com", t0), "third from one sender");
-        assert!(limits.allow("kim@example.com", t0));
-        assert!(!limits.allow("lee@example.com", t0), "fourth from one domain");
-        assert!(limits.allow("lee@other.org", t0));
-        assert!(limits.allow("pat@example.com", t0 + SENDER_WINDOW));
+        assert!(send(&limits, "Pat@Example.com", true, t0));
+        assert!(send(&limits, "pat@example.com", true, t0));
+        assert!(!send(&limits, "pat@example.com", true, t0), "third from one sender");
+        assert!(send(&limits, "kim@example.com", true, t0));
+        assert!(!send(&limits, "lee@example.com", true, t0), "fourth from one domain");
+        assert!(send(&limits, "lee@other.org", true, t0));
+        assert!(send(&limits, "pat@example.com", true, t0 + SENDER_WINDOW));
+    }
+
+    #[test]
+    fn forgers_cannot_use_up_a_domain() {
+        let limits = SenderLimits::new(2, 2);
+        let t0 = Instant::now();
+        for i in 0..10 {
+            send(&limits, &format!("forged{i}@example.com"), false, t0);
+        }
+        assert!(send(&limits, "pat@example.com", true, t0), "authenticated patron still served");
+        // The forger's own address from its own client is limited.
+        let key = SenderKey::new("x@example.com", false, "192.0.2.7".parse().unwrap());
+        limits.count(key.clone());
+        limits.count(key.clone());
+        assert!(!limits.has_room(&key, t0));
+        assert!(limits.has_room(&SenderKey::new("x@example.com", false, "198.51.100.1".parse().unwrap()), t0));
     }
 
     #[test]

@@ -181,7 +181,9 @@ impl<'a, R: Receiver> Session<'a, R> {
                     Err(e) => parse_error_reply(&e),
                 },
             };
-            if reply.code >= 500 || (reply.code >= 400 && reply.code != 421) {
+            // Only the client's own mistakes (5xx) count; our 4xx (a scanner outage, a rate
+            // limit) must not end a pipelining MTA's session.
+            if reply.code >= 500 {
                 self.errors += 1;
             }
             let reply = if self.errors > self.settings.max_errors { SmtpReply::too_many_errors(&self.settings.hostname) } else { reply };
@@ -236,7 +238,7 @@ impl<'a, R: Receiver> Session<'a, R> {
     async fn command<S: AsyncRead + AsyncWrite>(&mut self, request: Request<String>, conn: &mut Conn<S>) -> std::io::Result<SmtpReply> {
         if self.chunks.is_some() && !matches!(request, Request::Bdat { .. } | Request::Rset | Request::Quit | Request::Noop { .. }) {
             self.abort_transaction();
-            return Ok(SmtpReply::bad_sequence("Only BDAT, RSET or QUIT may follow BDAT; transaction aborted"));
+            return Ok(SmtpReply::bad_sequence("Only BDAT, RSET, NOOP or QUIT may follow BDAT; transaction aborted"));
         }
         Ok(match request {
             Request::Ehlo { host } => self.ehlo(&host),

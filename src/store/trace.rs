@@ -12,7 +12,7 @@ pub struct TraceDocument {
     #[serde(rename = "type")]
     pub kind: String,
     pub bytes: usize,
-    /// `printable`, `printed`, or `refused: <reason>`.
+    /// `printable` (screening), `stored` (pipeline), `skipped: <why>`, or `refused: <reason>`.
     pub outcome: String,
     #[serde(default)]
     pub pages: u32,
@@ -89,6 +89,30 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Corrects a trace's outcome (the spool write failed after the trace was recorded).
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub async fn trace_outcome(&self, id: &str, outcome: &str, reply: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE traces SET outcome = $1, reply = $2, updated_at = $3 WHERE id = $4")
+            .bind(outcome)
+            .bind(reply)
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes traces received before `before` (unix seconds). Returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub async fn purge_traces(&self, before: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM traces WHERE received_at < $1").bind(before).execute(&self.pool).await?;
+        Ok(done.rows_affected())
     }
 
     /// One trace by id.
