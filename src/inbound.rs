@@ -17,6 +17,7 @@ use crate::smtp::SmtpReply;
 use crate::store::Store;
 use crate::store::trace::{Trace, TraceDocument};
 pub use crate::screen::{Refusal, TempFailure};
+use crate::intake::detect::refusal_reason;
 use crate::screen::auth::SenderGrade;
 use crate::smtp::limits::SenderKey;
 use crate::smtp::{Envelope, Receiver, Route};
@@ -72,7 +73,7 @@ impl Inbound {
             tracing::warn!(client = %envelope.client_ip, "sender over its hourly rate");
             verdict = Verdict::TempFail(TempFailure::SenderRateLimited);
         }
-        let mut trace = trace_of(&id, &envelope, &submission, &scans, &verdict, raw.len());
+        let mut trace = trace_of(&id, &envelope, &submission, &scans, &verdict, raw.len(), &screen::allowed_types(queue));
         trace.auth = auth.summary.clone();
         trace.grade = auth.grade.as_str().to_owned();
         let disposition = match verdict {
@@ -157,8 +158,26 @@ fn outcome_word(d: &Disposition) -> &'static str {
     }
 }
 
+/// What the trace says of a document at screening time.
+fn screening_outcome(doc: &crate::intake::Document, printable: bool, allowed: &[crate::intake::DocumentType]) -> String {
+    match doc.role {
+        Role::InlineImage => "skipped: inline image".into(),
+        Role::SignatureImage => "skipped: signature or tracking image".into(),
+        _ if printable => "printable".into(),
+        _ => format!("refused: {}", refusal_reason(doc.detection(), allowed).unwrap_or_else(|| "not printable".into())),
+    }
+}
+
 /// The trace record of a screened message: envelope, headers, scores, documents; no content.
-fn trace_of(id: &str, envelope: &Envelope, submission: &Submission, scans: &ScanResults, verdict: &Verdict, size: usize) -> Trace {
+fn trace_of(
+    id: &str,
+    envelope: &Envelope,
+    submission: &Submission,
+    scans: &ScanResults,
+    verdict: &Verdict,
+    size: usize,
+    allowed: &[crate::intake::DocumentType],
+) -> Trace {
     let printable: &[usize] = match verdict {
         Verdict::Accept { printable, .. } => printable,
         _ => &[],
@@ -172,7 +191,7 @@ fn trace_of(id: &str, envelope: &Envelope, submission: &Submission, scans: &Scan
             name: d.name.clone(),
             kind: d.detected.label().to_owned(),
             bytes: d.bytes.len(),
-            outcome: if printable.contains(&i) { "printable".into() } else { format!("refused: {} not accepted", d.detected.label()) },
+            outcome: screening_outcome(d, printable.contains(&i), &allowed),
             pages: 0,
         })
         .collect();

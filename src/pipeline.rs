@@ -14,6 +14,7 @@ use crate::config::{QueueConfig, ReplyPolicy};
 use crate::live::Shared;
 use crate::convert::{self, ConvertError};
 use crate::crypto;
+use crate::intake::detect::refusal_reason;
 use crate::intake::{Role, Submission};
 use crate::notify::{self, DocumentLine, ReplyContent};
 use crate::seal::{self, SitePublicKey};
@@ -124,12 +125,13 @@ async fn build_jobs(
 ) -> Result<(Vec<NewJob>, Vec<DocumentLine>), PipelineError> {
     let mut jobs = Vec::new();
     let mut lines = Vec::new();
+    let allowed = crate::screen::allowed_types(queue);
     for (index, doc) in submission.documents.iter().enumerate() {
-        if doc.role == Role::Body {
-            continue; // bodies are not printed unless a queue asks for it (later stage)
+        if doc.role != Role::Attachment {
+            continue; // bodies and decoration images are not printed
         }
         if !meta.printable.contains(&index) {
-            let reason = format!("{} files are not accepted by this printer", doc.detected.label());
+            let reason = refusal_reason(doc.detection(), &allowed).unwrap_or_else(|| "not printable".into());
             lines.push(DocumentLine { name: doc.name.clone(), ok: false, pages: 0, reason });
             continue;
         }
@@ -164,19 +166,24 @@ async fn build_jobs(
     Ok((jobs, lines))
 }
 
-/// The trace's view of each document's final outcome (same order as the reply lines).
+/// The trace's view of each document's final outcome (attachments in reply-line order).
 fn trace_documents(submission: &Submission, lines: &[DocumentLine]) -> Vec<TraceDocument> {
+    let mut lines = lines.iter();
     submission
         .documents
         .iter()
         .filter(|d| d.role != Role::Body)
-        .zip(lines)
-        .map(|(doc, line)| TraceDocument {
-            name: line.name.clone(),
-            kind: doc.detected.label().to_owned(),
-            bytes: doc.bytes.len(),
-            outcome: if line.ok { "stored".to_owned() } else { format!("refused: {}", line.reason) },
-            pages: line.pages,
+        .map(|doc| {
+            let (outcome, pages) = match doc.role {
+                Role::InlineImage => ("skipped: inline image".to_owned(), 0),
+                Role::SignatureImage => ("skipped: signature or tracking image".to_owned(), 0),
+                _ => match lines.next() {
+                    Some(line) if line.ok => ("stored".to_owned(), line.pages),
+                    Some(line) => (format!("refused: {}", line.reason), 0),
+                    None => ("refused: not processed".to_owned(), 0),
+                },
+            };
+            TraceDocument { name: doc.name.clone(), kind: doc.detected.label().to_owned(), bytes: doc.bytes.len(), outcome, pages }
         })
         .collect()
 }

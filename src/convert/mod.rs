@@ -22,7 +22,7 @@ pub enum ConvertError {
     BrokenPdf(String),
     #[error("the PDF has no pages")]
     NoPages,
-    #[error("{0} files cannot be printed yet")]
+    #[error("{0} files cannot be printed yet (conversion arrives in a later release)")]
     Unsupported(&'static str),
     #[error("{pages} pages is more than this printer's limit of {limit}")]
     TooManyPages { pages: u32, limit: u32 },

@@ -3,7 +3,7 @@ use crate::intake::Role;
 
 fn doc(bytes: Vec<u8>) -> Document {
     let detected = DocumentType::detect(&bytes, "application/pdf");
-    Document { name: "x.pdf".into(), bytes, declared_type: "application/pdf".into(), detected, role: Role::Attachment }
+    Document { name: "x.pdf".into(), bytes, declared_type: "application/pdf".into(), detected, hazard: None, role: Role::Attachment }
 }
 
 #[test]
@@ -26,5 +26,5 @@ fn refuses_damaged_pdfs_and_page_limits_with_reasons() {
 #[test]
 fn unsupported_types_say_what_they_are() {
     let err = convert(&doc(b"MZ\x90\x00".to_vec()), 10).unwrap_err();
-    assert_eq!(err.to_string(), "executable program files cannot be printed yet");
+    assert!(err.to_string().starts_with("executable program files cannot be printed yet"), "{err}");
 }

@@ -4,20 +4,33 @@
 //! reject decision: it reports what it found, and [`crate::screen`] decides.
 
 pub mod detect;
+pub mod tnef;
+pub mod uuencode;
 
 use std::collections::HashSet;
 
 use mail_parser::{MessageParser, MessagePart, MimeHeaders, PartType};
 
-pub use detect::DocumentType;
+pub use detect::{Detection, DocumentType, Hazard};
 
 /// Where in the message a document came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
-    /// An attached file (also inside forwarded messages).
+    /// An attached file (also inside forwarded messages, TNEF or uuencoded in the body).
     Attachment,
     /// The message's own text/HTML body.
     Body,
+    /// An image the HTML body shows by `cid:` (a logo in the text): never printed.
+    InlineImage,
+    /// A signature logo or tracking pixel: never printed.
+    SignatureImage,
+}
+
+impl Role {
+    /// Parts that are not documents the patron meant to print.
+    pub fn is_decoration(self) -> bool {
+        matches!(self, Self::InlineImage | Self::SignatureImage)
+    }
 }
 
 /// One candidate document.
@@ -30,7 +43,15 @@ pub struct Document {
     pub declared_type: String,
     /// The type found by looking at the bytes.
     pub detected: DocumentType,
+    /// Macros, a password, a bomb: refuses an otherwise printable type.
+    pub hazard: Option<Hazard>,
     pub role: Role,
+}
+
+impl Document {
+    pub fn detection(&self) -> Detection {
+        Detection { kind: self.detected, hazard: self.hazard }
+    }
 }
 
 /// The parsed message: headers printgate needs and every candidate document.
@@ -84,6 +105,8 @@ impl Submission {
             .iter()
             .map(|d| match d.role {
                 Role::Body => format!("a {} body", d.detected.label()),
+                Role::InlineImage => format!("{} (an image inside the text)", d.name),
+                Role::SignatureImage => format!("{} (a signature or tracking image)", d.name),
                 Role::Attachment => format!("{} ({})", d.name, d.detected.label()),
             })
             .collect::<Vec<_>>()
@@ -101,39 +124,80 @@ fn is_automatic(message: &mail_parser::Message<'_>) -> bool {
 
 /// Forwarded messages inside forwarded messages stop counting after this depth.
 const MAX_NESTING: usize = 8;
+/// Decoded parts taken from one message; the rest is ignored (a 10,000-part MIME bomb).
+const MAX_DOCUMENTS: usize = 200;
+/// An image without a file-like role below this size is a signature logo or a tracking pixel.
+const DECORATION_BYTES: usize = 4 * 1024;
 
-fn collect(
-    message: &mail_parser::Message<'_>,
-    out: &mut Vec<Document>,
-    seen: &mut HashSet<[u8; 32]>,
-    depth: usize,
-) {
+fn collect(message: &mail_parser::Message<'_>, out: &mut Vec<Document>, seen: &mut HashSet<[u8; 32]>, depth: usize) {
     if depth == 0 {
         for part in message.text_bodies() {
             push_body(part, out);
         }
     }
+    let html: String = message.html_bodies().map(|p| String::from_utf8_lossy(p.contents()).into_owned()).collect();
     for part in message.attachments() {
+        if out.len() >= MAX_DOCUMENTS {
+            return;
+        }
         if let PartType::Message(inner) = &part.body {
             if depth < MAX_NESTING {
                 collect(inner, out, seen, depth + 1);
             }
             continue;
         }
-        let bytes = part.contents();
-        let digest: [u8; 32] = crate::crypto::sha256(bytes);
-        if !seen.insert(digest) {
-            continue; // the same file attached twice prints once
-        }
         let declared_type = declared(part);
-        out.push(Document {
-            name: part.attachment_name().map_or_else(|| fallback_name(out.len()), sanitize_name),
-            detected: DocumentType::detect(bytes, &declared_type),
-            bytes: bytes.to_vec(),
-            declared_type,
-            role: Role::Attachment,
-        });
+        let name = part.attachment_name().map_or_else(|| fallback_name(out.len()), sanitize_name);
+        let bytes = part.contents();
+        let detection = detect::classify(bytes, &declared_type, &name);
+        if detection.kind == DocumentType::Tnef {
+            let inner = tnef::attachments(bytes);
+            if !inner.is_empty() {
+                for a in inner {
+                    push_file(out, seen, sanitize_name(&a.name), a.data, "application/octet-stream".into(), Role::Attachment);
+                }
+                continue;
+            }
+        }
+        let role = image_role(part, detection.kind, &html);
+        push_file(out, seen, name, bytes.to_vec(), declared_type, role);
     }
+    for part in message.text_bodies() {
+        if let PartType::Text(text) = &part.body {
+            for file in uuencode::files(text) {
+                push_file(out, seen, sanitize_name(&file.name), file.data, "application/octet-stream".into(), Role::Attachment);
+            }
+        }
+    }
+}
+
+/// Images shown by the HTML body, and small images beside the text, are decoration.
+fn image_role(part: &MessagePart<'_>, kind: DocumentType, html: &str) -> Role {
+    if !kind.is_image() {
+        return Role::Attachment;
+    }
+    let attached = part.content_disposition().is_some_and(|d| d.c_type.eq_ignore_ascii_case("attachment"));
+    if let Some(id) = part.content_id() {
+        let id = id.trim_matches(['<', '>']);
+        if !id.is_empty() && html.contains(&format!("cid:{id}")) {
+            return Role::InlineImage;
+        }
+        if !attached {
+            return Role::SignatureImage;
+        }
+    }
+    if !attached && part.contents().len() < DECORATION_BYTES {
+        return Role::SignatureImage;
+    }
+    Role::Attachment
+}
+
+fn push_file(out: &mut Vec<Document>, seen: &mut HashSet<[u8; 32]>, name: String, bytes: Vec<u8>, declared_type: String, role: Role) {
+    if !seen.insert(crate::crypto::sha256(&bytes)) {
+        return; // the same file attached twice prints once
+    }
+    let detection = detect::classify(&bytes, &declared_type, &name);
+    out.push(Document { name, bytes, declared_type, detected: detection.kind, hazard: detection.hazard, role });
 }
 
 fn push_body(part: &MessagePart<'_>, out: &mut Vec<Document>) {
@@ -146,6 +210,7 @@ fn push_body(part: &MessagePart<'_>, out: &mut Vec<Document>) {
         bytes: text.to_vec(),
         declared_type: declared(part),
         detected: DocumentType::Text,
+        hazard: None,
         role: Role::Body,
     });
 }

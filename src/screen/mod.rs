@@ -16,7 +16,8 @@ pub use endpoint::Endpoint;
 
 use crate::config::{AcceptPolicy, QueueConfig};
 use auth::{AuthResults, SenderGrade};
-use crate::intake::{DocumentType, Submission};
+use crate::intake::detect::refusal_reason;
+use crate::intake::{DocumentType, Role, Submission};
 use clamav::{ClamClient, ClamOutcome};
 use rspamd::{RspamdClient, RspamdEnvelope};
 use spamd::{SpamClient, SpamReport};
@@ -155,7 +156,7 @@ impl Scanners {
         if outcome != ClamOutcome::Clean {
             return Ok(outcome);
         }
-        for doc in submission.documents.iter().filter(|d| d.role != crate::intake::Role::Body) {
+        for doc in submission.documents.iter().filter(|d| d.role != Role::Body) {
             let outcome = self.clam.scan(&doc.bytes).await?;
             if outcome != ClamOutcome::Clean {
                 return Ok(outcome);
@@ -163,6 +164,45 @@ impl Scanners {
         }
         Ok(ClamOutcome::Clean)
     }
+}
+
+/// The document types a queue accepts (`allowed_types`, groups expanded).
+pub fn allowed_types(queue: &QueueConfig) -> Vec<DocumentType> {
+    queue.allowed_types.iter().filter_map(|t| DocumentType::from_config_name(t)).flatten().collect()
+}
+
+/// What each part of a message was and why it will not print, for a 5xx reply. Long lists
+/// are cut politely: the reply line must stay readable.
+pub fn describe_refusals(submission: &Submission, allowed: &[DocumentType]) -> String {
+    const MAX_CHARS: usize = 300;
+    let mut parts: Vec<String> = submission
+        .documents
+        .iter()
+        .map(|d| match d.role {
+            Role::Attachment => {
+                let reason = refusal_reason(d.detection(), allowed).unwrap_or_else(|| "not printable".into());
+                format!("{}: {reason}", d.name)
+            }
+            _ => String::new(),
+        })
+        .filter(|s| !s.is_empty())
+        .collect();
+    if parts.is_empty() {
+        return submission.describe_contents();
+    }
+    let mut out = String::new();
+    let total = parts.len();
+    for (i, part) in parts.drain(..).enumerate() {
+        if out.len() + part.len() > MAX_CHARS && i > 0 {
+            out.push_str(&format!("; and {} more", total - i));
+            break;
+        }
+        if i > 0 {
+            out.push_str("; ");
+        }
+        out.push_str(&part);
+    }
+    out
 }
 
 /// What spamd is given: the message itself when small enough, else its header section and
@@ -181,7 +221,7 @@ pub fn spam_input<'a>(raw: &'a [u8], submission: &Submission, max_bytes: usize) 
         }
     }
     out.extend_from_slice(b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nX-Printgate-Scan: headers and text parts only\r\n\r\n");
-    for body in submission.documents.iter().filter(|d| d.role == crate::intake::Role::Body) {
+    for body in submission.documents.iter().filter(|d| d.role == Role::Body) {
         out.extend_from_slice(&body.bytes);
         out.extend_from_slice(b"\r\n");
     }
@@ -240,17 +280,16 @@ pub fn decide(queue: &QueueConfig, submission: &Submission, scans: &ScanResults,
         }
         _ => {}
     }
-    let allowed: Vec<DocumentType> =
-        queue.allowed_types.iter().filter_map(|t| DocumentType::from_config_name(t)).collect();
+    let allowed = allowed_types(queue);
     let printable: Vec<usize> = submission
         .documents
         .iter()
         .enumerate()
-        .filter(|(_, d)| allowed.contains(&d.detected))
+        .filter(|(_, d)| d.role == Role::Attachment && refusal_reason(d.detection(), &allowed).is_none())
         .map(|(i, _)| i)
         .collect();
     if printable.is_empty() {
-        return Verdict::Refuse(Refusal::NothingPrintable { found: submission.describe_contents() });
+        return Verdict::Refuse(Refusal::NothingPrintable { found: describe_refusals(submission, &allowed) });
     }
     Verdict::Accept { printable, spam_tagged: spam.score >= queue.spam_tag_score }
 }

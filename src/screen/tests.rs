@@ -40,7 +40,7 @@ fn submission(docs: &[(&str, DocumentType)]) -> Submission {
     Submission {
         documents: docs
             .iter()
-            .map(|(n, t)| Document { name: (*n).into(), bytes: vec![], declared_type: String::new(), detected: *t, role: Role::Attachment })
+            .map(|(n, t)| Document { name: (*n).into(), bytes: vec![], declared_type: String::new(), detected: *t, hazard: None, role: Role::Attachment })
             .collect(),
         ..Submission::default()
     }
@@ -99,7 +99,7 @@ fn nothing_printable_names_what_was_found() {
     let s = submission(&[("setup.exe", DocumentType::Executable), ("notes.txt", DocumentType::Text)]);
     match decide(&queue(), &s, &scans(Ok(ClamOutcome::Clean), 0.0)) {
         Verdict::Refuse(Refusal::NothingPrintable { found }) => {
-            assert_eq!(found, "setup.exe (executable program), notes.txt (plain text)");
+            assert_eq!(found, "setup.exe: programs cannot be printed; notes.txt: plain text files are not accepted by this printer");
         }
         other => panic!("{other:?}"),
     }
@@ -115,6 +115,7 @@ fn large_messages_give_spamd_headers_and_text_only() {
         bytes: b"Please print my thesis".to_vec(),
         declared_type: "text/plain".into(),
         detected: DocumentType::Text,
+        hazard: None,
         role: Role::Body,
     });
     assert_eq!(spam_input(&raw, &submission, 20_000).as_ref(), raw.as_slice(), "small messages go as they are");

@@ -199,7 +199,7 @@ impl From<&Refusal> for SmtpReply {
             Refusal::NothingPrintable { found } => Self::new(
                 550,
                 "5.6.0",
-                format!("Nothing printable in this message (found: {}); attach a PDF", one_line(found)),
+                format!("Nothing printable in this message: {}", one_line(found)),
             ),
             Refusal::Malformed { reason } => Self::new(550, "5.6.0", format!("Malformed message: {}", one_line(reason))),
             Refusal::SenderFailing { domain } => Self::new(
@@ -259,6 +259,8 @@ mod tests {
         assert!(virus.text.contains("Eicar-Test-Signature"));
         let spam = SmtpReply::from(&Refusal::Spam { score: 1002.3, limit: 10.0 });
         assert_eq!(spam.code, 550);
+        let nothing = SmtpReply::from(&Refusal::NothingPrintable { found: "setup.exe: programs cannot be printed".into() });
+        assert_eq!(nothing.to_string(), "550 5.6.0 Nothing printable in this message: setup.exe: programs cannot be printed");
         assert!(spam.text.contains("score 1002.3 / limit 10.0"), "{}", spam.text);
         let down = SmtpReply::from(&TempFailure::ScannerUnavailable { scanner: "ClamAV".into() });
         assert_eq!((down.code, down.enhanced), (451, "4.7.0"));
