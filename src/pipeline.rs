@@ -15,6 +15,7 @@ use crate::live::Shared;
 use crate::convert::{self, ConvertError};
 use crate::crypto;
 use crate::intake::detect::refusal_reason;
+use crate::intake::options::PrintOptions;
 use crate::intake::{Role, Submission};
 use crate::notify::{self, DocumentLine, ReplyContent};
 use crate::seal::{self, SitePublicKey};
@@ -73,7 +74,9 @@ impl Pipeline {
         let queue = live.config.queue_named(&meta.queue).ok_or_else(|| PipelineError::UnknownQueue(meta.queue.clone()))?;
         let key = live.site_keys.get(&queue.site).ok_or_else(|| PipelineError::UnknownSite(queue.site.clone()))?;
         let submission = Submission::parse(&raw).unwrap_or_default();
-        let (jobs, lines) = build_jobs(&meta, &submission, queue, key).await?;
+        let options = PrintOptions::from_mail(submission.subject.as_deref(), &meta.options);
+        let (jobs, lines) = build_jobs(&meta, &submission, queue, key, &options).await?;
+        let options_text = options.describe();
         let message = NewMessage {
             id: meta.id.clone(),
             queue: queue.name.clone(),
@@ -96,6 +99,7 @@ impl Pipeline {
                     documents: &lines,
                     expires: &expires,
                     in_reply_to: submission.message_id.as_deref(),
+                    options: &options_text,
                     message_id: &reply_message_id,
                 };
                 let to = reply_to.as_deref().unwrap_or_default();
@@ -122,6 +126,7 @@ async fn build_jobs(
     submission: &Submission,
     queue: &QueueConfig,
     key: &SitePublicKey,
+    options: &PrintOptions,
 ) -> Result<(Vec<NewJob>, Vec<DocumentLine>), PipelineError> {
     let mut jobs = Vec::new();
     let mut lines = Vec::new();
@@ -158,8 +163,11 @@ async fn build_jobs(
             seq,
             filename: doc.name.clone(),
             pages: i64::from(rendered.pages),
-            color: queue.color && rendered.color,
-            copies: 1,
+            // A colour queue prints in colour unless the patron asked for black and white.
+            color: queue.color && options.color != Some(false),
+            copies: i64::from(options.copies),
+            duplex: options.duplex,
+            page_range: options.pages.map(|(a, b)| format!("{a}-{b}")).unwrap_or_default(),
             sealed,
         });
     }

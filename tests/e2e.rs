@@ -204,3 +204,39 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn subject_and_plus_address_options_reach_the_job_and_the_reply() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = Server::start(&Scanners::real(), relay.port);
+    let pdf = write(work.path(), "essay.pdf", &printgate::convert::sample::sample_pdf("options", 3));
+    let out = Command::new("swaks")
+        .args(["--server", &format!("127.0.0.1:{}", server.smtp_port), "--to", "bw+duplex@print.example.org"])
+        .args(["--from", "patron@example.com", "--header", "Subject: essay copies=2 pages=1-2"])
+        .arg("--attach")
+        .arg(&pdf)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("250 2.0.0 Ok: queued as"));
+    let replies = relay.wait_for(1, Duration::from_secs(60));
+    let text = mail_parser::MessageParser::default().parse(&replies[0]).unwrap().body_text(0).unwrap().into_owned();
+    assert!(text.contains("Options: double-sided, 2 copies, pages 1-2"), "{text}");
+    let code = common::release_code(&replies[0]);
+    let token = server.station_token();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let body: serde_json::Value = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/release", server.api_url()))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "code": code }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let job = &body["jobs"][0];
+    assert_eq!((job["copies"].as_i64(), job["duplex"].as_bool(), job["page_range"].as_str()), (Some(2), Some(true), Some("1-2")), "{body}");
+}

@@ -4,6 +4,7 @@
 //! reject decision: it reports what it found, and [`crate::screen`] decides.
 
 pub mod detect;
+pub mod options;
 pub mod tnef;
 pub mod uuencode;
 

@@ -30,6 +30,8 @@ pub struct ReplyContent<'a> {
     /// Expiry, already formatted in the library's time zone.
     pub expires: &'a str,
     pub in_reply_to: Option<&'a str>,
+    /// Print options applied, in words ("double-sided, 2 copies"); empty for none.
+    pub options: &'a str,
     /// The reply's own Message-ID, stable across retries so a duplicate delivery (crash
     /// between the relay's acceptance and the outbox update) is recognisable as the same mail.
     pub message_id: &'a str,
@@ -111,6 +113,7 @@ pub fn render(from: &str, to: &str, content: &ReplyContent<'_>) -> Result<Vec<u8
         code => content.code.map(ReleaseCode::display),
         documents => minijinja::value::Serde(content.documents),
         expires => content.expires,
+        options => content.options,
         subject => &subject,
     };
     let text = env.get_template("reply.txt")?.render(&ctx)?;

@@ -36,6 +36,10 @@ pub struct JobListing {
     pub copies: i64,
     pub bytes: i64,
     pub sha256: String,
+    #[serde(default)]
+    pub duplex: bool,
+    #[serde(default)]
+    pub page_range: String,
 }
 
 /// The answer to a redeemed code: the site the jobs are sealed for, and the jobs.

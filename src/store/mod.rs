@@ -59,6 +59,9 @@ pub struct NewJob {
     pub pages: i64,
     pub color: bool,
     pub copies: i64,
+    pub duplex: bool,
+    /// `""` for all pages, else `first-last`.
+    pub page_range: String,
     pub sealed: Vec<u8>,
 }
 
@@ -72,6 +75,8 @@ pub struct JobInfo {
     pub copies: i64,
     pub bytes: i64,
     pub sha256: String,
+    pub duplex: bool,
+    pub page_range: String,
 }
 
 /// A reply waiting for the relay.
@@ -192,7 +197,7 @@ impl Store {
             let key = blob_key(&job.id);
             let (bytes, sha256) = (job.sealed.len() as i64, crypto::sha256_hex(&job.sealed));
             self.blobs.put(&key, job.sealed).await?;
-            infos.push((job.id, job.seq, job.filename, job.pages, job.color, job.copies, bytes, sha256, key));
+            infos.push((job.id, job.seq, job.filename, job.pages, job.color, (job.copies, job.duplex, job.page_range), bytes, sha256, key));
         }
         for _ in 0..20 {
             let code = ReleaseCode::generate(self.code_digits).map_err(|e| StoreError::Secret(e.to_string()))?;
@@ -219,10 +224,10 @@ impl Store {
                 }
                 Err(e) => return Err(e.into()),
             }
-            for (id, seq, filename, pages, color, copies, bytes, sha256, key) in &infos {
+            for (id, seq, filename, pages, color, (copies, duplex, page_range), bytes, sha256, key) in &infos {
                 sqlx::query(
-                    "INSERT INTO jobs (id, message_id, seq, site, filename, pages, color, copies, bytes, sha256, blob_key, created_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                    "INSERT INTO jobs (id, message_id, seq, site, filename, pages, color, copies, bytes, sha256, blob_key, created_at, expires_at, duplex, page_range) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                 )
                 .bind(id)
                 .bind(&message.id)
@@ -237,6 +242,8 @@ impl Store {
                 .bind(key)
                 .bind(message.created_at)
                 .bind(message.expires_at)
+                .bind(i64::from(*duplex))
+                .bind(page_range)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -269,7 +276,7 @@ impl Store {
     /// [`StoreError::NotFound`] for an unknown, expired or other-site code.
     pub async fn release(&self, code: &ReleaseCode, site: &str) -> Result<Vec<JobInfo>, StoreError> {
         let rows = sqlx::query(
-            "SELECT j.id, j.filename, j.pages, j.color, j.copies, j.bytes, j.sha256 FROM jobs j \
+            "SELECT j.id, j.filename, j.pages, j.color, j.copies, j.bytes, j.sha256, j.duplex, j.page_range FROM jobs j \
              JOIN messages m ON m.id = j.message_id \
              WHERE m.code_hash = $1 AND m.site = $2 AND m.expires_at > $3 ORDER BY j.seq",
         )
@@ -290,7 +297,7 @@ impl Store {
     /// [`StoreError::NotFound`] when there is no such live job for this site.
     pub async fn job(&self, id: &str, site: &str) -> Result<(JobInfo, String), StoreError> {
         let row = sqlx::query(
-            "SELECT id, filename, pages, color, copies, bytes, sha256, blob_key FROM jobs \
+            "SELECT id, filename, pages, color, copies, bytes, sha256, duplex, page_range, blob_key FROM jobs \
              WHERE id = $1 AND site = $2 AND expires_at > $3",
         )
         .bind(id)
@@ -299,7 +306,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?
         .ok_or(StoreError::NotFound)?;
-        Ok((job_info(&row)?, row.try_get::<String, _>(7)?))
+        Ok((job_info(&row)?, row.try_get::<String, _>(9)?))
     }
 
     /// Destroys a job after the station printed it: blob first, then the row; the message
@@ -366,6 +373,8 @@ fn job_info(row: &sqlx::any::AnyRow) -> Result<JobInfo, StoreError> {
         copies: row.try_get(4)?,
         bytes: row.try_get(5)?,
         sha256: row.try_get(6)?,
+        duplex: row.try_get::<i64, _>(7)? != 0,
+        page_range: row.try_get(8)?,
     })
 }
 

@@ -9,6 +9,7 @@ use sqlx::AnyPool;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (2, include_str!("../../migrations/0002_traces.sql")),
+    (3, include_str!("../../migrations/0003_job_options.sql")),
 ];
 
 /// Applies pending migrations.
