@@ -321,30 +321,28 @@ impl Default for PipelineConfig {
     }
 }
 
-fn default_max_message_bytes() -> usize {
-    DEFAULT_MAX_MESSAGE_BYTES
+/// serde needs a function per default; each returns the named constant above.
+macro_rules! defaults {
+    ($($name:ident -> $ty:ty = $value:expr;)*) => { $(fn $name() -> $ty { $value })* };
 }
-fn default_max_recipients() -> usize {
-    DEFAULT_MAX_RECIPIENTS
+
+defaults! {
+    default_max_message_bytes -> usize = DEFAULT_MAX_MESSAGE_BYTES;
+    default_max_recipients -> usize = DEFAULT_MAX_RECIPIENTS;
+    default_command_timeout -> Duration = DEFAULT_COMMAND_TIMEOUT;
+    default_data_timeout -> Duration = DEFAULT_DATA_TIMEOUT;
+    default_session_timeout -> Duration = DEFAULT_SESSION_TIMEOUT;
+    default_max_connections -> usize = DEFAULT_MAX_CONNECTIONS;
+    default_max_connections_per_ip -> usize = DEFAULT_MAX_CONNECTIONS_PER_IP;
+    default_max_messages_per_ip -> usize = DEFAULT_MAX_MESSAGES_PER_IP_PER_MINUTE;
+    default_max_line_length -> usize = DEFAULT_MAX_LINE_LENGTH;
+    default_max_errors -> usize = DEFAULT_MAX_ERRORS;
+    default_scan_timeout -> Duration = DEFAULT_SCAN_TIMEOUT;
+    default_spam_max_bytes -> usize = DEFAULT_SPAM_MAX_BYTES;
+    default_retention -> Duration = DEFAULT_RETENTION;
+    default_code_digits -> usize = DEFAULT_CODE_DIGITS;
 }
-fn default_command_timeout() -> Duration {
-    DEFAULT_COMMAND_TIMEOUT
-}
-fn default_data_timeout() -> Duration {
-    DEFAULT_DATA_TIMEOUT
-}
-fn default_session_timeout() -> Duration {
-    DEFAULT_SESSION_TIMEOUT
-}
-fn default_max_connections() -> usize {
-    DEFAULT_MAX_CONNECTIONS
-}
-fn default_max_connections_per_ip() -> usize {
-    DEFAULT_MAX_CONNECTIONS_PER_IP
-}
-fn default_max_messages_per_ip() -> usize {
-    DEFAULT_MAX_MESSAGES_PER_IP_PER_MINUTE
-}
+
 /// A patron prints a few documents a day; 60 an hour is a runaway script, not a person.
 fn default_max_messages_per_sender() -> usize {
     60
@@ -352,21 +350,6 @@ fn default_max_messages_per_sender() -> usize {
 /// A whole university domain: generous, but bounds a compromised domain's flood.
 fn default_max_messages_per_domain() -> usize {
     600
-}
-fn default_max_line_length() -> usize {
-    DEFAULT_MAX_LINE_LENGTH
-}
-fn default_max_errors() -> usize {
-    DEFAULT_MAX_ERRORS
-}
-fn default_scan_timeout() -> Duration {
-    DEFAULT_SCAN_TIMEOUT
-}
-fn default_spam_max_bytes() -> usize {
-    DEFAULT_SPAM_MAX_BYTES
-}
-fn default_retention() -> Duration {
-    DEFAULT_RETENTION
 }
 fn default_allowed_types() -> Vec<String> {
     vec!["pdf".to_owned()]
@@ -385,9 +368,6 @@ fn default_spam_reject() -> f64 {
 }
 fn default_secret_file() -> PathBuf {
     PathBuf::from("data/secret.key")
-}
-fn default_code_digits() -> usize {
-    DEFAULT_CODE_DIGITS
 }
 /// 30 days: long enough to answer "why did my print not arrive last week", short enough
 /// not to keep a patron's mail history.
