@@ -73,6 +73,8 @@ pub struct Submission {
 pub enum IntakeError {
     #[error("the message has no header section")]
     NoHeaders,
+    #[error("the MIME structure is too broken to read")]
+    Unreadable,
 }
 
 impl Submission {
@@ -81,7 +83,11 @@ impl Submission {
     /// # Errors
     /// [`IntakeError`] when the bytes are not a message at all.
     pub fn parse(raw: &[u8]) -> Result<Self, IntakeError> {
-        let message = MessageParser::default().parse(raw).ok_or(IntakeError::NoHeaders)?;
+        // mail-parser 0.11 has a debug assertion on some broken nested multiparts (found by
+        // fuzzing: tests/fixtures/hostile/mail-parser-invalid-part-id.eml). Release builds
+        // recover; any build must answer the sender rather than drop the session.
+        let parsed = std::panic::catch_unwind(|| MessageParser::default().parse(raw));
+        let message = parsed.map_err(|_| IntakeError::Unreadable)?.ok_or(IntakeError::NoHeaders)?;
         if message.headers().is_empty() {
             return Err(IntakeError::NoHeaders);
         }

@@ -72,3 +72,11 @@ fn names_are_made_safe() {
     assert_eq!(sanitize_name("   "), "document");
     assert_eq!(sanitize_name(".hidden"), "hidden");
 }
+
+#[test]
+fn a_broken_nested_multipart_is_an_error_not_a_panic() {
+    let raw = std::fs::read("tests/fixtures/hostile/mail-parser-invalid-part-id.eml").unwrap();
+    // Whatever mail-parser does with it (recover in release, assert in debug), intake answers.
+    let result = std::panic::catch_unwind(|| Submission::parse(&raw).map(|s| s.documents.len()));
+    assert!(result.is_ok(), "intake panicked");
+}
