@@ -38,6 +38,28 @@ pub enum Command {
         #[command(subcommand)]
         command: StationCommand,
     },
+    /// Convert files as the pipeline would and print one JSON line per file (pages, colour,
+    /// time or the refusal); for diagnosing a document and for benchmarks.
+    Convert {
+        /// Take the [convert] section from this config (else the defaults).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, value_parser = ["a4", "letter"], default_value = "a4")]
+        paper: String,
+        #[arg(long, default_value_t = 1000)]
+        max_pages: u32,
+        /// LibreOffice workers (overrides the config).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Documents converted at once (default: the number of workers).
+        #[arg(long)]
+        parallel: Option<usize>,
+        /// Write each PDF here as NAME.pdf.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Manage release-station tokens.
     StationToken {
         #[command(subcommand)]
@@ -109,6 +131,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::StationToken { command } => tokens(command).await,
+        Command::Convert { config, paper, max_pages, workers, parallel, out, files } => {
+            let mut settings = match config {
+                Some(path) => load(&path)?.convert,
+                None => crate::config::ConvertConfig::default(),
+            };
+            if let Some(n) = workers {
+                settings.office_workers = n;
+            }
+            let paper = if paper == "letter" { crate::config::Paper::Letter } else { crate::config::Paper::A4 };
+            let batch = crate::convert::batch::Batch { paper, max_pages, parallel, out };
+            let failed = crate::convert::batch::run(&settings, &batch, &files).await?;
+            if failed > 0 {
+                bail!("{failed} of {} documents could not be converted", files.len());
+            }
+            Ok(())
+        }
     }
 }
 

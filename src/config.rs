@@ -68,6 +68,8 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     #[serde(default)]
     pub auth: AuthConfig,
+    #[serde(default)]
+    pub convert: ConvertConfig,
 }
 
 /// Where sender authentication gets its DNS answers.
@@ -182,6 +184,32 @@ pub struct QueueConfig {
     pub reply_policy: ReplyPolicy,
     #[serde(default)]
     pub accept_policy: AcceptPolicy,
+    /// Paper the queue's printer holds: images are fitted to it.
+    #[serde(default)]
+    pub paper: Paper,
+    /// What a mono queue does with a document that has colour pages.
+    #[serde(default)]
+    pub color_documents: ColorDocuments,
+}
+
+/// Paper size of a queue's printer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Paper {
+    #[default]
+    A4,
+    Letter,
+}
+
+/// A mono queue's answer to a colour document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ColorDocuments {
+    /// Print it in shades of grey (the reply says so).
+    #[default]
+    Greyscale,
+    /// Refuse it (the reply names the colour pages).
+    Refuse,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -321,6 +349,63 @@ impl Default for PipelineConfig {
     }
 }
 
+/// Document conversion: the LibreOffice pool and the helper programs (see docs/conversion.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConvertConfig {
+    /// Long-running LibreOffice workers (each converts one document at a time).
+    #[serde(default = "default_office_workers")]
+    pub office_workers: usize,
+    /// Start the workers with the server (else on the first Office document).
+    #[serde(default = "default_true")]
+    pub office_prestart: bool,
+    /// A document still converting after this is killed with its worker, and refused.
+    #[serde(default = "default_office_timeout", deserialize_with = "duration")]
+    pub office_timeout: Duration,
+    /// A worker is replaced after this many documents (LibreOffice grows over time).
+    #[serde(default = "default_office_recycle")]
+    pub office_recycle_after: u32,
+    /// Run each worker in its own network namespace (no network at all) when the host allows.
+    #[serde(default = "default_true")]
+    pub isolate_network: bool,
+    #[serde(default = "default_soffice")]
+    pub soffice: PathBuf,
+    /// A Python 3 with the `uno` module (Debian: python3-uno).
+    #[serde(default = "default_uno_python")]
+    pub uno_python: PathBuf,
+    /// LibreOffice profiles (no documents are kept there).
+    #[serde(default = "default_profile_dir")]
+    pub profile_dir: PathBuf,
+    /// Private scratch space for one conversion at a time; default: /dev/shm (memory) when
+    /// present, so plaintext never reaches a disk.
+    #[serde(default)]
+    pub scratch_dir: Option<PathBuf>,
+    /// Time limit for the PDF tools (qpdf, pdftoppm) and image decoders, per document.
+    #[serde(default = "default_tool_timeout", deserialize_with = "duration")]
+    pub tool_timeout: Duration,
+    /// Largest image accepted, in megapixels (decompression bombs stop here).
+    #[serde(default = "default_max_megapixels")]
+    pub max_image_megapixels: u32,
+}
+
+impl Default for ConvertConfig {
+    fn default() -> Self {
+        Self {
+            office_workers: default_office_workers(),
+            office_prestart: true,
+            office_timeout: default_office_timeout(),
+            office_recycle_after: default_office_recycle(),
+            isolate_network: true,
+            soffice: default_soffice(),
+            uno_python: default_uno_python(),
+            profile_dir: default_profile_dir(),
+            scratch_dir: None,
+            tool_timeout: default_tool_timeout(),
+            max_image_megapixels: default_max_megapixels(),
+        }
+    }
+}
+
 /// serde needs a function per default; each returns the named constant above.
 macro_rules! defaults {
     ($($name:ident -> $ty:ty = $value:expr;)*) => { $(fn $name() -> $ty { $value })* };
@@ -341,6 +426,15 @@ defaults! {
     default_spam_max_bytes -> usize = DEFAULT_SPAM_MAX_BYTES;
     default_retention -> Duration = DEFAULT_RETENTION;
     default_code_digits -> usize = DEFAULT_CODE_DIGITS;
+    default_true -> bool = true;
+    default_office_workers -> usize = 2;
+    default_office_timeout -> Duration = Duration::from_secs(60);
+    default_office_recycle -> u32 = 200;
+    default_soffice -> PathBuf = PathBuf::from("soffice");
+    default_uno_python -> PathBuf = PathBuf::from("/usr/bin/python3");
+    default_profile_dir -> PathBuf = PathBuf::from("data/convert");
+    default_tool_timeout -> Duration = Duration::from_secs(60);
+    default_max_megapixels -> u32 = 150;
 }
 
 /// A patron prints a few documents a day; 60 an hour is a runaway script, not a person.
@@ -585,6 +679,15 @@ impl Config {
         if self.auth.resolver != AuthResolver::Static && !self.auth.records.is_empty() {
             push("auth.records", "only used with resolver = \"static\"".into());
         }
+        if self.convert.office_timeout.is_zero() {
+            push("convert.office_timeout", "must be longer than 0s".into());
+        }
+        if self.convert.tool_timeout.is_zero() {
+            push("convert.tool_timeout", "must be longer than 0s".into());
+        }
+        if self.convert.max_image_megapixels == 0 {
+            push("convert.max_image_megapixels", "must be at least 1".into());
+        }
         if self.pipeline.workers == 0 {
             push("pipeline.workers", "must be at least 1".into());
         }
@@ -650,7 +753,7 @@ struct Sections<'a> {
     issues: &'a mut Vec<ConfigIssue>,
 }
 
-const SECTIONS: &[&str] = &["smtp", "queue", "site", "scan", "store", "spool", "relay", "api", "admin", "pipeline", "auth"];
+const SECTIONS: &[&str] = &["smtp", "queue", "site", "scan", "store", "spool", "relay", "api", "admin", "pipeline", "auth", "convert"];
 
 impl Sections<'_> {
     fn into_config(mut self) -> Option<Config> {
@@ -669,6 +772,7 @@ impl Sections<'_> {
         let admin = self.optional::<AdminConfig>("admin");
         let pipeline = self.optional::<PipelineConfig>("pipeline");
         let auth = self.optional::<AuthConfig>("auth");
+        let convert = self.optional::<ConvertConfig>("convert");
         Some(Config {
             smtp: smtp?,
             queue: queue?,
@@ -681,6 +785,7 @@ impl Sections<'_> {
             admin: admin?,
             pipeline: pipeline?.unwrap_or_default(),
             auth: auth?.unwrap_or_default(),
+            convert: convert?.unwrap_or_default(),
         })
     }
 

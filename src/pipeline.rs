@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{QueueConfig, ReplyPolicy};
 use crate::live::Shared;
-use crate::convert::{self, ConvertError};
+use crate::config::ColorDocuments;
+use crate::convert::{ConvertError, Converter, Setup};
 use crate::crypto;
 use crate::intake::detect::refusal_reason;
 use crate::intake::options::PrintOptions;
@@ -40,6 +41,8 @@ pub enum PipelineError {
     Seal(#[from] crate::seal::SealError),
     #[error("worker task failed: {0}")]
     Task(String),
+    #[error(transparent)]
+    Convert(ConvertError),
 }
 
 pub struct Pipeline {
@@ -47,6 +50,7 @@ pub struct Pipeline {
     pub spool: Spool,
     pub store: Store,
     pub outbox_wake: Arc<Notify>,
+    pub converter: Arc<Converter>,
 }
 
 impl Pipeline {
@@ -75,7 +79,7 @@ impl Pipeline {
         let key = live.site_keys.get(&queue.site).ok_or_else(|| PipelineError::UnknownSite(queue.site.clone()))?;
         let submission = Submission::parse(&raw).unwrap_or_default();
         let options = PrintOptions::from_mail(submission.subject.as_deref(), &meta.options);
-        let (jobs, lines) = build_jobs(&meta, &submission, queue, key, &options).await?;
+        let (jobs, lines) = build_jobs(&self.converter, &meta, &submission, queue, key, &options).await?;
         let options_text = options.describe();
         let message = NewMessage {
             id: meta.id.clone(),
@@ -109,7 +113,7 @@ impl Pipeline {
             })
             .await?;
         if recorded != Recorded::AlreadyStored {
-            if let Err(e) = self.store.trace_documents(&meta.id, &trace_documents(&submission, &lines)).await {
+            if let Err(e) = self.store.trace_documents(&meta.id, &trace_documents(&submission, &lines, options.body)).await {
                 tracing::warn!(spool_id = %meta.id, error = %e, "cannot update the message trace");
             }
             tracing::info!(spool_id = %meta.id, jobs = lines.iter().filter(|l| l.ok).count(), reply = reply_to.is_some(), "message stored");
@@ -120,8 +124,10 @@ impl Pipeline {
     }
 }
 
-/// Converts and seals every accepted document; returns the jobs and one reply line per document.
+/// Converts and seals every accepted document (and the body when the patron asked for it);
+/// returns the jobs and one reply line per document.
 async fn build_jobs(
+    converter: &Converter,
     meta: &SpoolMeta,
     submission: &Submission,
     queue: &QueueConfig,
@@ -131,40 +137,49 @@ async fn build_jobs(
     let mut jobs = Vec::new();
     let mut lines = Vec::new();
     let allowed = crate::screen::allowed_types(queue);
+    let setup = Setup { paper: queue.paper, max_pages: queue.max_pages };
     for (index, doc) in submission.documents.iter().enumerate() {
-        if doc.role != Role::Attachment {
-            continue; // bodies and decoration images are not printed
+        let printed_body = doc.role == Role::Body && options.body;
+        if doc.role != Role::Attachment && !printed_body {
+            continue; // bodies (unless asked for) and decoration images are not printed
         }
-        if !meta.printable.contains(&index) {
+        if !printed_body && !meta.printable.contains(&index) {
             let reason = refusal_reason(doc.detection(), &allowed).unwrap_or_else(|| "not printable".into());
-            lines.push(DocumentLine { name: doc.name.clone(), ok: false, pages: 0, reason });
+            lines.push(DocumentLine { name: doc.name.clone(), reason, ..Default::default() });
             continue;
         }
-        let (doc_owned, max_pages) = (doc.clone(), queue.max_pages);
-        let rendered = tokio::task::spawn_blocking(move || convert::convert(&doc_owned, max_pages))
-            .await
-            .map_err(|e| PipelineError::Task(e.to_string()))?;
-        let rendered = match rendered {
+        let rendered = match converter.convert(doc, setup).await {
             Ok(r) => r,
+            Err(e) if e.is_retryable() => return Err(PipelineError::Convert(e)),
             Err(e) => {
                 lines.push(refused_line(&doc.name, &e));
                 continue;
             }
         };
+        let mut note = String::new();
+        if rendered.color() && !queue.color {
+            if queue.color_documents == ColorDocuments::Refuse {
+                lines.push(refused_line(&doc.name, &ConvertError::ColourOnMonoQueue(rendered.color_pages())));
+                continue;
+            }
+            note = "its colour prints in shades of grey".into();
+        }
+        // Colour only where the queue prints colour, the document has it and the patron did
+        // not ask for black and white.
+        let color = queue.color && rendered.color() && options.color != Some(false);
         let seq = jobs.len() as i64;
         let job_id = job_id(&meta.id, seq);
         let (pdf, site, key) = (rendered.pdf, queue.site.clone(), key.clone());
         let sealed = tokio::task::spawn_blocking(move || seal::seal(&pdf, job_id, &site, &key))
             .await
             .map_err(|e| PipelineError::Task(e.to_string()))??;
-        lines.push(DocumentLine { name: doc.name.clone(), ok: true, pages: rendered.pages, reason: String::new() });
+        lines.push(DocumentLine { name: doc.name.clone(), ok: true, pages: rendered.pages, color, note, ..Default::default() });
         jobs.push(NewJob {
             id: hex::encode(job_id),
             seq,
             filename: doc.name.clone(),
             pages: i64::from(rendered.pages),
-            // A colour queue prints in colour unless the patron asked for black and white.
-            color: queue.color && options.color != Some(false),
+            color,
             copies: i64::from(options.copies),
             duplex: options.duplex,
             page_range: options.pages.map(|(a, b)| format!("{a}-{b}")).unwrap_or_default(),
@@ -175,12 +190,12 @@ async fn build_jobs(
 }
 
 /// The trace's view of each document's final outcome (attachments in reply-line order).
-fn trace_documents(submission: &Submission, lines: &[DocumentLine]) -> Vec<TraceDocument> {
+fn trace_documents(submission: &Submission, lines: &[DocumentLine], body_printed: bool) -> Vec<TraceDocument> {
     let mut lines = lines.iter();
     submission
         .documents
         .iter()
-        .filter(|d| d.role != Role::Body)
+        .filter(|d| d.role != Role::Body || body_printed)
         .map(|doc| {
             let (outcome, pages) = match doc.role {
                 Role::InlineImage => ("skipped: inline image".to_owned(), 0),
@@ -197,7 +212,7 @@ fn trace_documents(submission: &Submission, lines: &[DocumentLine]) -> Vec<Trace
 }
 
 fn refused_line(name: &str, e: &ConvertError) -> DocumentLine {
-    DocumentLine { name: name.to_owned(), ok: false, pages: 0, reason: e.to_string() }
+    DocumentLine { name: name.to_owned(), reason: e.to_string(), ..Default::default() }
 }
 
 /// Job ids are derived from the spool id so a replay reuses them (and their blob keys).

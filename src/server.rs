@@ -88,7 +88,12 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
         tasks.spawn(smtp::serve(implicit, inbound, settings, limits, permits, shutdown.clone()));
     }
 
-    let pipeline = Arc::new(Pipeline { live, spool, store: store.clone(), outbox_wake: outbox_wake.clone() });
+    let converter = crate::convert::Converter::new(&config.convert).map_err(|e| anyhow::anyhow!("conversion scratch or profile directory: {e}"))?;
+    if config.convert.office_prestart {
+        let converter = converter.clone();
+        tasks.spawn(async move { converter.start().await });
+    }
+    let pipeline = Arc::new(Pipeline { live, spool, store: store.clone(), outbox_wake: outbox_wake.clone(), converter });
     tasks.spawn(pipeline::run(pipeline, work_tx, work_rx, config.pipeline.workers, shutdown.clone()));
     tasks.spawn(outbox::run(store.clone(), relay, outbox_wake, shutdown.clone()));
     tasks.spawn(janitor(store.clone(), config.store.trace_retention, shutdown.clone()));

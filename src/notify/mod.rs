@@ -13,12 +13,17 @@ use minijinja::{Environment, context};
 use crate::store::ReleaseCode;
 
 /// What became of one document, for the reply.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct DocumentLine {
     pub name: String,
     pub ok: bool,
     pub pages: u32,
+    /// Prints in colour (only ever true on a colour queue).
+    pub color: bool,
+    /// Why it was refused (when not `ok`).
     pub reason: String,
+    /// Something the patron should know about a printed document (e.g. greyscale).
+    pub note: String,
 }
 
 /// Everything a reply says.

@@ -2,8 +2,8 @@ use super::*;
 
 fn lines() -> Vec<DocumentLine> {
     vec![
-        DocumentLine { name: "essay.pdf".into(), ok: true, pages: 3, reason: String::new() },
-        DocumentLine { name: "setup.exe".into(), ok: false, pages: 0, reason: "executable program files are not accepted".into() },
+        DocumentLine { name: "essay.pdf".into(), ok: true, pages: 3, ..Default::default() },
+        DocumentLine { name: "setup.exe".into(), reason: "executable program files are not accepted".into(), ..Default::default() },
     ]
 }
 

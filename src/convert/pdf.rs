@@ -1,0 +1,63 @@
+//! PDF preparation: validate, repair and decrypt with qpdf; count pages.
+//!
+//! Owns the rules for PDFs as they arrive: qpdf rewrites every PDF (which rebuilds a damaged
+//! cross-reference table and normalises the structure printers choke on), removes an
+//! owner-password restriction (intake already refused PDFs whose permissions forbid printing),
+//! and refuses a PDF that needs a user password or cannot be repaired, with the reason.
+
+use std::path::Path;
+
+use super::tools::{self, ToolError};
+use super::{ConvertError, Tools};
+
+/// Rewrites `input` into `output` (repaired, decrypted). Returns whether qpdf had to repair it.
+///
+/// # Errors
+/// [`ConvertError::PasswordProtected`], [`ConvertError::BrokenPdf`], or infrastructure trouble.
+pub async fn normalise(tools: &Tools, input: &Path, output: &Path) -> Result<bool, ConvertError> {
+    let args = [
+        "--decrypt".as_ref(),
+        "--object-streams=preserve".as_ref(),
+        input.as_os_str(),
+        output.as_os_str(),
+    ];
+    match tools::run(&tools.qpdf, &args, tools.timeout, &[3]).await {
+        Ok(out) => Ok(out.status.code() == Some(3)),
+        Err(ToolError::Failed { message, .. }) if message.contains("invalid password") => Err(ConvertError::PasswordProtected),
+        Err(ToolError::Failed { message, .. }) => Err(ConvertError::BrokenPdf(qpdf_reason(&message))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// qpdf's message without the scratch path it names.
+fn qpdf_reason(message: &str) -> String {
+    let reason = message.rsplit(": ").next().unwrap_or(message).trim();
+    if reason.is_empty() { "it cannot be repaired".to_owned() } else { reason.to_owned() }
+}
+
+/// Counts the pages of a (normalised) PDF.
+///
+/// # Errors
+/// [`ConvertError::BrokenPdf`] or [`ConvertError::NoPages`].
+pub fn count_pages(pdf: &[u8]) -> Result<u32, ConvertError> {
+    let doc = lopdf::Document::load_mem(pdf).map_err(|e| ConvertError::BrokenPdf(e.to_string()))?;
+    let pages = u32::try_from(doc.get_pages().len()).unwrap_or(u32::MAX);
+    if pages == 0 {
+        return Err(ConvertError::NoPages);
+    }
+    Ok(pages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::qpdf_reason;
+
+    #[test]
+    fn qpdf_reason_drops_the_scratch_path() {
+        assert_eq!(
+            qpdf_reason("qpdf: /dev/shm/printgate-scratch-1/abc/in.pdf: unable to find trailer dictionary while recovering damaged file"),
+            "unable to find trailer dictionary while recovering damaged file"
+        );
+        assert_eq!(qpdf_reason(""), "it cannot be repaired");
+    }
+}
