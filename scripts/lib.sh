@@ -18,6 +18,10 @@ PG_DEBIAN_PACKAGES=(
     spamassassin spamd spamc
     swaks qpdf poppler-utils cups-ipp-utils postfix
     rspamd curl
+    # Conversion: LibreOffice workers (UNO bridge), HEIC/AVIF decoding, fonts for Latin,
+    # Arabic (DejaVu) and CJK (WenQuanYi) text.
+    libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
+    libheif-examples fonts-dejavu-core fonts-wqy-zenhei fonts-liberation2
 )
 
 # Seconds to wait for each daemon to answer.
@@ -67,12 +71,17 @@ pg_install() {
     fi
 
     local bin
-    for bin in clamd clamdscan spamd spamc swaks qpdf pdftotext ippeveprinter python3; do
+    for bin in clamd clamdscan spamd spamc swaks qpdf pdftotext pdftoppm ippeveprinter python3 soffice heif-convert; do
         if ! command -v "$bin" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$bin" ]; then
             pg_err "required program '$bin' not found after install"
             return 1
         fi
     done
+
+    if ! /usr/bin/python3 -c 'import uno' 2>/dev/null; then
+        pg_err "Debian's /usr/bin/python3 cannot import uno (package python3-uno)"
+        return 1
+    fi
 
     PG_SMTP_SINK="$(pg__find_postfix_tool smtp-sink)" || return 1
     PG_SMTP_SOURCE="$(pg__find_postfix_tool smtp-source)" || return 1

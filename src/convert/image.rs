@@ -37,11 +37,19 @@ struct PageImage {
     data: Vec<u8>,
 }
 
+/// Whether the EXIF orientation tag is applied: libheif's output is already upright but keeps
+/// the original tag (an iPhone HEIC has both `irot` and EXIF Orientation 6), so it is ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exif {
+    Honour,
+    Ignore,
+}
+
 /// Converts an image document to a PDF with one page per image. Blocking (CPU-bound).
 ///
 /// # Errors
 /// [`ConvertError::BadImage`], [`ConvertError::ImageTooLarge`], [`ConvertError::TooManyPages`].
-pub fn to_pdf(bytes: &[u8], kind: DocumentType, paper: Paper, max_pixels: u64, max_pages: u32) -> Result<Vec<u8>, ConvertError> {
+pub fn to_pdf(bytes: &[u8], kind: DocumentType, exif: Exif, paper: Paper, max_pixels: u64, max_pages: u32) -> Result<Vec<u8>, ConvertError> {
     let format = match kind {
         DocumentType::Jpeg => ImageFormat::Jpeg,
         DocumentType::Png => ImageFormat::Png,
@@ -58,26 +66,26 @@ pub fn to_pdf(bytes: &[u8], kind: DocumentType, paper: Paper, max_pixels: u64, m
             return Err(ConvertError::TooManyPages { pages: u32::try_from(frames.len()).unwrap_or(u32::MAX), limit: max_pages });
         }
         for frame in frames {
-            pages.push(decode(&frame, format, max_pixels)?);
+            pages.push(decode(&frame, format, exif, max_pixels)?);
         }
     } else {
-        pages.push(page_image(bytes, format, max_pixels)?);
+        pages.push(page_image(bytes, format, exif, max_pixels)?);
     }
     layout(&pages, paper)
 }
 
 /// A JPEG that needs no rotation and is grey or RGB goes in untouched; others are decoded.
-fn page_image(bytes: &[u8], format: ImageFormat, max_pixels: u64) -> Result<PageImage, ConvertError> {
+fn page_image(bytes: &[u8], format: ImageFormat, exif: Exif, max_pixels: u64) -> Result<PageImage, ConvertError> {
     if format == ImageFormat::Jpeg {
         let mut decoder = reader(bytes, format, max_pixels).into_decoder().map_err(bad_image)?;
         let (width, height) = decoder.dimensions();
         check_size(width, height, max_pixels)?;
-        let upright = decoder.orientation().unwrap_or(Orientation::NoTransforms) == Orientation::NoTransforms;
+        let upright = exif == Exif::Ignore || decoder.orientation().unwrap_or(Orientation::NoTransforms) == Orientation::NoTransforms;
         if let (true, Some(components @ (1 | 3))) = (upright, jpeg_components(bytes)) {
             return Ok(PageImage { width, height, gray: components == 1, dct: true, data: bytes.to_vec() });
         }
     }
-    decode(bytes, format, max_pixels)
+    decode(bytes, format, exif, max_pixels)
 }
 
 fn reader(bytes: &[u8], format: ImageFormat, max_pixels: u64) -> ImageReader<Cursor<&[u8]>> {
@@ -97,11 +105,14 @@ fn check_size(width: u32, height: u32, max_pixels: u64) -> Result<(), ConvertErr
     Ok(())
 }
 
-fn decode(bytes: &[u8], format: ImageFormat, max_pixels: u64) -> Result<PageImage, ConvertError> {
+fn decode(bytes: &[u8], format: ImageFormat, exif: Exif, max_pixels: u64) -> Result<PageImage, ConvertError> {
     let mut decoder = reader(bytes, format, max_pixels).into_decoder().map_err(bad_image)?;
     let (width, height) = decoder.dimensions();
     check_size(width, height, max_pixels)?;
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let orientation = match exif {
+        Exif::Honour => decoder.orientation().unwrap_or(Orientation::NoTransforms),
+        Exif::Ignore => Orientation::NoTransforms,
+    };
     let mut img = DynamicImage::from_decoder(decoder).map_err(bad_image)?;
     img.apply_orientation(orientation);
     let (width, height) = (img.width(), img.height());

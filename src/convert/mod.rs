@@ -175,9 +175,9 @@ impl Converter {
     pub async fn convert(&self, doc: &Document, setup: Setup) -> Result<Rendered, ConvertError> {
         let work = self.scratch.job().map_err(scratch_error)?;
         let out = work.path().join("out.pdf");
-        self.to_pdf(doc, setup, &work, &out).await?;
-        let pdf = tokio::fs::read(&out).await.map_err(scratch_error)?;
-        let pages = pdf::count_pages(&pdf)?;
+        let original = self.to_pdf(doc, setup, &work, &out).await?;
+        let converted = tokio::fs::read(&out).await.map_err(scratch_error)?;
+        let pages = pdf::count_pages(&converted)?;
         if pages > setup.max_pages {
             return Err(ConvertError::TooManyPages { pages, limit: setup.max_pages });
         }
@@ -187,46 +187,53 @@ impl Converter {
         if page_colors.len() != pages as usize {
             return Err(ConvertError::Internal(format!("rendered {} pages of {pages}", page_colors.len())));
         }
-        Ok(Rendered { pdf, pages, page_colors })
+        Ok(Rendered { pdf: original.unwrap_or(converted), pages, page_colors })
     }
 
-    async fn to_pdf(&self, doc: &Document, setup: Setup, work: &ScratchDir, out: &Path) -> Result<(), ConvertError> {
+    /// Writes the printable PDF to `out`; returns the bytes to print instead when they differ
+    /// from `out` (an untouched original PDF).
+    async fn to_pdf(&self, doc: &Document, setup: Setup, work: &ScratchDir, out: &Path) -> Result<Option<Vec<u8>>, ConvertError> {
         use DocumentType as T;
         match doc.detected {
             T::Pdf => {
                 let input = work.write("in.pdf", &doc.bytes).map_err(scratch_error)?;
-                pdf::normalise(&self.tools, &input, out).await?;
+                let checked = pdf::normalise(&self.tools, &input, out).await?;
                 let _ = std::fs::remove_file(input);
-                Ok(())
+                // A sound, unencrypted PDF prints as the patron sent it, byte for byte (pages
+                // and colours are still read from qpdf's rewrite); a repaired or decrypted one
+                // prints as qpdf rewrote it.
+                Ok((checked == pdf::Checked::Clean && !pdf::is_encrypted(&doc.bytes)).then(|| doc.bytes.clone()))
             }
-            T::Jpeg | T::Png | T::Gif | T::Bmp | T::Webp | T::Tiff => self.image(doc.bytes.clone(), doc.detected, setup, out).await,
+            T::Jpeg | T::Png | T::Gif | T::Bmp | T::Webp | T::Tiff => {
+                self.image(doc.bytes.clone(), doc.detected, image::Exif::Honour, setup, out).await.map(|()| None)
+            }
             T::Heic | T::Avif => {
                 let input = work.write(if doc.detected == T::Heic { "in.heic" } else { "in.avif" }, &doc.bytes).map_err(scratch_error)?;
                 let jpeg = self.heif_to_jpeg(&input, work.path()).await?;
-                self.image(jpeg, T::Jpeg, setup, out).await
+                self.image(jpeg, T::Jpeg, image::Exif::Ignore, setup, out).await.map(|()| None)
             }
             T::Text => {
                 let text = String::from_utf8_lossy(&doc.bytes).replace("\r\n", "\n");
                 let input = work.write("in.txt", text.as_bytes()).map_err(scratch_error)?;
-                self.office.convert(&input, out, Some(("Text (encoded)", "UTF8,LF,,,"))).await
+                self.office.convert(&input, out, Some(("Text (encoded)", "UTF8,LF,,,"))).await.map(|()| None)
             }
             T::Html => {
                 let clean = html::sanitise(&String::from_utf8_lossy(&doc.bytes));
                 let input = work.write("in.html", clean.as_bytes()).map_err(scratch_error)?;
-                self.office.convert(&input, out, Some(("HTML (StarWriter)", ""))).await
+                self.office.convert(&input, out, Some(("HTML (StarWriter)", ""))).await.map(|()| None)
             }
             T::Rtf | T::Docx | T::Xlsx | T::Pptx | T::Doc | T::Xls | T::Ppt | T::Odt | T::Ods | T::Odp => {
                 let input = work.write(&format!("in.{}", office_extension(doc.detected)), &doc.bytes).map_err(scratch_error)?;
-                self.office.convert(&input, out, None).await
+                self.office.convert(&input, out, None).await.map(|()| None)
             }
             other => Err(ConvertError::Unsupported(other.label())),
         }
     }
 
     /// Decodes in-process on a blocking thread, bounded by the tool time limit.
-    async fn image(&self, bytes: Vec<u8>, kind: DocumentType, setup: Setup, out: &Path) -> Result<(), ConvertError> {
+    async fn image(&self, bytes: Vec<u8>, kind: DocumentType, exif: image::Exif, setup: Setup, out: &Path) -> Result<(), ConvertError> {
         let max_pixels = self.max_pixels;
-        let task = tokio::task::spawn_blocking(move || image::to_pdf(&bytes, kind, setup.paper, max_pixels, setup.max_pages));
+        let task = tokio::task::spawn_blocking(move || image::to_pdf(&bytes, kind, exif, setup.paper, max_pixels, setup.max_pages));
         let pdf = match tokio::time::timeout(self.tools.timeout, task).await {
             Ok(joined) => joined.map_err(|e| ConvertError::Internal(format!("image decoder: {e}")))??,
             // The blocking thread finishes on its own; its result is dropped.

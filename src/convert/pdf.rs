@@ -10,11 +10,20 @@ use std::path::Path;
 use super::tools::{self, ToolError};
 use super::{ConvertError, Tools};
 
-/// Rewrites `input` into `output` (repaired, decrypted). Returns whether qpdf had to repair it.
+/// What qpdf found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checked {
+    /// Read without complaint: the patron's own bytes can be printed as they are.
+    Clean,
+    /// Repaired (a damaged structure rebuilt): print qpdf's rewrite.
+    Repaired,
+}
+
+/// Rewrites `input` into `output` (repaired, decrypted) and says whether it needed repair.
 ///
 /// # Errors
 /// [`ConvertError::PasswordProtected`], [`ConvertError::BrokenPdf`], or infrastructure trouble.
-pub async fn normalise(tools: &Tools, input: &Path, output: &Path) -> Result<bool, ConvertError> {
+pub async fn normalise(tools: &Tools, input: &Path, output: &Path) -> Result<Checked, ConvertError> {
     let args = [
         "--decrypt".as_ref(),
         "--object-streams=preserve".as_ref(),
@@ -22,7 +31,8 @@ pub async fn normalise(tools: &Tools, input: &Path, output: &Path) -> Result<boo
         output.as_os_str(),
     ];
     match tools::run(&tools.qpdf, &args, tools.timeout, &[3]).await {
-        Ok(out) => Ok(out.status.code() == Some(3)),
+        Ok(out) if out.status.code() == Some(3) => Ok(Checked::Repaired),
+        Ok(_) => Ok(Checked::Clean),
         Err(ToolError::Failed { message, .. }) if message.contains("invalid password") => Err(ConvertError::PasswordProtected),
         Err(ToolError::Failed { message, .. }) => Err(ConvertError::BrokenPdf(qpdf_reason(&message))),
         Err(e) => Err(e.into()),
@@ -33,6 +43,11 @@ pub async fn normalise(tools: &Tools, input: &Path, output: &Path) -> Result<boo
 fn qpdf_reason(message: &str) -> String {
     let reason = message.rsplit(": ").next().unwrap_or(message).trim();
     if reason.is_empty() { "it cannot be repaired".to_owned() } else { reason.to_owned() }
+}
+
+/// Whether the PDF has an encryption dictionary (then qpdf's decrypted rewrite is printed).
+pub fn is_encrypted(pdf: &[u8]) -> bool {
+    pdf.windows(8).any(|w| w == b"/Encrypt")
 }
 
 /// Counts the pages of a (normalised) PDF.

@@ -25,7 +25,7 @@ fn images_become_one_fitted_page_each() {
     let mut png = Vec::new();
     let img = ::image::RgbImage::from_fn(300, 100, |x, _| if x < 150 { ::image::Rgb([255, 0, 0]) } else { ::image::Rgb([255, 255, 255]) });
     img.write_to(&mut std::io::Cursor::new(&mut png), ::image::ImageFormat::Png).unwrap();
-    let pdf = image::to_pdf(&png, DocumentType::Png, Paper::A4, 1_000_000, 10).unwrap();
+    let pdf = image::to_pdf(&png, DocumentType::Png, image::Exif::Honour, Paper::A4, 1_000_000, 10).unwrap();
     let doc = lopdf::Document::load_mem(&pdf).unwrap();
     let pages = doc.get_pages();
     assert_eq!(pages.len(), 1);
@@ -38,6 +38,6 @@ fn images_become_one_fitted_page_each() {
 fn decompression_bombs_are_refused_before_decoding() {
     let mut png = Vec::new();
     ::image::GrayImage::new(2000, 2000).write_to(&mut std::io::Cursor::new(&mut png), ::image::ImageFormat::Png).unwrap();
-    let err = image::to_pdf(&png, DocumentType::Png, Paper::A4, 1_000_000, 10).unwrap_err();
+    let err = image::to_pdf(&png, DocumentType::Png, image::Exif::Honour, Paper::A4, 1_000_000, 10).unwrap_err();
     assert!(matches!(err, ConvertError::ImageTooLarge { width: 2000, height: 2000, .. }), "{err:?}");
 }

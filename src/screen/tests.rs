@@ -16,6 +16,8 @@ fn queue() -> QueueConfig {
         retention: std::time::Duration::from_secs(3600),
         reply_policy: ReplyPolicy::NotFailing,
         accept_policy: AcceptPolicy::NotFailing,
+        paper: crate::config::Paper::A4,
+        color_documents: crate::config::ColorDocuments::Greyscale,
     }
 }
 

@@ -127,6 +127,12 @@ impl Server {
         assert!(out.status.success(), "keygen failed: {}", String::from_utf8_lossy(&out.stderr));
         let (smtp_port, api_port) = (free_port(), free_port());
         let d = dir.path().display();
+        // One lazily started LibreOffice worker unless the test configures conversion itself.
+        let convert = if extra_sections.contains("[convert]") {
+            String::new()
+        } else {
+            format!("[convert]\nprofile_dir = \"{d}/data/convert\"\noffice_workers = 1\noffice_prestart = false\n")
+        };
         let config = format!(
             r#"
 [smtp]
@@ -172,6 +178,7 @@ library_name = "Test Library"
 [api]
 listen = "127.0.0.1:{api_port}"
 
+{convert}
 {extra_sections}
 "#,
             clamd = scanners.clamd,
@@ -278,9 +285,14 @@ listen = "127.0.0.1:{api_port}"
 
     /// Sends a mail with swaks; `attachments` are file paths. Returns swaks' transcript.
     pub fn swaks(&self, from: &str, body: &str, attachments: &[&Path]) -> String {
+        self.swaks_to("bw@print.example.org", from, body, attachments)
+    }
+
+    /// [`Server::swaks`] to another queue's address.
+    pub fn swaks_to(&self, to: &str, from: &str, body: &str, attachments: &[&Path]) -> String {
         let mut cmd = Command::new("swaks");
         cmd.args(["--server", &format!("127.0.0.1:{}", self.smtp_port)])
-            .args(["--to", "bw@print.example.org", "--from", from])
+            .args(["--to", to, "--from", from])
             .args(["--helo", "patron.example.com", "--header", "Subject: please print"])
             .args(["--body", body])
             .args(["--timeout", "60"]);
