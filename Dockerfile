@@ -14,6 +14,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates qpdf poppler-utils \
+       libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno \
+       libheif-examples fonts-dejavu-core fonts-wqy-zenhei fonts-liberation2 \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home-dir /var/lib/printgate --create-home printgate
 COPY --from=build /usr/local/bin/printgate /usr/local/bin/printgate

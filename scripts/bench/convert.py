@@ -249,6 +249,9 @@ def phase_printgate(args):
                         continue
                     if "summary" in obj:
                         summary = obj["summary"]
+                        # Before printgate exits: its LibreOffice workers are never reaped by
+                        # it, so their CPU time would be lost from our tree afterwards.
+                        b = meter.snapshot()
                     else:
                         lines.append(obj)
                         arrivals.append(t)
@@ -258,7 +261,7 @@ def phase_printgate(args):
                 kill_group(proc)
                 forget_pgid(args.pid_dir, proc.pid)
         t_end = time.time()
-        d = meter.diff(a, meter.snapshot())
+        d = meter.diff(a, b if summary is not None else meter.snapshot())
         lingering = wait_gone(workdir, 30)
         if lingering:
             print(f"  {lingering} LibreOffice process(es) of this pass still running 30 s after printgate exited",
@@ -364,8 +367,18 @@ def _raw_worker(idx, args, tasks, results, barrier):
 
         t_ready = time.time()
         t = time.time()
-        convert(args.warm_file, os.path.join(outdir, f"warm-{idx}.pdf"))
-        results.put(("ready", idx, t_ready - t0, time.time() - t))
+        # Untimed warm-up. A listener that has just accepted the connection sometimes returns
+        # no document for its very first load: try again (up to 3 times).
+        for attempt in range(3):
+            try:
+                convert(args.warm_file, os.path.join(outdir, f"warm-{idx}.pdf"))
+                break
+            except Exception as e:  # noqa: BLE001 - retried, then reported
+                if attempt == 2:
+                    raise
+                sys.stderr.write(f"raw listener {idx}: warm-up attempt {attempt + 1} failed ({e}); retrying\n")
+                time.sleep(0.5)
+        results.put(("ready", idx, t_ready - t0, time.time() - t, attempt))
         for p in range(args.passes):
             barrier.wait()
             while True:
@@ -425,9 +438,10 @@ def phase_raw(args):
             msg = get(180)
             if msg[0] == "error":
                 raise RuntimeError(f"raw listener {msg[1]}: {msg[2]}")
-            out["ready"].append({"start_s": msg[2], "warm_ms": round(msg[3] * 1000)})
+            out["ready"].append({"start_s": msg[2], "warm_ms": round(msg[3] * 1000), "warm_retries": msg[4]})
         print(f"  ready after {time.time() - t0:.1f}s: "
-              + ", ".join(f"start {r['start_s']:.1f}s, warm-up document {r['warm_ms']} ms" for r in out["ready"]),
+              + ", ".join(f"start {r['start_s']:.1f}s, warm-up document {r['warm_ms']} ms"
+                        + (f" ({r['warm_retries']} failed first)" if r["warm_retries"] else "") for r in out["ready"]),
               flush=True)
         for p in range(args.passes):
             for i in range(len(args.files)):

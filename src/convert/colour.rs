@@ -15,7 +15,8 @@ use super::{ConvertError, Tools};
 pub const DPI: u32 = 20;
 /// max(r,g,b) - min(r,g,b) above this is a visible colour, not JPEG or scanner noise.
 pub const CHROMA_THRESHOLD: u8 = 40;
-/// About 4 mm² at [`DPI`]: below this, a speck is not worth a colour print.
+/// About 6.5 mm² at [`DPI`] (a pixel is 1.27 mm wide): below this, a speck is not worth a
+/// colour print.
 pub const MIN_CHROMATIC_PIXELS: usize = 4;
 
 /// Returns one flag per page: `true` when the page has colour.

@@ -224,7 +224,7 @@ impl OfficePool {
         if profile.exists() {
             std::fs::remove_dir_all(&profile).map_err(|e| unavailable("cannot clear its profile", &e))?;
         }
-        std::fs::create_dir_all(&profile).map_err(|e| unavailable("cannot create its profile", &e))?;
+        std::fs::create_dir_all(profile.join("tmp")).map_err(|e| unavailable("cannot create its profile", &e))?;
         let prefix = self.isolation.prefix();
         let mut cmd = match prefix.split_first() {
             Some((program, args)) => {
@@ -238,6 +238,8 @@ impl OfficePool {
             .arg(&self.soffice)
             .arg(&profile)
             .arg(format!("printgate-{name}"))
+            // soffice's own temporary files go inside the profile, which is removed with the worker.
+            .env("TMPDIR", profile.join("tmp"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

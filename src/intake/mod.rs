@@ -212,11 +212,14 @@ fn push_body(part: &MessagePart<'_>, out: &mut Vec<Document>) {
     if text.iter().all(u8::is_ascii_whitespace) {
         return;
     }
+    let declared_type = declared(part);
+    // An HTML-only mail's body is HTML: printed rendered (and sanitised), not as source.
+    let detected = if declared_type == "text/html" { DocumentType::Html } else { DocumentType::Text };
     out.push(Document {
         name: "message body".to_owned(),
         bytes: text.to_vec(),
-        declared_type: declared(part),
-        detected: DocumentType::Text,
+        declared_type,
+        detected,
         hazard: None,
         role: Role::Body,
     });
