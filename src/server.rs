@@ -110,13 +110,25 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
     Ok(tasks)
 }
 
+/// Orphan blobs are looked for this often (a listing of the whole blob store).
+const ORPHANS_EVERY: u32 = 60;
+
 async fn janitor(store: Store, trace_retention: Duration, shutdown: CancellationToken) {
+    let mut round: u32 = 0;
     loop {
-        let cutoff = crate::store::now() - trace_retention.as_secs() as i64;
+        if round % ORPHANS_EVERY == 0 {
+            match store.collect_orphans(store.now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(blobs = n, "orphaned job blobs removed"),
+                Err(e) => tracing::warn!(error = %e, "orphan collection failed; will retry"),
+            }
+        }
+        round = round.wrapping_add(1);
+        let cutoff = store.now() - trace_retention.as_secs() as i64;
         if let Err(e) = store.purge_traces(cutoff).await {
             tracing::warn!(error = %e, "trace purge failed; will retry");
         }
-        match store.purge_expired(crate::store::now()).await {
+        match store.purge_expired(store.now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(jobs = n, "expired jobs destroyed"),
             Err(e) => tracing::warn!(error = %e, "expiry purge failed; will retry"),

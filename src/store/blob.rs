@@ -93,6 +93,23 @@ impl Blobs {
         Ok(bytes.to_vec())
     }
 
+    /// Keys under `dir` (e.g. `jobs/`) last written before `cutoff` (Unix seconds).
+    ///
+    /// # Errors
+    /// [`StoreError::Blob`] when listing fails.
+    pub async fn list_older_than(&self, dir: &str, cutoff: i64) -> Result<Vec<String>, StoreError> {
+        use futures::TryStreamExt;
+        let base = self.path(dir.trim_end_matches('/'));
+        let strip = if self.prefix.is_empty() { String::new() } else { format!("{}/", self.prefix) };
+        let objects: Vec<object_store::ObjectMeta> =
+            self.inner.list(Some(&base)).try_collect().await.map_err(|e| StoreError::Blob(e.to_string()))?;
+        Ok(objects
+            .into_iter()
+            .filter(|o| o.last_modified.timestamp() < cutoff)
+            .map(|o| o.location.as_ref().strip_prefix(strip.as_str()).unwrap_or(o.location.as_ref()).to_owned())
+            .collect())
+    }
+
     /// Deletes a blob; a blob that is already gone is fine (deletion is idempotent).
     ///
     /// # Errors

@@ -99,9 +99,33 @@ pub enum Recorded {
     AlreadyStored,
 }
 
+/// The store's idea of "now": the system clock, or a clock a test sets.
+#[derive(Clone, Debug, Default)]
+pub enum Clock {
+    #[default]
+    System,
+    Manual(std::sync::Arc<std::sync::atomic::AtomicI64>),
+}
+
+impl Clock {
+    pub fn now(&self) -> i64 {
+        match self {
+            Self::System => now(),
+            Self::Manual(t) => t.load(std::sync::atomic::Ordering::SeqCst),
+        }
+    }
+}
+
+/// Jobs purged per claim: small enough that nodes share a large backlog.
+const PURGE_BATCH: i64 = 100;
+/// A blob without a job row younger than this may belong to a `record` in flight.
+pub const ORPHAN_GRACE_SECS: i64 = 3600;
+
 #[derive(Clone)]
 pub struct Store {
     pub(crate) pool: AnyPool,
+    is_sqlite: bool,
+    clock: Clock,
     blobs: Blobs,
     code_key: Secret,
     pub(crate) outbox_key: Secret,
@@ -152,6 +176,8 @@ impl Store {
         let blobs = Blobs::open(&BlobUrl::parse(&config.blob_url).map_err(StoreError::Blob)?)?;
         Ok(Self {
             pool,
+            is_sqlite,
+            clock: Clock::System,
             blobs,
             code_key: secret.derive("printgate release code v1"),
             outbox_key: secret.derive("printgate outbox v1"),
@@ -161,6 +187,18 @@ impl Store {
 
     pub fn blobs(&self) -> &Blobs {
         &self.blobs
+    }
+
+    /// Replaces the clock (tests of expiry).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The store's current time (Unix seconds).
+    pub fn now(&self) -> i64 {
+        self.clock.now()
     }
 
     fn code_hash(&self, code: &ReleaseCode) -> String {
@@ -282,7 +320,7 @@ impl Store {
         )
         .bind(self.code_hash(code))
         .bind(site)
-        .bind(now())
+        .bind(self.now())
         .fetch_all(&self.pool)
         .await?;
         if rows.is_empty() {
@@ -302,7 +340,7 @@ impl Store {
         )
         .bind(id)
         .bind(site)
-        .bind(now())
+        .bind(self.now())
         .fetch_optional(&self.pool)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -331,16 +369,33 @@ impl Store {
         Ok(())
     }
 
-    /// Removes every expired job (blob and row) and message. Returns the number of jobs purged.
+    /// Removes every expired job (row, then blob) and message. Returns the number of jobs this
+    /// call purged. Safe on many nodes at once: each batch of rows is claimed by a single
+    /// `DELETE … RETURNING` (on PostgreSQL over `FOR UPDATE SKIP LOCKED`), so every job is
+    /// purged by exactly one node. A blob whose delete fails after its row is gone is an
+    /// orphan; [`Self::collect_orphans`] removes it later.
     ///
     /// # Errors
     /// [`StoreError`] on the first failure; the rest is retried on the next run.
     pub async fn purge_expired(&self, at: i64) -> Result<usize, StoreError> {
-        let rows = sqlx::query("SELECT id, blob_key FROM jobs WHERE expires_at <= $1").bind(at).fetch_all(&self.pool).await?;
-        for row in &rows {
-            let (id, key): (String, String) = (row.try_get(0)?, row.try_get(1)?);
-            self.blobs.delete(&key).await?;
-            sqlx::query("DELETE FROM jobs WHERE id = $1").bind(&id).execute(&self.pool).await?;
+        let claim = if self.is_sqlite {
+            "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE expires_at <= $1 LIMIT $2) RETURNING id, blob_key"
+        } else {
+            "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING id, blob_key"
+        };
+        let mut purged = 0;
+        loop {
+            let rows = sqlx::query(claim).bind(at).bind(PURGE_BATCH).fetch_all(&self.pool).await?;
+            for row in &rows {
+                let key: String = row.try_get(1)?;
+                if let Err(e) = self.blobs.delete(&key).await {
+                    tracing::warn!(error = %e, "cannot delete an expired job's blob; the orphan collector will retry");
+                }
+            }
+            purged += rows.len();
+            if (rows.len() as i64) < PURGE_BATCH {
+                break;
+            }
         }
         sqlx::query("DELETE FROM messages WHERE expires_at <= $1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE message_id = messages.id)")
             .bind(at)
@@ -359,7 +414,24 @@ impl Store {
             .bind(at - OUTBOX_KEEP_SECS)
             .execute(&self.pool)
             .await?;
-        Ok(rows.len())
+        Ok(purged)
+    }
+
+    /// Deletes job blobs that no job row names and that are older than [`ORPHAN_GRACE_SECS`]
+    /// (left by a crash between blob and row, or a failed delete). Returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError`] when listing or the database fails.
+    pub async fn collect_orphans(&self, at: i64) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for key in self.blobs.list_older_than("jobs/", at - ORPHAN_GRACE_SECS).await? {
+            let row = sqlx::query("SELECT COUNT(*) FROM jobs WHERE blob_key = $1").bind(&key).fetch_one(&self.pool).await?;
+            if row.try_get::<i64, _>(0)? == 0 {
+                self.blobs.delete(&key).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
 }

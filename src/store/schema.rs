@@ -10,6 +10,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (2, include_str!("../../migrations/0002_traces.sql")),
     (3, include_str!("../../migrations/0003_job_options.sql")),
+    (4, include_str!("../../migrations/0004_blob_key_index.sql")),
 ];
 
 /// Applies pending migrations.

@@ -1,0 +1,198 @@
+//! The shared store on both SQL back ends: SQLite (a file) and PostgreSQL (the machine's
+//! server at 127.0.0.1:5432, a fresh database per test), with local blobs.
+//!
+//! Expiry runs on a manual clock, so "expires at exactly its retention time" is tested to the
+//! second; two `Store`s on one database stand for two nodes.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use printgate::config::StoreConfig;
+use printgate::store::{Clock, NewJob, NewMessage, Recorded, ReleaseCode, Store, StoreError};
+
+const T0: i64 = 1_800_000_000;
+const RETENTION: i64 = 72 * 3600;
+
+/// A database for one test; PostgreSQL ones are dropped at the end.
+struct Db {
+    url: String,
+    pg_name: Option<String>,
+}
+
+impl Db {
+    fn sqlite(dir: &Path) -> Self {
+        Self { url: format!("sqlite://{}/store.db", dir.display()), pg_name: None }
+    }
+
+    fn postgres() -> Self {
+        let name = format!("pgtest_{}", uuid::Uuid::new_v4().simple());
+        psql(&format!("CREATE DATABASE {name}"));
+        Self { url: format!("postgres://postgres@127.0.0.1:5432/{name}"), pg_name: Some(name) }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name {
+            psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+fn psql(sql: &str) {
+    let out = Command::new("psql").args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-v", "ON_ERROR_STOP=1", "-Atc", sql]).output().unwrap();
+    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+async fn open(db: &Db, dir: &Path, clock: &Arc<AtomicI64>) -> Store {
+    let config = StoreConfig {
+        database_url: db.url.clone(),
+        blob_url: format!("file://{}/blobs", dir.display()),
+        secret_file: dir.join("secret.key"),
+        code_digits: 8,
+        trace_retention: Duration::from_secs(30 * 86400),
+    };
+    Store::open(&config).await.unwrap().with_clock(Clock::Manual(clock.clone()))
+}
+
+fn message(id: &str) -> NewMessage {
+    NewMessage { id: id.into(), queue: "bw".into(), site: "main".into(), created_at: T0, expires_at: T0 + RETENTION }
+}
+
+fn job(id: &str, sealed: Vec<u8>) -> NewJob {
+    NewJob { id: id.into(), seq: 0, filename: "a.pdf".into(), pages: 1, color: false, copies: 1, duplex: false, page_range: String::new(), sealed }
+}
+
+async fn record(store: &Store, id: &str, job_id: &str) -> ReleaseCode {
+    match store.record(&message(id), vec![job(job_id, vec![7; 100])], None, |_| None).await.unwrap() {
+        Recorded::New(code) => code,
+        Recorded::AlreadyStored => panic!("stored twice"),
+    }
+}
+
+fn blob_files(dir: &Path) -> usize {
+    walk(&dir.join("blobs"))
+}
+
+fn walk(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum()
+    })
+}
+
+/// Runs `body` once on SQLite and once on PostgreSQL.
+macro_rules! on_both_back_ends {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                let dir = tempfile::tempdir().unwrap();
+                let db = super::Db::sqlite(dir.path());
+                super::$body(&db, dir.path()).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                let dir = tempfile::tempdir().unwrap();
+                let db = super::Db::postgres();
+                super::$body(&db, dir.path()).await;
+            }
+        }
+    };
+}
+
+async fn expiry_is_exact(db: &Db, dir: &Path) {
+    let clock = Arc::new(AtomicI64::new(T0));
+    let store = open(db, dir, &clock).await;
+    let code = record(&store, "m1", "j1").await;
+    clock.store(T0 + RETENTION - 1, Ordering::SeqCst);
+    assert_eq!(store.release(&code, "main").await.unwrap().len(), 1, "one second before expiry the job is releasable");
+    assert!(matches!(store.release(&code, "other-site").await, Err(StoreError::NotFound)), "another site never sees it");
+    assert_eq!(store.purge_expired(store.now()).await.unwrap(), 0);
+    clock.store(T0 + RETENTION, Ordering::SeqCst);
+    assert!(matches!(store.release(&code, "main").await, Err(StoreError::NotFound)), "at the retention time it is gone");
+    assert!(matches!(store.job("j1", "main").await, Err(StoreError::NotFound)));
+    assert_eq!(blob_files(dir), 1, "the blob waits for the janitor");
+    assert_eq!(store.purge_expired(store.now()).await.unwrap(), 1);
+    assert_eq!(blob_files(dir), 0, "purge leaves no blob");
+    assert!(!store.message_exists("m1").await.unwrap(), "the message row went with its last job");
+    assert_eq!(store.purge_expired(store.now()).await.unwrap(), 0, "nothing twice");
+}
+on_both_back_ends!(expiry, expiry_is_exact);
+
+async fn acknowledged_jobs_are_destroyed_at_once(db: &Db, dir: &Path) {
+    let clock = Arc::new(AtomicI64::new(T0));
+    let store = open(db, dir, &clock).await;
+    let code = record(&store, "m1", "j1").await;
+    assert!(matches!(store.destroy_job("j1", "other-site").await, Err(StoreError::NotFound)), "a station of another site cannot destroy it");
+    assert_eq!(blob_files(dir), 1);
+    store.destroy_job("j1", "main").await.unwrap();
+    assert_eq!(blob_files(dir), 0, "the blob is gone on acknowledgement");
+    assert!(matches!(store.release(&code, "main").await, Err(StoreError::NotFound)));
+    assert!(!store.message_exists("m1").await.unwrap());
+}
+on_both_back_ends!(ack, acknowledged_jobs_are_destroyed_at_once);
+
+/// Two nodes run the janitor at the same moment over a backlog: every job is purged by
+/// exactly one of them.
+async fn two_janitors_purge_each_job_once(db: &Db, dir: &Path) {
+    let clock = Arc::new(AtomicI64::new(T0));
+    let (a, b) = (open(db, dir, &clock).await, open(db, dir, &clock).await);
+    const JOBS: usize = 260;
+    for i in 0..JOBS {
+        record(if i % 2 == 0 { &a } else { &b }, &format!("m{i}"), &format!("j{i}")).await;
+    }
+    assert_eq!(blob_files(dir), JOBS);
+    clock.store(T0 + RETENTION, Ordering::SeqCst);
+    let at = a.now();
+    let (na, nb) = tokio::join!(a.purge_expired(at), b.purge_expired(at));
+    let (na, nb) = (na.unwrap(), nb.unwrap());
+    assert_eq!(na + nb, JOBS, "node A purged {na}, node B {nb}: each job exactly once");
+    assert_eq!(blob_files(dir), 0);
+}
+on_both_back_ends!(two_nodes, two_janitors_purge_each_job_once);
+
+/// A blob no row names (a crash between blob and row) is removed once it is older than the
+/// grace period, never before (it could belong to a store in flight).
+async fn orphans_are_collected_after_the_grace_period(db: &Db, dir: &Path) {
+    let clock = Arc::new(AtomicI64::new(printgate::store::now()));
+    let store = open(db, dir, &clock).await;
+    record(&store, "m1", "live").await;
+    store.blobs().put(&printgate::store::blob_key("orphan"), vec![1; 10]).await.unwrap();
+    assert_eq!(blob_files(dir), 2);
+    assert_eq!(store.collect_orphans(store.now()).await.unwrap(), 0, "too young to be an orphan");
+    let later = store.now() + printgate::store::ORPHAN_GRACE_SECS + 5;
+    assert_eq!(store.collect_orphans(later).await.unwrap(), 1);
+    assert_eq!(blob_files(dir), 1, "the live job's blob stays");
+    assert!(store.blobs().get(&printgate::store::blob_key("live")).await.is_ok());
+}
+on_both_back_ends!(orphans, orphans_are_collected_after_the_grace_period);
+
+/// Nothing readable at rest in PostgreSQL: a full dump of the database holds neither the
+/// release code nor the sealed document's plaintext marker.
+#[tokio::test]
+async fn postgres_holds_no_plaintext_and_no_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::postgres();
+    let clock = Arc::new(AtomicI64::new(T0));
+    let store = open(&db, dir.path(), &clock).await;
+    let (private_pem, public_pem) = printgate::seal::keys::generate_pem(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let _ = private_pem;
+    let key = printgate::seal::SitePublicKey::from_pem(&public_pem).unwrap();
+    let marker = format!("PGSTOREMARKER{}", std::process::id());
+    let pdf = printgate::convert::sample::sample_pdf(&marker, 1);
+    let sealed = printgate::seal::seal(&pdf, [9; 16], "main", &key).unwrap();
+    let code = match store.record(&message("m1"), vec![job("j1", sealed)], None, |_| None).await.unwrap() {
+        Recorded::New(code) => code,
+        Recorded::AlreadyStored => unreachable!(),
+    };
+    let name = db.pg_name.as_deref().unwrap();
+    let dump = Command::new("pg_dump").args(["-h", "127.0.0.1", "-U", "postgres", "--data-only", name]).output().unwrap();
+    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+    let text = String::from_utf8_lossy(&dump.stdout);
+    assert!(text.contains("m1"), "the dump has the message row");
+    assert!(!text.contains(code.digits()), "the release code is stored in clear");
+    assert!(!text.contains(&marker), "document plaintext in the database");
+}
