@@ -4,6 +4,8 @@
 //! Expiry runs on a manual clock, so "expires at exactly its retention time" is tested to the
 //! second; two `Store`s on one database stand for two nodes.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -19,32 +21,18 @@ const RETENTION: i64 = 72 * 3600;
 /// A database for one test; PostgreSQL ones are dropped at the end.
 struct Db {
     url: String,
-    pg_name: Option<String>,
+    pg: Option<common::PgDatabase>,
 }
 
 impl Db {
     fn sqlite(dir: &Path) -> Self {
-        Self { url: format!("sqlite://{}/store.db", dir.display()), pg_name: None }
+        Self { url: format!("sqlite://{}/store.db", dir.display()), pg: None }
     }
 
     fn postgres() -> Self {
-        let name = format!("pgtest_{}", uuid::Uuid::new_v4().simple());
-        psql(&format!("CREATE DATABASE {name}"));
-        Self { url: format!("postgres://postgres@127.0.0.1:5432/{name}"), pg_name: Some(name) }
+        let pg = common::PgDatabase::create();
+        Self { url: pg.url.clone(), pg: Some(pg) }
     }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Some(name) = &self.pg_name {
-            psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        }
-    }
-}
-
-fn psql(sql: &str) {
-    let out = Command::new("psql").args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-v", "ON_ERROR_STOP=1", "-Atc", sql]).output().unwrap();
-    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 async fn open(db: &Db, dir: &Path, clock: &Arc<AtomicI64>) -> Store {
@@ -188,7 +176,7 @@ async fn postgres_holds_no_plaintext_and_no_code() {
         Recorded::New(code) => code,
         Recorded::AlreadyStored => unreachable!(),
     };
-    let name = db.pg_name.as_deref().unwrap();
+    let name = &db.pg.as_ref().unwrap().name;
     let dump = Command::new("pg_dump").args(["-h", "127.0.0.1", "-U", "postgres", "--data-only", name]).output().unwrap();
     assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
     let text = String::from_utf8_lossy(&dump.stdout);

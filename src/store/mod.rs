@@ -124,7 +124,7 @@ pub const ORPHAN_GRACE_SECS: i64 = 3600;
 #[derive(Clone)]
 pub struct Store {
     pub(crate) pool: AnyPool,
-    is_sqlite: bool,
+    pub(crate) is_sqlite: bool,
     clock: Clock,
     blobs: Blobs,
     code_key: Secret,

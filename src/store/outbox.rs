@@ -5,20 +5,26 @@ use sqlx::Row;
 use super::{OUTBOX_PARK_SECS, OutboxItem, Store, StoreError, now};
 use crate::crypto;
 
+/// A claimed reply is this node's for this long; if the node dies mid-delivery, another node
+/// (or this one after a restart) takes it over when the lease runs out.
+pub const OUTBOX_LEASE_SECS: i64 = 600;
+
 impl Store {
-    /// Replies due for (re)delivery.
+    /// Claims replies due for (re)delivery: one `UPDATE … RETURNING` moves their next attempt
+    /// a lease ahead (on PostgreSQL over `FOR UPDATE SKIP LOCKED`), so with several nodes each
+    /// reply is delivered by one of them.
     ///
     /// # Errors
     /// [`StoreError`].
     pub async fn outbox_due(&self, at: i64, limit: i64) -> Result<Vec<OutboxItem>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, mail_from, rcpt, body, attempts FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 \
-             ORDER BY next_attempt_at LIMIT $2",
-        )
-        .bind(at)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let claim = if self.is_sqlite {
+            "UPDATE outbox SET next_attempt_at = $1 WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $2 \
+             ORDER BY next_attempt_at LIMIT $3) RETURNING id, mail_from, rcpt, body, attempts"
+        } else {
+            "UPDATE outbox SET next_attempt_at = $1 WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $2 \
+             ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id, mail_from, rcpt, body, attempts"
+        };
+        let rows = sqlx::query(claim).bind(at + OUTBOX_LEASE_SECS).bind(at).bind(limit).fetch_all(&self.pool).await?;
         let mut items = Vec::with_capacity(rows.len());
         for r in &rows {
             let id: String = r.try_get(0)?;

@@ -115,6 +115,18 @@ impl Server {
     /// Full control: extra `[smtp]` lines and extra sections at the end (the default `[auth]`
     /// is static with no records: offline, every sender unauthenticated).
     pub fn start_full(scanners: &Scanners, relay_port: u16, extra_smtp: &str, extra_sections: &str) -> Self {
+        Self::start_custom(scanners, relay_port, extra_smtp, extra_sections, &|config, _| config)
+    }
+
+    /// [`Server::start_full`], then `edit(config text, server dir)` rewrites the config before
+    /// the server starts (e.g. to share a database and blob store between two nodes).
+    pub fn start_custom(
+        scanners: &Scanners,
+        relay_port: u16,
+        extra_smtp: &str,
+        extra_sections: &str,
+        edit: &dyn Fn(String, &Path) -> String,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let extra_smtp = extra_smtp.replace("{dir}", &dir.path().display().to_string());
         let out = run(&[
@@ -184,6 +196,7 @@ listen = "127.0.0.1:{api_port}"
             clamd = scanners.clamd,
             spamd = scanners.spamd,
         );
+        let config = edit(config, dir.path());
         let config_path = dir.path().join("printgate.toml");
         std::fs::write(&config_path, &config).unwrap();
         let mut server = Self { child: None, dir, smtp_port, api_port, config: config_path };
@@ -396,4 +409,35 @@ pub fn tree_contains(dir: &Path, needle: &[u8]) -> Option<PathBuf> {
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     printgate::crypto::sha256_hex(bytes)
+}
+
+/// A fresh PostgreSQL database on the machine's server (127.0.0.1:5432, trust auth), dropped
+/// when the value goes.
+pub struct PgDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub fn create() -> Self {
+        let name = format!("pgtest_{}", uuid::Uuid::new_v4().simple());
+        psql(&format!("CREATE DATABASE {name}"));
+        let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+        Self { name, url }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+/// Runs one statement as `postgres` in the `test` database.
+pub fn psql(sql: &str) {
+    let out = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-v", "ON_ERROR_STOP=1", "-Atc", sql])
+        .output()
+        .expect("psql must be installed");
+    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
 }

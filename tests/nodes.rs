@@ -1,0 +1,85 @@
+//! Two printgate nodes sharing one store (PostgreSQL + one blob store): any node accepts mail,
+//! any node serves its release, and the shared outbox sends each reply once.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::{BIN, PgDatabase, Relay, Scanners, Server};
+
+/// Points a test server's config at the shared store and (for the second node) at the first
+/// node's site key.
+fn shared_store(config: String, dir: &Path, db: &PgDatabase, shared: &Path, site_key: Option<&Path>) -> String {
+    let d = dir.display();
+    let own = format!(
+        "[store]\ndatabase_url = \"sqlite://{d}/data/printgate.db\"\nblob_url = \"file://{d}/data/blobs\"\nsecret_file = \"{d}/data/secret.key\"\n"
+    );
+    assert!(config.contains(&own), "the test config's [store] changed: {config}");
+    let s = shared.display();
+    let config = config.replace(
+        &own,
+        &format!("[store]\ndatabase_url = \"{}\"\nblob_url = \"file://{s}/blobs\"\nsecret_file = \"{s}/secret.key\"\n", db.url),
+    );
+    match site_key {
+        Some(key) => config.replace(&format!("{d}/keys/main.pub.pem"), &key.display().to_string()),
+        None => config,
+    }
+}
+
+#[test]
+fn mail_to_node_a_is_released_through_node_b_and_replied_to_once() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let db = PgDatabase::create();
+    let shared = work.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    let auth = "[auth]\nresolver = \"static\"\n";
+    let a = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| shared_store(c, dir, &db, &shared, None));
+    let a_public = a.key_path().with_file_name("main.pub.pem");
+    assert!(a_public.exists(), "{}", a_public.display());
+    let b = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| shared_store(c, dir, &db, &shared, Some(&a_public)));
+
+    let marker = format!("PGNODEMARKER{}", std::process::id());
+    let pdf = printgate::convert::sample::sample_pdf(&marker, 3);
+    let attachment = work.path().join("report.pdf");
+    std::fs::write(&attachment, &pdf).unwrap();
+    let transcript = a.swaks("patron@example.com", "Please print.", &[&attachment]);
+    assert!(transcript.contains("250 2.0.0 Ok: queued as"), "{transcript}\n{}", a.log());
+
+    let replies = relay.wait_for(1, Duration::from_secs(60));
+    let code = common::release_code(&replies[0]);
+    // Both nodes run the outbox over the shared table; the reply must still go out once.
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(relay.wait_for(1, Duration::from_secs(1)).len(), 1, "the reply was sent more than once");
+
+    // Node B's station token and API; node A's site key (the site's stations hold it).
+    let token = b.station_token();
+    let out_dir = work.path().join("printed");
+    let station = Command::new(BIN)
+        .args(["station", "release", &code, "--server", &b.api_url(), "--token", &token])
+        .arg("--key")
+        .arg(a.key_path())
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(station.status.success(), "release through node B failed: {}\n{}", String::from_utf8_lossy(&station.stderr), b.log());
+    assert_eq!(std::fs::read(out_dir.join("report.pdf")).unwrap(), pdf, "node B served node A's job byte for byte");
+
+    // Acknowledged through B: gone for A too, and no blob is left in the shared store.
+    let again = Command::new(BIN)
+        .args(["station", "release", &code, "--server", &a.api_url(), "--token", &token])
+        .arg("--key")
+        .arg(a.key_path())
+        .arg("--out")
+        .arg(work.path().join("again"))
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("unknown or expired code"), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(common::tree_contains(&shared, marker.as_bytes()), None, "plaintext in the shared store");
+    let blobs: Vec<_> = std::fs::read_dir(shared.join("blobs/jobs")).map(|d| d.flatten().collect()).unwrap_or_default();
+    assert!(blobs.is_empty(), "blobs left after the acknowledgement: {blobs:?}");
+}
