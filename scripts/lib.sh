@@ -22,6 +22,8 @@ PG_DEBIAN_PACKAGES=(
     # Arabic (DejaVu) and CJK (WenQuanYi) text.
     libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
     libheif-examples fonts-dejavu-core fonts-wqy-zenhei fonts-liberation2
+    # tests/interop/sealed_job.py (tests/seal_interop.rs), run with /usr/bin/python3.
+    python3-cryptography python3-zstandard
 )
 
 # Seconds to wait for each daemon to answer.
@@ -218,12 +220,13 @@ pg_start_daemons() {
         return 1
     fi
 
-    local ports clamd_port spamd_port rspamd_port rspamd_ctl
-    ports="$(pg_free_ports 4)" || { pg_err "could not pick free ports"; return 1; }
+    local ports clamd_port spamd_port rspamd_port rspamd_ctl s3_port
+    ports="$(pg_free_ports 5)" || { pg_err "could not pick free ports"; return 1; }
     clamd_port="$(sed -n 1p <<<"$ports")"
     spamd_port="$(sed -n 2p <<<"$ports")"
     rspamd_port="$(sed -n 3p <<<"$ports")"
     rspamd_ctl="$(sed -n 4p <<<"$ports")"
+    s3_port="$(sed -n 5p <<<"$ports")"
 
     pg__start_clamd "$rundir" "$clamd_port" || { pg_stop_daemons "$rundir"; return 1; }
     pg__start_spamd "$rundir" "$spamd_port" || { pg_stop_daemons "$rundir"; return 1; }
@@ -250,8 +253,38 @@ export PRINTGATE_TEST_CLAMD_TCP='$PRINTGATE_TEST_CLAMD_TCP'
 export PRINTGATE_TEST_SPAMD='$PRINTGATE_TEST_SPAMD'
 EOF
     if [ -f "$rundir/env.rspamd" ]; then cat "$rundir/env.rspamd" >>"$rundir/env"; fi
+    if [ "${PG_WITH_S3:-1}" = 1 ]; then
+        pg__start_s3 "$rundir" "$s3_port" || { pg_stop_daemons "$rundir"; return 1; }
+        PRINTGATE_TEST_S3="http://127.0.0.1:$s3_port"
+        export PRINTGATE_TEST_S3
+        echo "export PRINTGATE_TEST_S3='$PRINTGATE_TEST_S3'" >>"$rundir/env"
+        pg_log "S3 test server (moto): $PRINTGATE_TEST_S3 (log $rundir/s3.log)"
+    fi
     pg_log "clamd: $PRINTGATE_TEST_CLAMD and $PRINTGATE_TEST_CLAMD_TCP (log $rundir/clamd.log)"
     pg_log "spamd: $PRINTGATE_TEST_SPAMD (log $rundir/spamd.log)"
+}
+
+# An S3-compatible test server: moto's, from PyPI, in a venv kept outside the clone (the
+# install takes seconds and is reused by later runs on this machine).
+: "${PG_MOTO_VENV:=/var/tmp/printgate-moto}"
+PG_MOTO_VERSION=5.2.5
+pg__start_s3() {
+    local rundir="$1" port="$2" i
+    if ! "$PG_MOTO_VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$PG_MOTO_VERSION')" 2>/dev/null; then
+        pg_log "installing moto $PG_MOTO_VERSION (S3 test server) into $PG_MOTO_VENV"
+        python3 -m venv "$PG_MOTO_VENV" || return 1
+        "$PG_MOTO_VENV/bin/pip" install -q "moto[server]==$PG_MOTO_VERSION" || return 1
+    fi
+    "$PG_MOTO_VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$rundir/s3.log" 2>&1 9>&- &
+    echo $! >"$rundir/s3.pid"
+    for ((i = 0; i < 300; i++)); do
+        if curl -fsS -o /dev/null "http://127.0.0.1:$port/moto-api/" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    pg_err "the S3 test server did not answer on port $port (log $rundir/s3.log)"
+    return 1
 }
 
 pg__start_clamd() {
@@ -440,6 +473,7 @@ pg_stop_daemons() {
     if pid="$(pg__live_pid "$rundir/spamd.pid" spamd)"; then pids+=("$pid"); fi
     if pid="$(pg__live_pid "$rundir/clamd.pid" clamd)"; then pids+=("$pid"); fi
     if pid="$(pg__live_pid "$rundir/rspamd.pid" rspamd)"; then pids+=("$pid"); fi
+    if pid="$(pg__live_pid "$rundir/s3.pid" moto_server)"; then pids+=("$pid"); fi
     if [ "${#pids[@]}" -gt 0 ]; then
         pg__kill_wait "${pids[@]}"
     fi
@@ -451,7 +485,7 @@ pg_stop_daemons() {
         esac
         rm -f "$rundir/spamd.siteconfig"
     fi
-    rm -f "$rundir/spamd.pid" "$rundir/clamd.pid" "$rundir/clamd.sock" "$rundir/rspamd.pid"
+    rm -f "$rundir/spamd.pid" "$rundir/clamd.pid" "$rundir/clamd.sock" "$rundir/rspamd.pid" "$rundir/s3.pid"
     return 0
 }
 

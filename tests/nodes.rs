@@ -1,5 +1,6 @@
-//! Two printgate nodes sharing one store (PostgreSQL + one blob store): any node accepts mail,
-//! any node serves its release, and the shared outbox sends each reply once.
+//! Two printgate nodes sharing one store (PostgreSQL + the S3 test server that `scripts/test`
+//! starts): any node accepts mail, any node serves its release, and the shared outbox sends
+//! each reply once.
 
 mod common;
 
@@ -11,7 +12,7 @@ use common::{BIN, PgDatabase, Relay, Scanners, Server};
 
 /// Points a test server's config at the shared store and (for the second node) at the first
 /// node's site key.
-fn shared_store(config: String, dir: &Path, db: &PgDatabase, shared: &Path, site_key: Option<&Path>) -> String {
+fn shared_store(config: String, dir: &Path, db: &PgDatabase, blobs: &str, shared: &Path, site_key: Option<&Path>) -> String {
     let d = dir.display();
     let own = format!(
         "[store]\ndatabase_url = \"sqlite://{d}/data/printgate.db\"\nblob_url = \"file://{d}/data/blobs\"\nsecret_file = \"{d}/data/secret.key\"\n"
@@ -20,7 +21,7 @@ fn shared_store(config: String, dir: &Path, db: &PgDatabase, shared: &Path, site
     let s = shared.display();
     let config = config.replace(
         &own,
-        &format!("[store]\ndatabase_url = \"{}\"\nblob_url = \"file://{s}/blobs\"\nsecret_file = \"{s}/secret.key\"\n", db.url),
+        &format!("[store]\ndatabase_url = \"{}\"\nblob_url = \"{blobs}\"\nsecret_file = \"{s}/secret.key\"\n", db.url),
     );
     match site_key {
         Some(key) => config.replace(&format!("{d}/keys/main.pub.pem"), &key.display().to_string()),
@@ -33,13 +34,14 @@ fn mail_to_node_a_is_released_through_node_b_and_replied_to_once() {
     let work = tempfile::tempdir().unwrap();
     let relay = Relay::start(&work.path().join("relay"));
     let db = PgDatabase::create();
+    let blobs = common::s3_bucket();
     let shared = work.path().join("shared");
     std::fs::create_dir_all(&shared).unwrap();
     let auth = "[auth]\nresolver = \"static\"\n";
-    let a = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| shared_store(c, dir, &db, &shared, None));
+    let a = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| shared_store(c, dir, &db, &blobs, &shared, None));
     let a_public = a.key_path().with_file_name("main.pub.pem");
     assert!(a_public.exists(), "{}", a_public.display());
-    let b = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| shared_store(c, dir, &db, &shared, Some(&a_public)));
+    let b = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| shared_store(c, dir, &db, &blobs, &shared, Some(&a_public)));
 
     let marker = format!("PGNODEMARKER{}", std::process::id());
     let pdf = printgate::convert::sample::sample_pdf(&marker, 3);
@@ -53,6 +55,13 @@ fn mail_to_node_a_is_released_through_node_b_and_replied_to_once() {
     // Both nodes run the outbox over the shared table; the reply must still go out once.
     std::thread::sleep(Duration::from_secs(6));
     assert_eq!(relay.wait_for(1, Duration::from_secs(1)).len(), 1, "the reply was sent more than once");
+
+    let bucket = blobs.trim_start_matches("s3://").split('/').next().unwrap().to_owned();
+    let list_bucket = || {
+        let out = Command::new("curl").args(["-fsS", &format!("{}/{bucket}?list-type=2", common::daemon_env("PRINTGATE_TEST_S3"))]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(list_bucket().contains("<KeyCount>1</KeyCount>"), "the sealed job is not in the bucket: {}", list_bucket());
 
     // Node B's station token and API; node A's site key (the site's stations hold it).
     let token = b.station_token();
@@ -80,6 +89,6 @@ fn mail_to_node_a_is_released_through_node_b_and_replied_to_once() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("unknown or expired code"), "{}", String::from_utf8_lossy(&again.stderr));
     assert_eq!(common::tree_contains(&shared, marker.as_bytes()), None, "plaintext in the shared store");
-    let blobs: Vec<_> = std::fs::read_dir(shared.join("blobs/jobs")).map(|d| d.flatten().collect()).unwrap_or_default();
-    assert!(blobs.is_empty(), "blobs left after the acknowledgement: {blobs:?}");
+    let listing = list_bucket();
+    assert!(listing.contains("<KeyCount>0</KeyCount>"), "objects left in the bucket after the acknowledgement: {listing}");
 }

@@ -1,5 +1,7 @@
-//! The shared store on both SQL back ends: SQLite (a file) and PostgreSQL (the machine's
-//! server at 127.0.0.1:5432, a fresh database per test), with local blobs.
+//! The shared store on both SQL back ends and both blob back ends: SQLite (a file) with local
+//! blobs, PostgreSQL (the machine's server at 127.0.0.1:5432, a fresh database per test) with
+//! local blobs, and PostgreSQL with S3 (the moto server `scripts/test` starts, a fresh bucket
+//! per test).
 //!
 //! Expiry runs on a manual clock, so "expires at exactly its retention time" is tested to the
 //! second; two `Store`s on one database stand for two nodes.
@@ -22,23 +24,29 @@ const RETENTION: i64 = 72 * 3600;
 struct Db {
     url: String,
     pg: Option<common::PgDatabase>,
+    /// `None`: local blobs in the test's directory.
+    blob_url: Option<String>,
 }
 
 impl Db {
     fn sqlite(dir: &Path) -> Self {
-        Self { url: format!("sqlite://{}/store.db", dir.display()), pg: None }
+        Self { url: format!("sqlite://{}/store.db", dir.display()), pg: None, blob_url: None }
     }
 
     fn postgres() -> Self {
         let pg = common::PgDatabase::create();
-        Self { url: pg.url.clone(), pg: Some(pg) }
+        Self { url: pg.url.clone(), pg: Some(pg), blob_url: None }
+    }
+
+    fn postgres_s3() -> Self {
+        Self { blob_url: Some(common::s3_bucket()), ..Self::postgres() }
     }
 }
 
 async fn open(db: &Db, dir: &Path, clock: &Arc<AtomicI64>) -> Store {
     let config = StoreConfig {
         database_url: db.url.clone(),
-        blob_url: format!("file://{}/blobs", dir.display()),
+        blob_url: db.blob_url.clone().unwrap_or_else(|| format!("file://{}/blobs", dir.display())),
         secret_file: dir.join("secret.key"),
         code_digits: 8,
         trace_retention: Duration::from_secs(30 * 86400),
@@ -61,17 +69,12 @@ async fn record(store: &Store, id: &str, job_id: &str) -> ReleaseCode {
     }
 }
 
-fn blob_files(dir: &Path) -> usize {
-    walk(&dir.join("blobs"))
+/// Job blobs in the store, whichever back end holds them.
+async fn blob_files(store: &Store) -> usize {
+    store.blobs().list_older_than("jobs/", i64::MAX).await.unwrap().len()
 }
 
-fn walk(dir: &Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |entries| {
-        entries.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum()
-    })
-}
-
-/// Runs `body` once on SQLite and once on PostgreSQL.
+/// Runs `body` on SQLite + local blobs, PostgreSQL + local blobs, PostgreSQL + S3.
 macro_rules! on_both_back_ends {
     ($name:ident, $body:ident) => {
         mod $name {
@@ -85,6 +88,12 @@ macro_rules! on_both_back_ends {
             async fn postgres() {
                 let dir = tempfile::tempdir().unwrap();
                 let db = super::Db::postgres();
+                super::$body(&db, dir.path()).await;
+            }
+            #[tokio::test]
+            async fn postgres_s3() {
+                let dir = tempfile::tempdir().unwrap();
+                let db = super::Db::postgres_s3();
                 super::$body(&db, dir.path()).await;
             }
         }
@@ -102,9 +111,9 @@ async fn expiry_is_exact(db: &Db, dir: &Path) {
     clock.store(T0 + RETENTION, Ordering::SeqCst);
     assert!(matches!(store.release(&code, "main").await, Err(StoreError::NotFound)), "at the retention time it is gone");
     assert!(matches!(store.job("j1", "main").await, Err(StoreError::NotFound)));
-    assert_eq!(blob_files(dir), 1, "the blob waits for the janitor");
+    assert_eq!(blob_files(&store).await, 1, "the blob waits for the janitor");
     assert_eq!(store.purge_expired(store.now()).await.unwrap(), 1);
-    assert_eq!(blob_files(dir), 0, "purge leaves no blob");
+    assert_eq!(blob_files(&store).await, 0, "purge leaves no blob");
     assert!(!store.message_exists("m1").await.unwrap(), "the message row went with its last job");
     assert_eq!(store.purge_expired(store.now()).await.unwrap(), 0, "nothing twice");
 }
@@ -115,9 +124,9 @@ async fn acknowledged_jobs_are_destroyed_at_once(db: &Db, dir: &Path) {
     let store = open(db, dir, &clock).await;
     let code = record(&store, "m1", "j1").await;
     assert!(matches!(store.destroy_job("j1", "other-site").await, Err(StoreError::NotFound)), "a station of another site cannot destroy it");
-    assert_eq!(blob_files(dir), 1);
+    assert_eq!(blob_files(&store).await, 1);
     store.destroy_job("j1", "main").await.unwrap();
-    assert_eq!(blob_files(dir), 0, "the blob is gone on acknowledgement");
+    assert_eq!(blob_files(&store).await, 0, "the blob is gone on acknowledgement");
     assert!(matches!(store.release(&code, "main").await, Err(StoreError::NotFound)));
     assert!(!store.message_exists("m1").await.unwrap());
 }
@@ -132,13 +141,13 @@ async fn two_janitors_purge_each_job_once(db: &Db, dir: &Path) {
     for i in 0..JOBS {
         record(if i % 2 == 0 { &a } else { &b }, &format!("m{i}"), &format!("j{i}")).await;
     }
-    assert_eq!(blob_files(dir), JOBS);
+    assert_eq!(blob_files(&a).await, JOBS);
     clock.store(T0 + RETENTION, Ordering::SeqCst);
     let at = a.now();
     let (na, nb) = tokio::join!(a.purge_expired(at), b.purge_expired(at));
     let (na, nb) = (na.unwrap(), nb.unwrap());
     assert_eq!(na + nb, JOBS, "node A purged {na}, node B {nb}: each job exactly once");
-    assert_eq!(blob_files(dir), 0);
+    assert_eq!(blob_files(&a).await, 0);
 }
 on_both_back_ends!(two_nodes, two_janitors_purge_each_job_once);
 
@@ -149,11 +158,11 @@ async fn orphans_are_collected_after_the_grace_period(db: &Db, dir: &Path) {
     let store = open(db, dir, &clock).await;
     record(&store, "m1", "live").await;
     store.blobs().put(&printgate::store::blob_key("orphan"), vec![1; 10]).await.unwrap();
-    assert_eq!(blob_files(dir), 2);
+    assert_eq!(blob_files(&store).await, 2);
     assert_eq!(store.collect_orphans(store.now()).await.unwrap(), 0, "too young to be an orphan");
     let later = store.now() + printgate::store::ORPHAN_GRACE_SECS + 5;
     assert_eq!(store.collect_orphans(later).await.unwrap(), 1);
-    assert_eq!(blob_files(dir), 1, "the live job's blob stays");
+    assert_eq!(blob_files(&store).await, 1, "the live job's blob stays");
     assert!(store.blobs().get(&printgate::store::blob_key("live")).await.is_ok());
 }
 on_both_back_ends!(orphans, orphans_are_collected_after_the_grace_period);

@@ -441,3 +441,22 @@ pub fn psql(sql: &str) {
         .expect("psql must be installed");
     assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// A fresh bucket on the S3 test server that `scripts/test` starts (moto), with the `AWS_*`
+/// variables printgate's S3 client reads set for this process and its children. Returns the
+/// blob URL (`s3://BUCKET/PREFIX`).
+pub fn s3_bucket() -> String {
+    let endpoint = daemon_env("PRINTGATE_TEST_S3");
+    let bucket = format!("pgtest-{}", uuid::Uuid::new_v4().simple());
+    let out = Command::new("curl").args(["-fsS", "-X", "PUT", &format!("{endpoint}/{bucket}")]).output().expect("curl must be installed");
+    assert!(out.status.success(), "cannot create bucket {bucket}: {}", String::from_utf8_lossy(&out.stderr));
+    // SAFETY: tests run one per process (nextest); nothing else reads the environment concurrently.
+    unsafe {
+        std::env::set_var("AWS_ACCESS_KEY_ID", "printgate-test");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "printgate-test-secret");
+        std::env::set_var("AWS_DEFAULT_REGION", "us-east-1");
+        std::env::set_var("AWS_ENDPOINT", &endpoint);
+        std::env::set_var("AWS_ALLOW_HTTP", "true");
+    }
+    format!("s3://{bucket}/jobs-store")
+}
