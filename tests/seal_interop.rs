@@ -90,7 +90,10 @@ fn kind(e: &SealError) -> &'static str {
 fn assert_same_failure(rust: &SealError, python_message: &str, what: &str) {
     let rust_message = rust.to_string();
     if matches!(rust, SealError::Decompress(_)) {
-        assert!(python_message.starts_with("decompression failed: "), "{what}: printgate says {rust_message:?}, the script {python_message:?}");
+        assert!(
+            python_message.starts_with("decompression failed: "),
+            "{what}: printgate says {rust_message:?}, the script {python_message:?}"
+        );
     } else {
         assert_eq!(python_message, rust_message, "{what}: the two implementations report different failures");
     }
@@ -121,7 +124,8 @@ impl Keys {
             .output()
             .unwrap();
         assert!(out.status.success(), "printgate keygen: {}", String::from_utf8_lossy(&out.stderr));
-        let (public, private) = (dir.path().join(format!("{site}.pub.pem")), dir.path().join(format!("{site}.key.pem")));
+        let (public, private) =
+            (dir.path().join(format!("{site}.pub.pem")), dir.path().join(format!("{site}.key.pem")));
         Self::from_files(dir, public, private)
     }
 
@@ -129,7 +133,15 @@ impl Keys {
     fn python(bits: u32) -> Self {
         let dir = TempDir::new().unwrap();
         let (public, private) = (dir.path().join("py.pub.pem"), dir.path().join("py.key.pem"));
-        python_ok(&[OsStr::new("keygen"), OsStr::new("--bits"), OsStr::new(&bits.to_string()), OsStr::new("--out-key"), private.as_os_str(), OsStr::new("--out-pub"), public.as_os_str()]);
+        python_ok(&[
+            OsStr::new("keygen"),
+            OsStr::new("--bits"),
+            OsStr::new(&bits.to_string()),
+            OsStr::new("--out-key"),
+            private.as_os_str(),
+            OsStr::new("--out-pub"),
+            public.as_os_str(),
+        ]);
         Self::from_files(dir, public, private)
     }
 
@@ -209,7 +221,9 @@ fn fingerprints_agree_for_keys_made_by_either_side() {
 #[test]
 fn printgate_seals_and_the_script_opens() {
     for keys in [Keys::printgate(SITE), Keys::python(2048)] {
-        for pdf in [sample_pdf("interop printgate to python", 1), sample_pdf("a longer job", 60), b"%PDF-1.4 tiny".to_vec()] {
+        for pdf in
+            [sample_pdf("interop printgate to python", 1), sample_pdf("a longer job", 60), b"%PDF-1.4 tiny".to_vec()]
+        {
             let sealed = seal::seal(&pdf, JOB, SITE, &keys.public).unwrap();
             assert_eq!(py_open(&keys, JOB, SITE, &sealed).expect("the script must open printgate's job"), pdf);
         }
@@ -219,7 +233,9 @@ fn printgate_seals_and_the_script_opens() {
 #[test]
 fn the_script_seals_and_printgate_opens() {
     for (keys, modulus_bytes) in [(Keys::printgate(SITE), 384), (Keys::python(2048), 256)] {
-        for pdf in [sample_pdf("interop python to printgate", 1), sample_pdf("a longer job", 60), b"%PDF-1.4 tiny".to_vec()] {
+        for pdf in
+            [sample_pdf("interop python to printgate", 1), sample_pdf("a longer job", 60), b"%PDF-1.4 tiny".to_vec()]
+        {
             let sealed = py_seal(&keys, JOB, SITE, &pdf, &[]);
             assert_eq!(pg_open(&keys, JOB, SITE, &sealed).expect("printgate must open the script's job"), pdf);
             // The header the script wrote is the one the document describes.
@@ -275,7 +291,11 @@ fn flips_fail_on_both_sides(keys: &Keys, sealed: &[u8]) {
     ]);
     let report = String::from_utf8(out.stdout).unwrap();
     let opened: Vec<&str> = report.lines().filter(|l| l.ends_with(" opened")).collect();
-    assert!(out.status.success() && opened.is_empty(), "the script opened changed jobs: {opened:?}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && opened.is_empty(),
+        "the script opened changed jobs: {opened:?}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let (header, header_len) = Header::decode(sealed).unwrap();
     let site_len = header.site.len();
@@ -383,13 +403,23 @@ fn both_readers_treat_odd_payloads_alike() {
     for (i, (what, flags, payload)) in cases.iter().enumerate() {
         let path = dir.path().join(format!("payload-{i}"));
         std::fs::write(&path, payload).unwrap();
-        let sealed = py_seal(&keys, JOB, SITE, b"ignored", &[OsStr::new("--flags"), OsStr::new(flags), OsStr::new("--payload"), path.as_os_str()]);
+        let sealed = py_seal(
+            &keys,
+            JOB,
+            SITE,
+            b"ignored",
+            &[OsStr::new("--flags"), OsStr::new(flags), OsStr::new("--payload"), path.as_os_str()],
+        );
         let rust = pg_open(&keys, JOB, SITE, &sealed);
         let python = py_open(&keys, JOB, SITE, &sealed);
         match (&rust, &python) {
             (Ok(r), Ok(p)) => assert_eq!(r, p, "{what}: the readers give different bytes"),
             (Err(r), Err(p)) => assert_same_failure(r, p, what),
-            _ => panic!("{what}: printgate gives {:?}, the script {:?}", rust.as_ref().map(Vec::len), python.as_ref().map(Vec::len)),
+            _ => panic!(
+                "{what}: printgate gives {:?}, the script {:?}",
+                rust.as_ref().map(Vec::len),
+                python.as_ref().map(Vec::len)
+            ),
         }
         outcomes.push((*what, rust.map(|r| r.len()).map_err(|e| e.to_string())));
     }
