@@ -76,8 +76,10 @@ pub enum StationCommand {
         server: String,
         #[arg(long, env = "PRINTGATE_STATION_TOKEN", hide_env_values = true)]
         token: String,
-        #[arg(long)]
-        key: PathBuf,
+        /// The site's private key; repeat it during a key rotation (current key first): each
+        /// job is opened with the key it names.
+        #[arg(long, required = true)]
+        key: Vec<PathBuf>,
         #[arg(long)]
         out: PathBuf,
     },
@@ -121,8 +123,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keygen { site, out } => keygen(&site, &out),
         Command::Station { command: StationCommand::Release { code, server, token, key, out } } => {
             crate::server::install_crypto_provider();
-            let key = crate::seal::SitePrivateKey::load(&key).map_err(anyhow::Error::msg)?;
-            let client = crate::station::StationClient::new(&server, &token, key)?;
+            let keys = key
+                .iter()
+                .map(|path| crate::seal::SitePrivateKey::load(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let client = crate::station::StationClient::new(&server, &token, keys)?;
             let written = crate::station::release_to_dir(&client, &code, &out).await?;
             for path in &written {
                 println!("{}", path.display());

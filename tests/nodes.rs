@@ -92,3 +92,64 @@ fn mail_to_node_a_is_released_through_node_b_and_replied_to_once() {
     let listing = list_bucket();
     assert!(listing.contains("<KeyCount>0</KeyCount>"), "objects left in the bucket after the acknowledgement: {listing}");
 }
+
+fn release(server: &Server, token: &str, code: &str, keys: &[&Path], out: &Path) -> std::process::Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["station", "release", code, "--server", &server.api_url(), "--token", token]);
+    for key in keys {
+        cmd.arg("--key").arg(key);
+    }
+    cmd.arg("--out").arg(out).output().unwrap()
+}
+
+/// Site key rotation: a new key pair replaces the server's public key by SIGHUP; jobs sealed
+/// before still name the old key, and a station holding both keys opens each job with its own.
+#[test]
+fn site_key_rotation_keeps_earlier_jobs_releasable() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = Server::start(&Scanners::real(), relay.port);
+    let old_key = server.key_path();
+    let send = |name: &str| {
+        let pdf = printgate::convert::sample::sample_pdf(name, 1);
+        let path = work.path().join(name);
+        std::fs::write(&path, &pdf).unwrap();
+        let transcript = server.swaks("patron@example.com", "Please print.", &[&path]);
+        assert!(transcript.contains("250 2.0.0 Ok: queued as"), "{transcript}");
+        pdf
+    };
+    let first = send("before.pdf");
+    let code_before = common::release_code(&relay.wait_for(1, Duration::from_secs(60))[0]);
+
+    let new_dir = work.path().join("new-keys");
+    let out = common::run(&["keygen", "--site", "main", "--out", new_dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let config = std::fs::read_to_string(&server.config).unwrap();
+    let old_public = old_key.with_file_name("main.pub.pem").display().to_string();
+    assert!(config.contains(&old_public));
+    std::fs::write(&server.config, config.replace(&old_public, &new_dir.join("main.pub.pem").display().to_string())).unwrap();
+    server.signal("HUP");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !server.log().contains("configuration reloaded") {
+        assert!(std::time::Instant::now() < deadline, "no reload logged:\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let second = send("after.pdf");
+    let replies = relay.wait_for(2, Duration::from_secs(60));
+    let codes: Vec<String> = replies.iter().map(|r| common::release_code(r)).collect();
+    let code_after = codes.into_iter().find(|c| *c != code_before).unwrap();
+
+    let token = server.station_token();
+    let new_key = new_dir.join("main.key.pem");
+    // Only the new key: the earlier job does not open, and says which key it needs.
+    let only_new = release(&server, &token, &code_before, &[&new_key], &work.path().join("fail"));
+    assert!(!only_new.status.success());
+    assert!(String::from_utf8_lossy(&only_new.stderr).contains("was sealed for key"), "{}", String::from_utf8_lossy(&only_new.stderr));
+    // Both keys (current first): each job opens with the key it names.
+    for (code, name, pdf) in [(&code_before, "before.pdf", &first), (&code_after, "after.pdf", &second)] {
+        let dir = work.path().join(format!("out-{name}"));
+        let station = release(&server, &token, code, &[&new_key, &old_key], &dir);
+        assert!(station.status.success(), "{name}: {}", String::from_utf8_lossy(&station.stderr));
+        assert_eq!(&std::fs::read(dir.join(name)).unwrap(), pdf);
+    }
+}

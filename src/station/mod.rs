@@ -54,15 +54,25 @@ pub struct StationClient {
     http: reqwest::Client,
     server: String,
     token: String,
-    key: SitePrivateKey,
+    /// The site's private keys: the current one and, during a rotation, the previous ones.
+    keys: Vec<SitePrivateKey>,
 }
 
 impl StationClient {
     /// # Errors
     /// [`StationError::Http`] if the HTTP client cannot be built.
-    pub fn new(server: &str, token: &str, key: SitePrivateKey) -> Result<Self, StationError> {
+    pub fn new(server: &str, token: &str, keys: Vec<SitePrivateKey>) -> Result<Self, StationError> {
         let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(120)).build()?;
-        Ok(Self { http, server: server.trim_end_matches('/').to_owned(), token: token.to_owned(), key })
+        Ok(Self { http, server: server.trim_end_matches('/').to_owned(), token: token.to_owned(), keys })
+    }
+
+    /// The key a sealed job names by fingerprint (site key rotation: jobs sealed before the
+    /// rotation still name the previous key). With no match, the current (first) key, whose
+    /// open then fails naming both fingerprints.
+    fn key_for(&self, sealed: &[u8]) -> Result<&SitePrivateKey, seal::SealError> {
+        let (header, _) = seal::Header::decode(sealed)?;
+        let current = self.keys.first().ok_or_else(|| seal::SealError::Crypto("the station holds no key".into()))?;
+        Ok(self.keys.iter().find(|k| k.fingerprint() == header.key_fingerprint).unwrap_or(current))
     }
 
     /// Asks the server for the jobs behind a code.
@@ -97,7 +107,8 @@ impl StationClient {
             .ok()
             .and_then(|v| v.try_into().ok())
             .ok_or_else(|| StationError::BadId { id: job.id.clone() })?;
-        seal::open(&sealed, &self.key, seal::Expect { job_id, site })
+        self.key_for(&sealed)
+            .and_then(|key| seal::open(&sealed, key, seal::Expect { job_id, site }))
             .map_err(|source| StationError::Open { id: job.id.clone(), source })
     }
 
