@@ -57,8 +57,11 @@ impl Blobs {
         match url {
             BlobUrl::Local(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| StoreError::Blob(format!("{}: {e}", dir.display())))?;
+                // fsync each written blob and its directory: a job row is committed only after
+                // its blob, so the blob must survive a power cut too.
                 let fs = object_store::local::LocalFileSystem::new_with_prefix(dir)
-                    .map_err(|e| StoreError::Blob(e.to_string()))?;
+                    .map_err(|e| StoreError::Blob(e.to_string()))?
+                    .with_fsync(true);
                 Ok(Self { inner: Arc::new(fs), prefix: String::new() })
             }
             BlobUrl::S3 { bucket, prefix } => {
