@@ -129,7 +129,13 @@ pub fn render(from: &str, to: &str, content: &ReplyContent<'_>) -> Result<Vec<u8
         .from(from)
         .to(to)
         .subject(subject)
-        .message_id(Some(format!("<{}>", content.message_id)));
+        .message_id(Some(format!("<{}>", content.message_id)))
+        // RFC 3834: marks the reply as automatic, so well-behaved responders never answer it
+        // (no mail loops with other robots).
+        .raw_header(lettre::message::header::HeaderValue::new(
+            lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-replied".to_owned(),
+        ));
     if let Some(id) = content.in_reply_to {
         builder = builder.in_reply_to(format!("<{id}>")).references(format!("<{id}>"));
     }

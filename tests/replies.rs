@@ -1,0 +1,126 @@
+//! Patron replies as a second, independent parser (Python's `email` package) reads them, and
+//! the rules about who never gets one (RFC 3834: null senders, automatic and list mail).
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{Relay, Scanners, Server};
+
+/// Sends `message` (CRLF text) from `from` (`"<>"` for the null sender) with swaks.
+fn send_raw(server: &Server, from: &str, message: &str) -> String {
+    let mut child = Command::new("swaks")
+        .args(["--server", &format!("127.0.0.1:{}", server.smtp_port), "--to", "bw@print.example.org"])
+        .args(["--from", from, "--data", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(message.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A mail with one PDF attachment, extra headers and the attachment's raw
+/// Content-Disposition parameters.
+fn mail(message_id: &str, extra_headers: &str, disposition: &str) -> String {
+    use base64::Engine;
+    let pdf = printgate::convert::sample::sample_pdf("reply test", 1);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(pdf);
+    format!(
+        "From: patron@example.com\r\nTo: bw@print.example.org\r\nSubject: print\r\nMessage-ID: <{message_id}>\r\n{extra_headers}\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nPlease print.\r\n\
+         --b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; {disposition}\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{b64}\r\n--b--\r\n"
+    )
+}
+
+/// Python's `email` parser (policy `default`, which raises on malformed headers when asked)
+/// reads the reply: returns its headers as (name, value) pairs and its text part.
+fn python_parse(raw: &[u8], dir: &Path) -> (Vec<(String, String)>, String, Vec<String>) {
+    let path = dir.join(format!("reply-{}.eml", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, raw).unwrap();
+    let script = r#"
+import email, email.policy, json, sys
+raw = open(sys.argv[1], 'rb').read()
+msg = email.message_from_bytes(raw, policy=email.policy.default)
+defects = [type(d).__name__ for d in msg.defects]
+for part in msg.walk():
+    defects += [type(d).__name__ for d in part.defects]
+text = msg.get_body(preferencelist=('plain',)).get_content()
+print(json.dumps({"headers": [[k, str(v)] for k, v in msg.items()], "text": text, "defects": defects}))
+"#;
+    let out = Command::new("/usr/bin/python3").arg("-c").arg(script).arg(&path).output().unwrap();
+    assert!(out.status.success(), "python could not parse the reply: {}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let headers = v["headers"].as_array().unwrap().iter().map(|h| (h[0].as_str().unwrap().to_owned(), h[1].as_str().unwrap().to_owned())).collect();
+    let defects = v["defects"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_owned()).collect();
+    (headers, v["text"].as_str().unwrap().to_owned(), defects)
+}
+
+#[test]
+fn null_senders_automatic_and_list_mail_get_no_reply() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = Server::start(&Scanners::real(), relay.port);
+    let cases = [
+        ("<>", "", "null sender"),
+        ("patron@example.com", "Auto-Submitted: auto-generated\r\n", "Auto-Submitted"),
+        ("patron@example.com", "List-Id: <readers.lists.example.com>\r\n", "List-Id"),
+        ("patron@example.com", "Precedence: bulk\r\n", "Precedence: bulk"),
+    ];
+    for (i, (from, headers, what)) in cases.iter().enumerate() {
+        let out = send_raw(&server, from, &mail(&format!("silent{i}@example.com"), headers, "filename=\"doc.pdf\""));
+        assert!(out.contains("250 2.0.0 Ok: queued as"), "{what}: not accepted:\n{out}");
+    }
+    // A control mail sent last: once its reply is out, the earlier ones were processed too.
+    let out = send_raw(&server, "patron@example.com", &mail("control@example.com", "", "filename=\"doc.pdf\""));
+    assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+    relay.wait_for(1, Duration::from_secs(60));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while common::stored_messages(&server) < cases.len() + 1 {
+        assert!(std::time::Instant::now() < deadline, "not every mail was stored:\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Give the outbox time to send anything it (wrongly) queued for the earlier mails.
+    std::thread::sleep(Duration::from_secs(2));
+    let replies = relay.wait_for(1, Duration::from_millis(100));
+    assert_eq!(replies.len(), 1, "only the control mail gets a reply");
+    assert!(String::from_utf8_lossy(&replies[0]).contains("<control@example.com>"), "the reply answers the control mail");
+}
+
+/// A file name with CR LF and a header in it (RFC 2231 percent-encoded, as a hostile mail
+/// program would send it) ends up as text in the body, never as a header of the reply; the
+/// reply parses without defects and carries `Auto-Submitted: auto-replied`.
+#[test]
+fn a_hostile_file_name_cannot_add_a_header_and_replies_parse_cleanly() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = Server::start(&Scanners::real(), relay.port);
+    let long = "x".repeat(300);
+    let disposition = format!("filename*=utf-8''report%0D%0ABcc%3A%20victim%40example.net%0D%0A%0D%0Abody{long}.pdf");
+    let out = send_raw(&server, "patron@example.com", &mail("hostile@example.com", "", &disposition));
+    assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+    let replies = relay.wait_for(1, Duration::from_secs(60));
+    let (headers, text, defects) = python_parse(&replies[0], work.path());
+    assert!(defects.is_empty(), "the reply has defects: {defects:?}");
+    let names: Vec<String> = headers.iter().map(|(k, _)| k.to_ascii_lowercase()).collect();
+    assert!(!names.contains(&"bcc".to_owned()), "a header was injected: {headers:?}");
+    let to: Vec<&String> = headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("to")).map(|(_, v)| v).collect();
+    assert_eq!(to, vec!["patron@example.com"], "{headers:?}");
+    assert!(headers.iter().any(|(k, v)| k == "Auto-Submitted" && v == "auto-replied"), "{headers:?}");
+    assert!(headers.iter().any(|(k, v)| k == "In-Reply-To" && v == "<hostile@example.com>"), "{headers:?}");
+    assert!(headers.iter().any(|(k, v)| k == "Subject" && v.starts_with("Ready to print: 1 document, code ")), "{headers:?}");
+    // The name is in the body, as text, on the document's line.
+    assert!(text.contains("Bcc: victim@example.net"), "{text}");
+    assert!(text.contains("printed as 1 page"), "{text}");
+    // SMTP line limits hold even for the 300-character name (RFC 5322: 998 octets).
+    for line in replies[0].split(|b| *b == b'\n') {
+        assert!(line.len() <= 998, "a reply line of {} octets", line.len());
+    }
+}
