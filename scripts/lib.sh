@@ -23,7 +23,7 @@ PG_DEBIAN_PACKAGES=(
     libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
     libheif-examples fonts-dejavu-core fonts-wqy-zenhei fonts-liberation2
     # tests/interop/sealed_job.py (tests/seal_interop.rs), run with /usr/bin/python3.
-    python3-cryptography python3-zstandard
+    python3-cryptography python3-zstandard python3-dkim
 )
 
 # Seconds to wait for each daemon to answer.

@@ -313,6 +313,16 @@ pub struct RelayConfig {
     /// The library's name, shown in replies.
     #[serde(default = "default_library_name")]
     pub library_name: String,
+    /// DKIM-sign replies with this RSA private key (PEM, PKCS#8 or PKCS#1), so they pass the
+    /// patron's DMARC checks and land in the inbox. Needs `dkim_selector`.
+    #[serde(default)]
+    pub dkim_key: Option<PathBuf>,
+    /// The selector whose TXT record (`SELECTOR._domainkey.DOMAIN`) publishes the public key.
+    #[serde(default)]
+    pub dkim_selector: Option<String>,
+    /// The signing domain (`d=`); default: the domain of `from`.
+    #[serde(default)]
+    pub dkim_domain: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -687,6 +697,12 @@ impl Config {
         }
         if self.convert.max_image_megapixels == 0 {
             push("convert.max_image_megapixels", "must be at least 1".into());
+        }
+        match (&self.relay.dkim_key, &self.relay.dkim_selector) {
+            (Some(key), Some(_)) if !key.exists() => push("relay.dkim_key", format!("file {} does not exist", key.display())),
+            (Some(_), None) => push("relay.dkim_selector", "is required with relay.dkim_key".into()),
+            (None, Some(_)) => push("relay.dkim_key", "is required with relay.dkim_selector".into()),
+            _ => {}
         }
         if self.pipeline.workers == 0 {
             push("pipeline.workers", "must be at least 1".into());

@@ -24,6 +24,8 @@ pub struct Live {
     pub auth: SenderAuth,
     /// Per-sender and per-domain message counters (hourly windows). Kept across reloads.
     pub sender_limits: Arc<SenderLimits>,
+    /// The replies' DKIM signer (`[relay] dkim_key`), reloaded with the configuration.
+    pub dkim: Option<Arc<crate::notify::Dkim>>,
 }
 
 /// Shared by the SMTP side and the pipeline; `load()` per message.
@@ -50,7 +52,8 @@ impl Live {
             config.smtp.max_messages_per_sender_per_hour,
             config.smtp.max_messages_per_domain_per_hour,
         ));
-        Ok(Self { config: Arc::new(config), site_keys, scanners, auth, sender_limits })
+        let dkim = crate::notify::Dkim::from_config(&config.relay)?.map(Arc::new);
+        Ok(Self { config: Arc::new(config), site_keys, scanners, auth, sender_limits, dkim })
     }
 
     pub fn shared(self) -> Shared {

@@ -107,7 +107,7 @@ impl Pipeline {
                     message_id: &reply_message_id,
                 };
                 let to = reply_to.as_deref().unwrap_or_default();
-                notify::render(&from, to, &content)
+                notify::render(&from, to, &content, live.dkim.as_deref())
                     .map_err(|e| tracing::error!(spool_id = %meta.id, error = %e, "reply rendering failed; no reply sent"))
                     .ok()
             })

@@ -124,3 +124,64 @@ fn a_hostile_file_name_cannot_add_a_header_and_replies_parse_cleanly() {
         assert!(line.len() <= 998, "a reply line of {} octets", line.len());
     }
 }
+
+/// With `[relay] dkim_key`, replies carry a DKIM signature that an independent verifier
+/// (Python's dkimpy, given the selector's TXT record) accepts, and that breaks when the body
+/// is altered.
+#[test]
+fn replies_are_dkim_signed_and_verify_with_dkimpy() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let keys = work.path().join("dkim");
+    let out = common::run(&["keygen", "--site", "dkim", "--out", keys.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = keys.join("dkim.key.pem");
+    let server = Server::start_custom(&Scanners::real(), relay.port, "", "[auth]\nresolver = \"static\"\n", &|config, _| {
+        config.replace(
+            "library_name = \"Test Library\"\n",
+            &format!("library_name = \"Test Library\"\ndkim_key = \"{}\"\ndkim_selector = \"pg2026\"\n", key.display()),
+        )
+    });
+    let out = send_raw(&server, "patron@example.com", &mail("signed@example.com", "", "filename=\"doc.pdf\""));
+    assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+    let reply = relay.wait_for(1, Duration::from_secs(60)).remove(0);
+    let text = String::from_utf8_lossy(&reply);
+    assert!(text.starts_with("DKIM-Signature:") || text.contains("\nDKIM-Signature:"), "{text}");
+    assert!(text.contains("d=print.example.org") && text.contains("s=pg2026"), "{text}");
+
+    // The public key as DNS would publish it: v=DKIM1; k=rsa; p=<base64 SPKI DER>.
+    let public = std::fs::read_to_string(keys.join("dkim.pub.pem")).unwrap();
+    let p: String = public.lines().filter(|l| !l.starts_with("-----")).collect();
+    let record = format!("v=DKIM1; k=rsa; p={p}");
+    let verify = |message: &[u8]| -> String {
+        let path = work.path().join(format!("m-{}.eml", uuid::Uuid::new_v4().simple()));
+        // smtp-sink's dump starts with its own envelope lines; the message follows them.
+        std::fs::write(&path, message).unwrap();
+        let script = r#"
+import dkim, sys
+raw = open(sys.argv[1], 'rb').read()
+record = sys.argv[2].encode()
+def dns(name, timeout=5):
+    assert name == b'pg2026._domainkey.print.example.org.', name
+    return record
+print('pass' if dkim.verify(raw, dnsfunc=dns) else 'fail')
+"#;
+        let out = Command::new("/usr/bin/python3").arg("-c").arg(script).arg(&path).arg(&record).output().unwrap();
+        assert!(out.status.success(), "dkimpy: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let message = strip_sink_envelope(&reply);
+    assert_eq!(verify(&message), "pass", "dkimpy rejects the signature:\n{}", String::from_utf8_lossy(&message));
+    let tampered = String::from_utf8_lossy(&message).replacen("printed as 1 page", "printed as 9 pages", 1);
+    assert_ne!(tampered.as_bytes(), &message[..], "the body text to alter is there");
+    assert_eq!(verify(tampered.as_bytes()), "fail", "an altered body still verifies");
+}
+
+/// smtp-sink's dump file may start with envelope lines (`X-…` records) before the message:
+/// keep everything from the first DKIM-Signature header on.
+fn strip_sink_envelope(dump: &[u8]) -> Vec<u8> {
+    let text = dump;
+    let needle = b"DKIM-Signature:";
+    let start = text.windows(needle.len()).position(|w| w == needle).expect("no DKIM-Signature");
+    text[start..].to_vec()
+}

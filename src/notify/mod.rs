@@ -12,6 +12,9 @@ use minijinja::{Environment, context};
 
 use crate::store::ReleaseCode;
 
+pub mod dkim;
+pub use dkim::Dkim;
+
 /// What became of one document, for the reply.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct DocumentLine {
@@ -52,6 +55,8 @@ pub enum NotifyError {
     Build(String),
     #[error("relay: {0}")]
     Relay(String),
+    #[error("DKIM signing: {0}")]
+    Dkim(String),
 }
 
 /// The relay, parsed from `relay.url`.
@@ -110,7 +115,7 @@ pub fn subject(content: &ReplyContent<'_>) -> String {
 ///
 /// # Errors
 /// [`NotifyError`] for template errors or unusable addresses.
-pub fn render(from: &str, to: &str, content: &ReplyContent<'_>) -> Result<Vec<u8>, NotifyError> {
+pub fn render(from: &str, to: &str, content: &ReplyContent<'_>, dkim: Option<&Dkim>) -> Result<Vec<u8>, NotifyError> {
     let env = templates();
     let subject = subject(content);
     let ctx = context! {
@@ -142,7 +147,11 @@ pub fn render(from: &str, to: &str, content: &ReplyContent<'_>) -> Result<Vec<u8
     let message = builder
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| NotifyError::Build(e.to_string()))?;
-    Ok(message.formatted())
+    let formatted = message.formatted();
+    match dkim {
+        Some(signer) => signer.sign(&formatted).map_err(NotifyError::Dkim),
+        None => Ok(formatted),
+    }
 }
 
 #[cfg(test)]
