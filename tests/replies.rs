@@ -185,3 +185,52 @@ fn strip_sink_envelope(dump: &[u8]) -> Vec<u8> {
     let start = text.windows(needle.len()).position(|w| w == needle).expect("no DKIM-Signature");
     text[start..].to_vec()
 }
+
+/// The relay is down while 50 mails arrive; once it is back, every reply is delivered, each
+/// exactly once (the outbox retries with back-off; the first retry comes after 30 s).
+#[test]
+fn replies_queued_while_the_relay_is_down_are_delivered_once_it_is_back() {
+    let work = tempfile::tempdir().unwrap();
+    let relay_port = common::free_port();
+    let server = Server::start(&Scanners::real(), relay_port);
+    const MAILS: usize = 50;
+    std::thread::scope(|scope| {
+        for worker in 0..4 {
+            let server = &server;
+            scope.spawn(move || {
+                for i in (worker..MAILS).step_by(4) {
+                    let out = send_raw(server, "patron@example.com", &mail(&format!("queued{i}@example.com"), "", "filename=\"doc.pdf\""));
+                    assert!(out.contains("250 2.0.0 Ok: queued as"), "mail {i}: {out}");
+                }
+            });
+        }
+    });
+    // Every reply waits in the outbox, none delivered.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let waiting = common::sql(&server, "select count(*) from outbox where sent_at is null and attempts >= 1");
+        if waiting == vec![MAILS.to_string()] {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "replies not queued as failed attempts: {waiting:?}\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let relay = common::Relay::start_on(&work.path().join("relay"), relay_port);
+    let replies = relay.wait_for(MAILS, Duration::from_secs(120));
+    // A little longer: nothing is sent twice.
+    std::thread::sleep(Duration::from_secs(3));
+    let replies = if replies.len() == MAILS { relay.wait_for(MAILS, Duration::from_secs(1)) } else { replies };
+    assert_eq!(replies.len(), MAILS, "replies delivered");
+    let mut answered: Vec<String> = replies
+        .iter()
+        .map(|r| {
+            let text = String::from_utf8_lossy(r);
+            let at = text.find("In-Reply-To: <").expect("In-Reply-To") + "In-Reply-To: <".len();
+            text[at..].split('>').next().unwrap().to_owned()
+        })
+        .collect();
+    answered.sort();
+    answered.dedup();
+    assert_eq!(answered.len(), MAILS, "each mail answered exactly once");
+    assert_eq!(common::sql(&server, "select count(*) from outbox where sent_at is null"), vec!["0".to_owned()]);
+}

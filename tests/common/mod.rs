@@ -30,11 +30,15 @@ pub struct Relay {
 
 impl Relay {
     pub fn start(dir: &Path) -> Self {
+        Self::start_on(dir, free_port())
+    }
+
+    /// A relay on a given port (e.g. one that was down until now).
+    pub fn start_on(dir: &Path, port: u16) -> Self {
         std::fs::create_dir_all(dir).unwrap();
         // smtp-sink drops privileges to `nobody`, which must be able to write the dumps.
         Command::new("chmod").arg("777").arg(dir).status().unwrap();
         let sink = std::env::var("PG_SMTP_SINK").unwrap_or_else(|_| "/usr/sbin/smtp-sink".into());
-        let port = free_port();
         let child = Command::new(sink)
             .args(["-u", "nobody", "-d"])
             .arg(format!("{}/%Y%m%d%H%M%S.", dir.display()))
