@@ -184,6 +184,9 @@ pub struct QueueConfig {
     pub reply_policy: ReplyPolicy,
     #[serde(default)]
     pub accept_policy: AcceptPolicy,
+    /// How much longer a patron's EXTEND reply keeps the jobs (once per message).
+    #[serde(default = "default_extension", deserialize_with = "duration")]
+    pub extension: Duration,
     /// Paper the queue's printer holds: images are fitted to it.
     #[serde(default)]
     pub paper: Paper,
@@ -437,6 +440,7 @@ defaults! {
     default_retention -> Duration = DEFAULT_RETENTION;
     default_code_digits -> usize = DEFAULT_CODE_DIGITS;
     default_true -> bool = true;
+    default_extension -> Duration = Duration::from_secs(24 * 3600);
     default_office_workers -> usize = 2;
     default_office_timeout -> Duration = Duration::from_secs(60);
     default_office_recycle -> u32 = 200;

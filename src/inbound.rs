@@ -69,6 +69,12 @@ impl Inbound {
         let sender = submission.from_address.clone().or_else(|| envelope.mail_from.clone()).unwrap_or_default();
         let sender_key = SenderKey::new(&sender, auth.grade == SenderGrade::Authenticated, envelope.client_ip);
         let mut verdict = screen::decide(queue, &submission, &scans, &auth);
+        // A reply command (CANCEL, EXTEND, RESEND to the reply's `+c…` address) has nothing to
+        // print by nature; everything else about it is screened like any mail.
+        let is_command = envelope.options.iter().any(|o| crate::store::commands::is_token(o));
+        if is_command && matches!(verdict, Verdict::Refuse(screen::Refusal::NothingPrintable { .. })) {
+            verdict = Verdict::Accept { printable: Vec::new(), spam_tagged: false };
+        }
         if matches!(verdict, Verdict::Accept { .. }) && !live.sender_limits.has_room(&sender_key, std::time::Instant::now()) {
             tracing::warn!(client = %envelope.client_ip, "sender over its hourly rate");
             verdict = Verdict::TempFail(TempFailure::SenderRateLimited);

@@ -22,7 +22,7 @@ use crate::notify::{self, DocumentLine, ReplyContent};
 use crate::seal::{self, SitePublicKey};
 use crate::spool::{Spool, SpoolMeta};
 use crate::store::trace::TraceDocument;
-use crate::store::{NewJob, NewMessage, Recorded, Store};
+use crate::store::{NewJob, NewMessage, Recorded, Store, commands};
 
 /// Delay before a failed entry is tried again (store or blob outage).
 const RETRY_AFTER: Duration = Duration::from_secs(10);
@@ -78,6 +78,11 @@ impl Pipeline {
         let queue = live.config.queue_named(&meta.queue).ok_or_else(|| PipelineError::UnknownQueue(meta.queue.clone()))?;
         let key = live.site_keys.get(&queue.site).ok_or_else(|| PipelineError::UnknownSite(queue.site.clone()))?;
         let submission = Submission::parse(&raw).unwrap_or_default();
+        if let Some(token) = meta.options.iter().find(|o| commands::is_token(o)) {
+            self.run_command(&meta, &submission, token, queue).await?;
+            self.spool.remove(id).await?;
+            return Ok(());
+        }
         let options = PrintOptions::from_mail(submission.subject.as_deref(), &meta.options);
         let (jobs, lines) = build_jobs(&self.converter, &meta, &submission, queue, key, &options).await?;
         let options_text = options.describe();
@@ -94,6 +99,9 @@ impl Pipeline {
         let from = live.config.relay.from.clone();
         let has_jobs = !jobs.is_empty();
         let reply_message_id = format!("{}.reply@{}", meta.id, live.config.smtp.hostname);
+        let commands_address =
+            reply_to.as_deref().filter(|_| has_jobs).and_then(|patron| command_address(&queue.address, &self.store.command_token(&meta.id, patron)));
+        let extension = humantime::format_duration(queue.extension).to_string();
         let recorded = self
             .store
             .record(&message, jobs, reply_to.as_deref().map(|to| (from.as_str(), to)), |code| {
@@ -105,6 +113,8 @@ impl Pipeline {
                     in_reply_to: submission.message_id.as_deref(),
                     options: &options_text,
                     message_id: &reply_message_id,
+                    commands_address: commands_address.as_deref(),
+                    extension: &extension,
                 };
                 let to = reply_to.as_deref().unwrap_or_default();
                 notify::render(&from, to, &content, live.dkim.as_deref())
@@ -120,6 +130,41 @@ impl Pipeline {
             self.outbox_wake.notify_one();
         }
         self.spool.remove(id).await?;
+        Ok(())
+    }
+}
+
+impl Pipeline {
+    /// A patron's reply command: acts only when the token was made for this sender, and
+    /// records what happened in the message's trace.
+    async fn run_command(&self, meta: &SpoolMeta, submission: &Submission, token: &str, queue: &QueueConfig) -> Result<(), PipelineError> {
+        let patron = submission.from_address.clone().or_else(|| meta.mail_from.clone()).unwrap_or_default();
+        let body = submission
+            .documents
+            .iter()
+            .find(|d| d.role == Role::Body)
+            .map(|d| String::from_utf8_lossy(&d.bytes).into_owned())
+            .unwrap_or_default();
+        let outcome = match self.store.verify_command_token(token, &patron) {
+            None => "command ignored: the reply address was not made for this sender".to_owned(),
+            Some(message_id) => match commands::Command::parse(&body) {
+                None => "command ignored: the first line is not CANCEL, EXTEND or RESEND".to_owned(),
+                Some(commands::Command::Cancel) => {
+                    let jobs = self.store.cancel_message(&message_id).await?;
+                    format!("command CANCEL: {jobs} job(s) destroyed")
+                }
+                Some(commands::Command::Extend) => {
+                    match self.store.extend_message(&message_id, queue.extension.as_secs() as i64).await? {
+                        Some(until) => format!("command EXTEND: kept until {}", format_time(until)),
+                        None => "command EXTEND refused: extended before, or already gone".to_owned(),
+                    }
+                }
+                Some(commands::Command::Resend) => "command RESEND: not supported yet".to_owned(),
+            },
+        };
+        tracing::info!(spool_id = %meta.id, outcome = %outcome, "reply command");
+        let reply = self.store.trace(&meta.id).await.map(|t| t.reply).unwrap_or_default();
+        self.store.trace_outcome(&meta.id, &outcome, &reply).await?;
         Ok(())
     }
 }
@@ -236,6 +281,12 @@ fn reply_recipient(meta: &SpoolMeta, submission: &Submission, queue: &QueueConfi
     }
     let envelope_sender = meta.mail_from.as_ref()?;
     Some(submission.from_address.clone().unwrap_or_else(|| envelope_sender.clone()))
+}
+
+/// `bw@print.example.org` + token -> `bw+TOKEN@print.example.org`.
+fn command_address(queue_address: &str, token: &str) -> Option<String> {
+    let (local, domain) = queue_address.rsplit_once('@')?;
+    Some(format!("{local}+{token}@{domain}"))
 }
 
 fn format_time(unix: i64) -> String {

@@ -35,8 +35,10 @@ pub async fn serve(config: Config, path: &std::path::Path) -> anyhow::Result<()>
     install_crypto_provider();
     let live = Live::build(config).map_err(anyhow::Error::msg)?.shared();
     let shutdown = CancellationToken::new();
+    // Handlers first: a SIGTERM that arrives once the ports listen must drain, not kill.
+    let signals = Signals::install()?;
     let running = start(live.clone(), shutdown.clone()).await?;
-    wait_for_signal(&live, path).await;
+    wait_for_signal(signals, &live, path).await;
     tracing::info!("shutdown requested; draining");
     shutdown.cancel();
     running.wait().await;
@@ -141,15 +143,29 @@ async fn janitor(store: Store, trace_retention: Duration, shutdown: Cancellation
 }
 
 /// Waits for SIGTERM or SIGINT; reloads the configuration on every SIGHUP meanwhile.
-async fn wait_for_signal(live: &Shared, path: &std::path::Path) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
-        tracing::error!("cannot install signal handlers; stop with SIGKILL");
-        return std::future::pending().await;
-    };
+/// SIGTERM, SIGINT and SIGHUP, caught from the moment they are installed.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+            hup: signal(SignalKind::hangup()).context("installing the SIGHUP handler")?,
+        })
+    }
+}
+
+async fn wait_for_signal(signals: Signals, live: &Shared, path: &std::path::Path) {
+    let Signals { mut term, mut int, mut hup } = signals;
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => return,
+            _ = int.recv() => return,
             _ = term.recv() => return,
             _ = hup.recv() => match crate::live::reload(live, path) {
                 Ok(restart) if restart.is_empty() => tracing::info!(config = %path.display(), "configuration reloaded"),

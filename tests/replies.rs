@@ -234,3 +234,87 @@ fn replies_queued_while_the_relay_is_down_are_delivered_once_it_is_back() {
     assert_eq!(answered.len(), MAILS, "each mail answered exactly once");
     assert_eq!(common::sql(&server, "select count(*) from outbox where sent_at is null"), vec!["0".to_owned()]);
 }
+
+/// Sends a reply command: `to` is the reply's Reply-To address, `from` the sender.
+fn send_command(server: &Server, to: &str, from: &str, body: &str) -> String {
+    let out = Command::new("swaks")
+        .args(["--server", &format!("127.0.0.1:{}", server.smtp_port), "--to", to, "--from", from])
+        .args(["--header", &format!("From: {from}"), "--header", "Subject: Re: Ready to print", "--body", body])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn reply_to(raw: &[u8]) -> String {
+    let message = mail_parser::MessageParser::default().parse(raw).unwrap();
+    message.reply_to().and_then(|a| a.first()).and_then(|a| a.address()).expect("the reply has a Reply-To").to_owned()
+}
+
+fn wait_for_outcome(server: &Server, spool_reply: &str, wanted: &str) -> String {
+    let id = spool_reply.split("queued as ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    let outcome = common::wait_for_trace(server, "outcome", &format!("id = '{id}' and outcome like 'command%'"));
+    assert!(outcome.starts_with(wanted), "trace outcome {outcome:?}, expected {wanted:?}…\n{}", server.log());
+    outcome
+}
+
+/// CANCEL from the patron destroys the jobs; the same token from another address, or a mail
+/// to the queue without the token, does nothing and the trace says so; EXTEND works once.
+#[test]
+fn reply_commands_act_only_for_the_patron_who_got_the_reply() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = Server::start(&Scanners::real(), relay.port);
+    for i in 0..2 {
+        let out = send_raw(&server, "patron@example.com", &mail(&format!("cmd{i}@example.com"), "", "filename=\"doc.pdf\""));
+        assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+    }
+    let replies = relay.wait_for(2, Duration::from_secs(60));
+    let address_of = |msgid: &str| {
+        let raw = replies.iter().find(|r| String::from_utf8_lossy(r).contains(&format!("In-Reply-To: <{msgid}>"))).unwrap();
+        (reply_to(raw), common::release_code(raw))
+    };
+    let (cancel_to, cancel_code) = address_of("cmd0@example.com");
+    let (extend_to, _) = address_of("cmd1@example.com");
+    assert!(cancel_to.starts_with("bw+c") && cancel_to.ends_with("@print.example.org"), "{cancel_to}");
+    assert_ne!(cancel_to, extend_to, "each message has its own token");
+    let live_jobs = || common::sql(&server, "select count(*) from jobs")[0].clone();
+    assert_eq!(live_jobs(), "2");
+
+    // Another address with the patron's token: nothing happens, and the trace says why.
+    let out = send_command(&server, &cancel_to, "intruder@example.net", "CANCEL");
+    assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+    let outcome = wait_for_outcome(&server, &out, "command ignored");
+    assert!(outcome.contains("not made for this sender"), "{outcome}");
+    assert_eq!(live_jobs(), "2");
+    // The queue address without a token: a mail with nothing to print, refused as such.
+    let out = send_command(&server, "bw@print.example.org", "patron@example.com", "CANCEL");
+    assert!(out.contains("550"), "{out}");
+    assert_eq!(live_jobs(), "2");
+
+    // The patron's CANCEL: the jobs of that message are gone, blobs included.
+    let out = send_command(&server, &cancel_to, "patron@example.com", "cancel\n\n> Ready to print");
+    assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+    let outcome = wait_for_outcome(&server, &out, "command CANCEL");
+    assert!(outcome.contains("1 job(s) destroyed"), "{outcome}");
+    assert_eq!(live_jobs(), "1");
+    let token = server.station_token();
+    let status = Command::new(common::BIN)
+        .args(["station", "release", &cancel_code, "--server", &server.api_url(), "--token", &token])
+        .arg("--key")
+        .arg(server.key_path())
+        .arg("--out")
+        .arg(work.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(!status.status.success(), "a cancelled code still releases");
+
+    // EXTEND once: the expiry moves by the queue's extension (24 h), a second EXTEND is refused.
+    let before: i64 = common::sql(&server, "select expires_at from jobs")[0].parse().unwrap();
+    let out = send_command(&server, &extend_to, "patron@example.com", "EXTEND");
+    wait_for_outcome(&server, &out, "command EXTEND: kept until");
+    let after: i64 = common::sql(&server, "select expires_at from jobs")[0].parse().unwrap();
+    assert_eq!(after - before, 24 * 3600);
+    let out = send_command(&server, &extend_to, "patron@example.com", "EXTEND");
+    wait_for_outcome(&server, &out, "command EXTEND refused");
+    assert_eq!(common::sql(&server, "select expires_at from jobs")[0].parse::<i64>().unwrap(), after);
+}

@@ -222,7 +222,7 @@ fn sigterm_answers_open_sessions_421_and_exits_cleanly() {
     read_reply(&mut reader);
     let status = server.terminate();
     let reply = read_reply(&mut reader);
-    assert!(reply.starts_with("421 4.3.2"), "{reply}");
+    assert!(reply.starts_with("421 4.3.2"), "{reply:?} status {status:?}\n{}", server.log());
     assert!(status.success(), "exit status {status:?}\n{}", server.log());
     assert!(server.log().contains("stopped"), "{}", server.log());
 }

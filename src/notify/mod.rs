@@ -43,6 +43,10 @@ pub struct ReplyContent<'a> {
     /// The reply's own Message-ID, stable across retries so a duplicate delivery (crash
     /// between the relay's acceptance and the outbox update) is recognisable as the same mail.
     pub message_id: &'a str,
+    /// Where reply commands go (`Reply-To:`): the queue address with the message's token.
+    pub commands_address: Option<&'a str>,
+    /// How long EXTEND keeps the jobs, in words ("24 hours").
+    pub extension: &'a str,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +129,8 @@ pub fn render(from: &str, to: &str, content: &ReplyContent<'_>, dkim: Option<&Dk
         expires => content.expires,
         options => content.options,
         subject => &subject,
+        commands => content.commands_address.is_some(),
+        extension => content.extension,
     };
     let text = env.get_template("reply.txt")?.render(&ctx)?;
     let html = env.get_template("reply.html")?.render(&ctx)?;
@@ -143,6 +149,10 @@ pub fn render(from: &str, to: &str, content: &ReplyContent<'_>, dkim: Option<&Dk
         ));
     if let Some(id) = content.in_reply_to {
         builder = builder.in_reply_to(format!("<{id}>")).references(format!("<{id}>"));
+    }
+    if let Some(address) = content.commands_address {
+        let mailbox: Mailbox = address.parse().map_err(|_| NotifyError::Address(address.to_owned()))?;
+        builder = builder.reply_to(mailbox);
     }
     let message = builder
         .multipart(MultiPart::alternative_plain_html(text, html))

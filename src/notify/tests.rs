@@ -11,7 +11,9 @@ fn lines() -> Vec<DocumentLine> {
 fn reply_names_code_documents_and_expiry() {
     let code = ReleaseCode::parse("48210937").unwrap();
     let docs = lines();
-    let content = ReplyContent { library: "Town Library", code: Some(&code), documents: &docs, expires: "2026-11-28 13:00 UTC", in_reply_to: Some("m1@x"), options: "double-sided, 2 copies", message_id: "r1@print.test" };
+    let content = ReplyContent { library: "Town Library", code: Some(&code), documents: &docs, expires: "2026-11-28 13:00 UTC", in_reply_to: Some("m1@x"), options: "double-sided, 2 copies", commands_address: None,
+        extension: "24 hours",
+        message_id: "r1@print.test" };
     assert_eq!(subject(&content), "Ready to print: 1 document, code 4821 0937");
     let raw = render("printgate@print.test", "pat@example.com", &content, None).unwrap();
     let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
@@ -29,7 +31,9 @@ fn reply_names_code_documents_and_expiry() {
 #[test]
 fn no_code_means_a_could_not_print_reply() {
     let docs = vec![lines().remove(1)];
-    let content = ReplyContent { library: "L", code: None, documents: &docs, expires: "-", in_reply_to: None, options: "", message_id: "r2@print.test" };
+    let content = ReplyContent { library: "L", code: None, documents: &docs, expires: "-", in_reply_to: None, options: "", commands_address: None,
+        extension: "24 hours",
+        message_id: "r2@print.test" };
     assert_eq!(subject(&content), "Could not print your documents");
     let raw = render("printgate@print.test", "pat@example.com", &content, None).unwrap();
     let text = mail_parser::MessageParser::default().parse(&raw).unwrap().body_text(0).unwrap().into_owned();

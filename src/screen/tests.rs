@@ -16,6 +16,7 @@ fn queue() -> QueueConfig {
         retention: std::time::Duration::from_secs(3600),
         reply_policy: ReplyPolicy::NotFailing,
         accept_policy: AcceptPolicy::NotFailing,
+        extension: std::time::Duration::from_secs(3600),
         paper: crate::config::Paper::A4,
         color_documents: crate::config::ColorDocuments::Greyscale,
     }

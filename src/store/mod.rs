@@ -7,6 +7,7 @@
 
 pub mod blob;
 pub mod codes;
+pub mod commands;
 mod outbox;
 mod schema;
 mod tokens;
@@ -129,6 +130,7 @@ pub struct Store {
     blobs: Blobs,
     code_key: Secret,
     pub(crate) outbox_key: Secret,
+    command_key: Secret,
     code_digits: usize,
 }
 
@@ -181,6 +183,7 @@ impl Store {
             blobs,
             code_key: secret.derive("printgate release code v1"),
             outbox_key: secret.derive("printgate outbox v1"),
+            command_key: secret.derive("printgate reply command v1"),
             code_digits: config.code_digits,
         })
     }

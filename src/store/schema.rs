@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../migrations/0002_traces.sql")),
     (3, include_str!("../../migrations/0003_job_options.sql")),
     (4, include_str!("../../migrations/0004_blob_key_index.sql")),
+    (5, include_str!("../../migrations/0005_message_extension.sql")),
 ];
 
 /// Applies pending migrations.

@@ -1,0 +1,137 @@
+//! Reply commands: the patron answers the reply with CANCEL, EXTEND or RESEND.
+//!
+//! Owns the reply address token and the store side of each command. The reply's `Reply-To`
+//! is the queue address with a `+c…` option: `c`, the message id (32 hex digits) and a MAC
+//! (HMAC-SHA256 under a key derived from the store secret, over the message id and the
+//! patron's address, 16 hex digits). Only a mail to that address *from that patron's
+//! address* can act on the message; a guessed or forwarded token from anyone else does nothing.
+
+use sqlx::Row;
+
+use super::{Store, StoreError};
+use crate::crypto;
+
+/// What a patron can ask for by replying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Destroy the jobs now.
+    Cancel,
+    /// Keep the jobs longer, once.
+    Extend,
+    /// Send the release code again (a fresh one: the old code is not stored in clear).
+    Resend,
+}
+
+impl Command {
+    /// The first word of the first line of the reply that is not quoted and not empty.
+    pub fn parse(body: &str) -> Option<Self> {
+        let line = body.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('>'))?;
+        let word: String = line.split(|c: char| !c.is_ascii_alphabetic()).find(|w| !w.is_empty())?.to_ascii_uppercase();
+        match word.as_str() {
+            "CANCEL" => Some(Self::Cancel),
+            "EXTEND" => Some(Self::Extend),
+            "RESEND" => Some(Self::Resend),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cancel => "CANCEL",
+            Self::Extend => "EXTEND",
+            Self::Resend => "RESEND",
+        }
+    }
+}
+
+/// Whether a plus-address option is a reply-command token (by shape only).
+pub fn is_token(option: &str) -> bool {
+    option.len() == 49 && option.starts_with('c') && option[1..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl Store {
+    fn command_mac(&self, message_id: &str, patron: &str) -> String {
+        let input = format!("{message_id}\0{}", patron.trim().to_ascii_lowercase());
+        hex::encode(&crypto::hmac_sha256(self.command_key.expose(), input.as_bytes())[..8])
+    }
+
+    /// The plus-address option for replies about `message_id` (a spool id: 32 hex digits)
+    /// from `patron`.
+    pub fn command_token(&self, message_id: &str, patron: &str) -> String {
+        let id = message_id.to_ascii_lowercase();
+        format!("c{id}{}", self.command_mac(&id, patron))
+    }
+
+    /// The message a token names, if the token was made for `patron`.
+    pub fn verify_command_token(&self, token: &str, patron: &str) -> Option<String> {
+        if !is_token(token) {
+            return None;
+        }
+        // Spool ids (and so message ids) are UUIDs in their simple form: 32 lower-case hex.
+        let (id, mac) = (token[1..33].to_ascii_lowercase(), &token[33..]);
+        crypto::constant_time_eq(self.command_mac(&id, patron).as_bytes(), mac.as_bytes()).then_some(id)
+    }
+
+    /// CANCEL: destroys every job of the message (blobs, then rows) and the message itself.
+    /// Returns how many jobs were destroyed.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn cancel_message(&self, message_id: &str) -> Result<usize, StoreError> {
+        let rows = sqlx::query("DELETE FROM jobs WHERE message_id = $1 RETURNING blob_key").bind(message_id).fetch_all(&self.pool).await?;
+        for row in &rows {
+            let key: String = row.try_get(0)?;
+            if let Err(e) = self.blobs.delete(&key).await {
+                tracing::warn!(error = %e, "cannot delete a cancelled job's blob; the orphan collector will retry");
+            }
+        }
+        sqlx::query("DELETE FROM messages WHERE id = $1").bind(message_id).execute(&self.pool).await?;
+        Ok(rows.len())
+    }
+
+    /// EXTEND: moves the expiry of a live message and its jobs by `seconds`, once per message.
+    /// Returns the new expiry, or `None` when the message is gone or was extended before.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn extend_message(&self, message_id: &str, seconds: i64) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "UPDATE messages SET expires_at = expires_at + $1, extended = 1 WHERE id = $2 AND extended = 0 AND expires_at > $3 \
+             RETURNING expires_at",
+        )
+        .bind(seconds)
+        .bind(message_id)
+        .bind(self.now())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let expires: i64 = row.try_get(0)?;
+        sqlx::query("UPDATE jobs SET expires_at = $1 WHERE message_id = $2").bind(expires).bind(message_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Some(expires))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Command, is_token};
+
+    #[test]
+    fn the_first_unquoted_word_is_the_command() {
+        assert_eq!(Command::parse("cancel\n\n> Your documents are ready"), Some(Command::Cancel));
+        assert_eq!(Command::parse("\n  Extend, please!\n"), Some(Command::Extend));
+        assert_eq!(Command::parse("> RESEND\nthanks"), None, "quoted lines are not commands");
+        assert_eq!(Command::parse("RESEND"), Some(Command::Resend));
+        assert_eq!(Command::parse("Please cancel"), None, "only the first word counts");
+        assert_eq!(Command::parse(""), None);
+    }
+
+    #[test]
+    fn tokens_have_one_shape() {
+        assert!(is_token(&format!("c{}", "a".repeat(48))));
+        assert!(!is_token("duplex"));
+        assert!(!is_token(&format!("c{}", "g".repeat(48))));
+        assert!(!is_token(&format!("c{}", "a".repeat(47))));
+    }
+}
