@@ -197,7 +197,7 @@ fn trace_of(
             name: d.name.clone(),
             kind: d.detected.label().to_owned(),
             bytes: d.bytes.len(),
-            outcome: screening_outcome(d, printable.contains(&i), &allowed),
+            outcome: screening_outcome(d, printable.contains(&i), allowed),
             pages: 0,
         })
         .collect();

@@ -118,7 +118,7 @@ const ORPHANS_EVERY: u32 = 60;
 async fn janitor(store: Store, trace_retention: Duration, shutdown: CancellationToken) {
     let mut round: u32 = 0;
     loop {
-        if round % ORPHANS_EVERY == 0 {
+        if round.is_multiple_of(ORPHANS_EVERY) {
             match store.collect_orphans(store.now()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(blobs = n, "orphaned job blobs removed"),

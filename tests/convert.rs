@@ -150,29 +150,25 @@ fn check_case(case: &Case, doc: &Document, outcome: Result<Rendered, String>, di
         (_, Err(reason)) => return Err(format!("refused: {reason}")),
         (_, Ok(r)) => r,
     };
-    if let Some(pages) = case.pages {
-        if rendered.pages != pages {
+    if let Some(pages) = case.pages
+        && rendered.pages != pages {
             return Err(format!("{} pages, expected {pages}", rendered.pages));
         }
-    }
-    if let Some(min) = case.min_pages {
-        if rendered.pages < min {
+    if let Some(min) = case.min_pages
+        && rendered.pages < min {
             return Err(format!("{} pages, expected at least {min}", rendered.pages));
         }
-    }
     if rendered.page_colors.len() != rendered.pages as usize {
         return Err(format!("{} colour flags for {} pages", rendered.page_colors.len(), rendered.pages));
     }
-    if let Some(color) = case.color {
-        if rendered.color() != color {
+    if let Some(color) = case.color
+        && rendered.color() != color {
             return Err(format!("colour {} (pages {:?}), expected {color}", rendered.color(), rendered.page_colors));
         }
-    }
-    if let Some(per_page) = &case.page_colors {
-        if &rendered.page_colors != per_page {
+    if let Some(per_page) = &case.page_colors
+        && &rendered.page_colors != per_page {
             return Err(format!("page colours {:?}, expected {per_page:?}", rendered.page_colors));
         }
-    }
     let (w, h, pixels) = render_page_one(&rendered.pdf, dir);
     if !pixels.iter().any(|c| *c < 128) {
         return Err("page 1 is blank".into());
@@ -187,16 +183,14 @@ fn check_case(case: &Case, doc: &Document, outcome: Result<Rendered, String>, di
         }
     }
     let text = pdf_text(&rendered.pdf, dir);
-    if let Some(word) = &case.text_present {
-        if !text.contains(word.as_str()) {
+    if let Some(word) = &case.text_present
+        && !text.contains(word.as_str()) {
             return Err(format!("text {word:?} missing from the PDF"));
         }
-    }
-    if let Some(word) = &case.text_absent {
-        if text.contains(word.as_str()) {
+    if let Some(word) = &case.text_absent
+        && text.contains(word.as_str()) {
             return Err(format!("text {word:?} must not be in the PDF"));
         }
-    }
     Ok(())
 }
 
@@ -263,7 +257,7 @@ async fn a_document_past_the_time_limit_is_killed_and_the_worker_restarts() {
 
 fn pid_alive(pid: u32) -> bool {
     // A zombie still has a /proc entry; it counts as gone.
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.split_whitespace().nth(2).is_some_and(|state| state == "Z"))
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.split_whitespace().nth(2).is_none_or(|state| state != "Z"))
 }
 
 /// A document with an auto-run Basic macro (bound to "on load") that would create a file.

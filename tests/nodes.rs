@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{BIN, PgDatabase, Relay, Scanners, Server};
+use common::{PgDatabase, Relay, Scanners, Server};
 
 /// Points a test server's config at the shared store and (for the second node) at the first
 /// node's site key.
@@ -66,26 +66,12 @@ fn mail_to_node_a_is_released_through_node_b_and_replied_to_once() {
     // Node B's station token and API; node A's site key (the site's stations hold it).
     let token = b.station_token();
     let out_dir = work.path().join("printed");
-    let station = Command::new(BIN)
-        .args(["station", "release", &code, "--server", &b.api_url(), "--token", &token])
-        .arg("--key")
-        .arg(a.key_path())
-        .arg("--out")
-        .arg(&out_dir)
-        .output()
-        .unwrap();
+    let station = release(&b, &token, &code, &[&a.key_path()], &out_dir);
     assert!(station.status.success(), "release through node B failed: {}\n{}", String::from_utf8_lossy(&station.stderr), b.log());
     assert_eq!(std::fs::read(out_dir.join("report.pdf")).unwrap(), pdf, "node B served node A's job byte for byte");
 
     // Acknowledged through B: gone for A too, and no blob is left in the shared store.
-    let again = Command::new(BIN)
-        .args(["station", "release", &code, "--server", &a.api_url(), "--token", &token])
-        .arg("--key")
-        .arg(a.key_path())
-        .arg("--out")
-        .arg(work.path().join("again"))
-        .output()
-        .unwrap();
+    let again = release(&a, &token, &code, &[&a.key_path()], &work.path().join("again"));
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("unknown or expired code"), "{}", String::from_utf8_lossy(&again.stderr));
     assert_eq!(common::tree_contains(&shared, marker.as_bytes()), None, "plaintext in the shared store");
@@ -93,14 +79,7 @@ fn mail_to_node_a_is_released_through_node_b_and_replied_to_once() {
     assert!(listing.contains("<KeyCount>0</KeyCount>"), "objects left in the bucket after the acknowledgement: {listing}");
 }
 
-fn release(server: &Server, token: &str, code: &str, keys: &[&Path], out: &Path) -> std::process::Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["station", "release", code, "--server", &server.api_url(), "--token", token]);
-    for key in keys {
-        cmd.arg("--key").arg(key);
-    }
-    cmd.arg("--out").arg(out).output().unwrap()
-}
+use common::station_release as release;
 
 /// Site key rotation: a new key pair replaces the server's public key by SIGHUP; jobs sealed
 /// before still name the old key, and a station holding both keys opens each job with its own.

@@ -298,14 +298,7 @@ fn reply_commands_act_only_for_the_patron_who_got_the_reply() {
     assert!(outcome.contains("1 job(s) destroyed"), "{outcome}");
     assert_eq!(live_jobs(), "1");
     let token = server.station_token();
-    let status = Command::new(common::BIN)
-        .args(["station", "release", &cancel_code, "--server", &server.api_url(), "--token", &token])
-        .arg("--key")
-        .arg(server.key_path())
-        .arg("--out")
-        .arg(work.path().join("out"))
-        .output()
-        .unwrap();
+    let status = common::station_release(&server, &token, &cancel_code, &[&server.key_path()], &work.path().join("out"));
     assert!(!status.status.success(), "a cancelled code still releases");
 
     // EXTEND once: the expiry moves by the queue's extension (24 h), a second EXTEND is refused.

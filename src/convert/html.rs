@@ -14,7 +14,7 @@ pub fn sanitise(html: &str) -> String {
         .url_schemes(HashSet::from(["http", "https", "mailto", "data"]))
         .add_generic_attributes(["style", "bgcolor", "color", "align", "dir", "lang", "width", "height", "border"])
         .add_tags(["font", "center"])
-        .attribute_filter(|element, attribute, value| keep_attribute(element, attribute, value))
+        .attribute_filter(keep_attribute)
         .clean(html)
         .to_string();
     format!("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head><body>{clean}</body></html>\n")

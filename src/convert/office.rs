@@ -197,11 +197,10 @@ impl OfficePool {
 
     /// Returns a healthy worker to the idle list (never more than the pool size).
     fn put_back(&self, worker: Worker) {
-        if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < self.size {
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < self.size {
                 idle.push(worker);
             }
-        }
     }
 
     /// Starts a replacement worker without making the current caller wait for it.

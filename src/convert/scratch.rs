@@ -103,10 +103,9 @@ impl ScratchDir {
 
 impl Drop for ScratchDir {
     fn drop(&mut self) {
-        if let Err(e) = fs::remove_dir_all(&self.dir) {
-            if e.kind() != std::io::ErrorKind::NotFound {
+        if let Err(e) = fs::remove_dir_all(&self.dir)
+            && e.kind() != std::io::ErrorKind::NotFound {
                 tracing::error!(path = %self.dir.display(), error = %e, "cannot remove conversion scratch files");
             }
-        }
     }
 }

@@ -464,3 +464,13 @@ pub fn s3_bucket() -> String {
     }
     format!("s3://{bucket}/jobs-store")
 }
+
+/// `printgate station release CODE` against `server`'s API with the given keys (current first).
+pub fn station_release(server: &Server, token: &str, code: &str, keys: &[&Path], out: &Path) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["station", "release", code, "--server", &server.api_url(), "--token", token]);
+    for key in keys {
+        cmd.arg("--key").arg(key);
+    }
+    cmd.arg("--out").arg(out).output().unwrap()
+}
