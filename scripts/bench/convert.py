@@ -67,16 +67,20 @@ def _exit_on_term(*_):
 def _stat(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
+            head, tail = f.read().rsplit(")", 1)
+    except (OSError, ValueError):
         return None
-    # ppid, utime+stime+cutime+cstime (reaped children are in the parent's c-times)
-    return int(fields[1]), sum(int(x) for x in fields[11:15])
+    fields = tail.split()
+    comm = head.split("(", 1)[1] if "(" in head else "?"
+    # ppid, own utime+stime, reaped children's cutime+cstime, program name
+    return int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14]), comm
 
 
 class TreeMeter:
     """CPU seconds of every live process below the given roots (plus what they reaped), and of
-    the machine. 'other' = machine busy time not used by those trees (other engineers' work)."""
+    the machine. 'other' = machine busy time not used by those trees (other engineers' work).
+    `by` splits our time by program: own time under its name, reaped children's time under
+    "NAME's children" (printgate's are its pdftoppm runs)."""
 
     def __init__(self, roots):
         self.roots = {int(r) for r in roots if r}
@@ -91,16 +95,21 @@ class TreeMeter:
                 s = _stat(name)
                 if s:
                     procs[int(name)] = s
-        ours = 0
-        for pid, (ppid, ticks) in procs.items():
+        ours, by, mine = 0, {}, {}
+        for pid, (ppid, own, reaped, comm) in procs.items():
             p, depth = pid, 0
             while p and depth < 64:
                 if p in self.roots:
-                    ours += ticks
+                    ours += own + reaped
+                    mine[pid] = (comm, (own + reaped) / CLK)
+                    by[comm] = by.get(comm, 0) + own
+                    if reaped:
+                        by[f"{comm}'s children"] = by.get(f"{comm}'s children", 0) + reaped
                     break
-                p = procs.get(p, (0, 0))[0]
+                p = procs.get(p, (0,))[0]
                 depth += 1
-        return {"wall": time.time(), "busy": busy / CLK, "ours": ours / CLK}
+        return {"wall": time.time(), "busy": busy / CLK, "ours": ours / CLK, "by": {k: t / CLK for k, t in by.items()},
+                "procs": mine}
 
     @staticmethod
     def diff(a, b):
@@ -108,8 +117,15 @@ class TreeMeter:
         busy = b["busy"] - a["busy"]
         ours = b["ours"] - a["ours"]
         other = max(0.0, busy - ours)
+        by = {k: round(b["by"].get(k, 0) - a["by"].get(k, 0), 2) for k in set(a["by"]) | set(b["by"])}
         return {"wall": wall, "busy": busy, "ours": ours, "other": other,
-                "other_cores": other / wall if wall > 0 else 0.0}
+                "other_cores": other / wall if wall > 0 else 0.0,
+                "by": {k: v for k, v in sorted(by.items(), key=lambda kv: -kv[1]) if abs(v) >= 0.01}}
+
+
+def fmt_by(by, docs):
+    """CPU ms per document by program, e.g. 'soffice.bin 95, printgate's children 14'."""
+    return ", ".join(f"{k} {v / docs * 1000:.0f}" for k, v in by.items() if v / docs >= 0.0005)
 
 
 def loadavg():
@@ -120,6 +136,15 @@ def save(results_dir, name, data):
     os.makedirs(results_dir, exist_ok=True)
     with open(os.path.join(results_dir, name + ".json"), "w") as f:
         json.dump(data, f, indent=1)
+
+
+def append_passes(results_dir, name, data):
+    """Adds this run's passes to RESULTS/name.json (the shell script alternates the phases)."""
+    old = load(results_dir, name)
+    if old:
+        data = {**old, **data, "passes": old.get("passes", []) + data.get("passes", []),
+                "failures": old.get("failures", []) + data.get("failures", [])}
+    save(results_dir, name, data)
 
 
 def load(results_dir, name):
@@ -214,17 +239,49 @@ def wait_gone(path, secs):
 
 # --- phase: printgate convert --------------------------------------------------------------
 
+def set_child_subreaper():
+    """Orphaned descendants become our children (PR_SET_CHILD_SUBREAPER), so that we reap them
+    and their CPU time is not lost: printgate kills its LibreOffice workers as it exits, and
+    nobody else would wait for them."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.prctl(36, 1, 0, 0, 0) == 0
+
+
+def reap_all(proc, names, secs=30):
+    """Waits for printgate (`proc`) and then every orphan it left (we are their subreaper):
+    {label: CPU seconds of that process and what it reaped} from wait4's rusage."""
+    cpu = {}
+    _, status, ru = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    cpu[proc.pid] = ("printgate + its pdftoppm runs", ru.ru_utime + ru.ru_stime)
+    deadline = time.time() + secs
+    while time.time() < deadline:
+        try:
+            pid, status, ru = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            break  # no children left
+        if pid == 0:
+            time.sleep(0.05)
+            continue
+        cpu[pid] = (names.get(pid, ("?",))[0], ru.ru_utime + ru.ru_stime)
+    return cpu
+
+
 def phase_printgate(args):
     files = args.files
     meter = TreeMeter(args.root)
+    subreaper = set_child_subreaper()
     passes = []
-    for p in range(args.passes):
-        workdir = os.path.join(args.workdir, f"pass{p + 1}")
+    for p in range(args.first_pass - 1, args.first_pass - 1 + args.passes):
+        workdir = os.path.join(args.workdir, f"{'diag' if args.diag else 'pass'}{p + 1}")
         os.makedirs(workdir, exist_ok=True)
-        cmd = [args.bin, "convert", "--workers", str(args.workers), "--parallel", str(args.workers), *files]
-        print(f"printgate pass {p + 1}: {args.bin} convert --workers {args.workers} --parallel {args.workers} "
-              f"<{len(files)} files> (cwd {workdir})", flush=True)
+        parallel = args.parallel or args.workers
+        cmd = [args.bin, "convert", "--workers", str(args.workers), "--parallel", str(parallel), *files]
+        print(f"printgate {'diagnosis' if args.diag else 'pass'} {p + 1}: {args.bin} convert --workers {args.workers} "
+              f"--parallel {parallel} <{len(files)} files> (cwd {workdir})", flush=True)
         a = meter.snapshot()
+        first = last = None
         t_start = time.time()
         with open(os.path.join(args.workdir, f"pass{p + 1}.stderr"), "w") as err:
             proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
@@ -234,8 +291,7 @@ def phase_printgate(args):
             watchdog = threading.Timer(args.timeout, kill_group, args=(proc,))
             watchdog.daemon = True
             watchdog.start()
-            lines, arrivals, summary = [], [], None
-            rc = None
+            lines, arrivals, summary, reaped = [], [], None, {}
             try:
                 for line in proc.stdout:
                     t = time.time()
@@ -249,19 +305,24 @@ def phase_printgate(args):
                         continue
                     if "summary" in obj:
                         summary = obj["summary"]
-                        # Before printgate exits: its LibreOffice workers are never reaped by
-                        # it, so their CPU time would be lost from our tree afterwards.
-                        b = meter.snapshot()
                     else:
+                        if not lines:
+                            first = meter.snapshot()  # the first document is done: CPU from here on
                         lines.append(obj)
                         arrivals.append(t)
-                rc = proc.wait(args.timeout)
+                        if len(lines) == len(files):
+                            last = meter.snapshot()  # printgate's own time vs its pdftoppm runs
+                t_eof = time.time()
+                reaped = reap_all(proc, first["procs"] if first else {})
             finally:
                 watchdog.cancel()
-                kill_group(proc)
+                if proc.returncode is None:
+                    kill_group(proc)
                 forget_pgid(args.pid_dir, proc.pid)
+            rc = proc.returncode
+        c = meter.snapshot()
         t_end = time.time()
-        d = meter.diff(a, b if summary is not None else meter.snapshot())
+        d = meter.diff(a, c)
         lingering = wait_gone(workdir, 30)
         if lingering:
             print(f"  {lingering} LibreOffice process(es) of this pass still running 30 s after printgate exited",
@@ -278,7 +339,28 @@ def phase_printgate(args):
         per_doc = [(kind_of(x["file"]), x["ms"] / 1000) for x in lines if x.get("ok")]
         first_ms = [x["ms"] for x in lines[:args.workers]]
         later = [x["ms"] for x in lines[args.workers:] if x.get("ok")]
+        steady = None
+        if first and len(lines) > 1 and subreaper:
+            # CPU from the first document's completion to the end, by program: what each process
+            # had used then (live) against its total at exit (wait4). Shutdown is included.
+            steady = meter.diff(first, c)
+            steady["docs"] = len(lines) - 1
+            steady["wall"] = t_eof - first["wall"]
+            by = {}
+            for pid, (label, total) in reaped.items():
+                before = first["procs"].get(pid, (label, 0.0))[1]
+                by[label] = by.get(label, 0.0) + total - before
+            pg_label = "printgate + its pdftoppm runs"
+            if last and pg_label in by and proc.pid in last["procs"]:
+                # printgate was still running at its last document line: split its own time
+                # (up to then) from its reaped children's (pdftoppm).
+                own = last["by"].get("printgate", 0.0) - first["by"].get("printgate", 0.0)
+                by["printgate itself"] = own
+                by["pdftoppm (printgate's children)"] = by.pop(pg_label) - own
+            steady["by"] = {k: round(v, 2) for k, v in sorted(by.items(), key=lambda kv: -kv[1])}
         res = {
+            "parallel": parallel,
+            "cpu_steady": steady,
             "ok": rc == 0 and not failed, "rc": rc, "docs": summary["docs"], "failed": summary["failed"],
             "seconds": summary["seconds"], "docs_per_s": summary["docs_per_s"], "startup_ms": summary["startup_ms"],
             "restarts": summary.get("restarts"), "wall_s": t_end - t_start, "warm_docs_per_s": warm,
@@ -295,9 +377,17 @@ def phase_printgate(args):
               f"after the first {args.workers} documents {warm or 0:.2f} docs/s; per document mean "
               f"{res['ms_mean'] or 0:.0f} ms (first ones {first_ms} ms); other processes {d['other_cores']:.2f} cores",
               flush=True)
+        if steady:
+            print(f"  CPU after the first document: {steady['ours'] / steady['docs'] * 1000:.0f} ms per document "
+                  f"({fmt_by(steady['by'], steady['docs'])})", flush=True)
         if failed:
             print(f"  FAILED: {res['errors']}", flush=True)
-    save(args.results, "printgate", {"passes": passes, "files": len(files), "workers": args.workers})
+    if args.diag:
+        old = load(args.results, "printgate") or {"passes": []}
+        old["diag"] = old.get("diag", []) + passes
+        save(args.results, "printgate", old)
+    else:
+        append_passes(args.results, "printgate", {"passes": passes, "files": len(files), "workers": args.workers})
     return 0 if passes and all(p["ok"] for p in passes) else 1
 
 
@@ -354,8 +444,14 @@ def _raw_worker(idx, args, tasks, results, barrier):
                 time.sleep(0.1)
         desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
 
-        def convert(path, out):
-            doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(path), "_blank", 0, (prop("Hidden", True),))
+        plain_props = (prop("Hidden", True),)
+        # What printgate's lo_bridge.py passes: read-only, macros never run, links never updated.
+        printgate_props = (prop("Hidden", True), prop("ReadOnly", True), prop("MacroExecutionMode", 0),
+                           prop("UpdateDocMode", 0))
+
+        def convert(path, out, mode="plain"):
+            props = plain_props if mode == "plain" else printgate_props
+            doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(path), "_blank", 0, props)
             if doc is None:
                 raise RuntimeError(f"cannot open {path}")
             try:
@@ -364,6 +460,15 @@ def _raw_worker(idx, args, tasks, results, barrier):
                 doc.close(True)
             if not os.path.getsize(out):
                 raise RuntimeError(f"empty PDF for {path}")
+            if mode == "props+pdftoppm":  # printgate's colour step after LibreOffice
+                ppm = os.path.join(args.workdir, f"ppm-{idx}")
+                os.makedirs(ppm, exist_ok=True)
+                subprocess.run(["pdftoppm", "-r", "20", out, os.path.join(ppm, "page")], check=True,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                for n in os.listdir(ppm):
+                    with open(os.path.join(ppm, n), "rb") as f:
+                        f.read()
+                    os.remove(os.path.join(ppm, n))
 
         t_ready = time.time()
         t = time.time()
@@ -379,16 +484,17 @@ def _raw_worker(idx, args, tasks, results, barrier):
                 sys.stderr.write(f"raw listener {idx}: warm-up attempt {attempt + 1} failed ({e}); retrying\n")
                 time.sleep(0.5)
         results.put(("ready", idx, t_ready - t0, time.time() - t, attempt))
-        for p in range(args.passes):
+        for p in range(args.passes + (2 if args.diag else 0)):
             barrier.wait()
             while True:
-                i = tasks.get()
-                if i is None:
+                item = tasks.get()
+                if item is None:
                     break
+                i, mode = item
                 path = args.files[i]
                 t = time.time()
                 try:
-                    convert(path, os.path.join(outdir, os.path.basename(path) + ".pdf"))
+                    convert(path, os.path.join(outdir, os.path.basename(path) + ".pdf"), mode)
                     results.put(("doc", p, idx, i, t, time.time(), None))
                 except Exception as e:  # noqa: BLE001 - reported by the parent
                     results.put(("doc", p, idx, i, t, time.time(), f"{type(e).__name__}: {getattr(e, 'Message', '') or e}"))
@@ -420,6 +526,7 @@ def phase_raw(args):
     procs = [ctx.Process(target=_raw_worker, args=(i, args, tasks, results, barrier)) for i in range(args.workers)]
     signal.signal(signal.SIGTERM, _exit_on_term)
     out = {"passes": [], "ready": [], "workers": args.workers, "files": len(args.files)}
+    modes = ["plain"] * args.passes + (["props", "props+pdftoppm"] if args.diag else [])
     failures = []
     print(f"raw: starting {args.workers} soffice listeners (own profile, UNO pipe), warming each with "
           f"{os.path.basename(args.warm_file)} ...", flush=True)
@@ -443,9 +550,9 @@ def phase_raw(args):
               + ", ".join(f"start {r['start_s']:.1f}s, warm-up document {r['warm_ms']} ms"
                         + (f" ({r['warm_retries']} failed first)" if r["warm_retries"] else "") for r in out["ready"]),
               flush=True)
-        for p in range(args.passes):
+        for p, mode in enumerate(modes):
             for i in range(len(args.files)):
-                tasks.put(i)
+                tasks.put((i, mode))
             for _ in range(args.workers):
                 tasks.put(None)
             time.sleep(0.2)  # let the queue's feeder thread hand everything over
@@ -470,10 +577,18 @@ def phase_raw(args):
                    "docs_per_s": len(ok) / (t_end - t_begin), "ms_mean": statistics.mean(s for _, s in per_doc) * 1000,
                    "ms_p50": percentile([s for _, s in per_doc], 50) * 1000,
                    "by_kind_ms": by_kind_ms(per_doc), "cpu": d,
-                   "errors": [f"{args.files[m[3]]}: {m[6]}" for m in errs][:5]}
-            out["passes"].append(res)
-            print(f"  pass {p + 1}: {res['docs_per_s']:.2f} docs/s ({len(ok)} docs in {res['seconds']:.2f} s), per "
-                  f"document mean {res['ms_mean']:.0f} ms; other processes {d['other_cores']:.2f} cores", flush=True)
+                   "errors": [f"{args.files[m[3]]}: {m[6]}" for m in errs][:5], "mode": mode}
+            if mode == "plain":
+                out["passes"].append(res)
+                label = f"pass {p + 1}"
+            else:
+                out.setdefault("diag", {})[mode] = res
+                label = {"props": "diagnosis, printgate's load options (ReadOnly, MacroExecutionMode, UpdateDocMode)",
+                         "props+pdftoppm": "diagnosis, printgate's load options + pdftoppm -r 20 per document"}[mode]
+            print(f"  {label}: {res['docs_per_s']:.2f} docs/s ({len(ok)} docs in {res['seconds']:.2f} s), per "
+                  f"document mean {res['ms_mean']:.0f} ms; CPU {d['ours'] / max(1, len(docs)) * 1000:.0f} ms per "
+                  f"document ({fmt_by(d['by'], max(1, len(docs)))}); other processes {d['other_cores']:.2f} cores",
+                  flush=True)
             if errs:
                 failures.append(f"raw pass {p + 1}: {len(errs)} failed, first {res['errors'][0]}")
         for pr in procs:
@@ -491,7 +606,7 @@ def phase_raw(args):
         if not isinstance(e, Exception):
             raise
     out["failures"] = failures
-    save(args.results, "raw", out)
+    append_passes(args.results, "raw", out)
     return 1 if failures else 0
 
 
@@ -703,6 +818,8 @@ def phase_report(args):
     for name, res in (("printgate", pg), ("raw", raw)):
         for i, p in enumerate((res or {}).get("passes", [])):
             cpu_phases.append((f"{name} pass {i + 1}", p.get("cpu")))
+    for mode, res in ((raw or {}).get("diag") or {}).items():
+        cpu_phases.append((f"raw {mode}", res.get("cpu")))
     cpu_phases.append(("cold", (cold or {}).get("cpu")))
     for kind in ("pdf", "docx"):
         cpu_phases.append((f"latency {kind}", ((lat or {}).get(kind) or {}).get("cpu")))
@@ -742,6 +859,13 @@ def phase_report(args):
         if pg_best.get("warm_docs_per_s"):
             rows.append(("ratio printgate (after first docs) / raw warm",
                          f"{pg_best['warm_docs_per_s'] / raw_best['docs_per_s']:.2f}", "for diagnosis"))
+    cpu_pg = [p["cpu_steady"]["ours"] / p["cpu_steady"]["docs"] for p in (pg or {}).get("passes", []) if p.get("cpu_steady")]
+    cpu_raw = [p["cpu"]["ours"] / p["docs"] for p in (raw or {}).get("passes", []) if p.get("cpu") and p.get("docs")]
+    if cpu_pg and cpu_raw:
+        rows.append(("CPU per document, printgate / raw (median of passes)",
+                     f"{statistics.median(cpu_pg) * 1000:.0f}/{statistics.median(cpu_raw) * 1000:.0f} ms",
+                     f"raw/printgate {statistics.median(cpu_raw) / statistics.median(cpu_pg):.2f}: the docs/s ratio on a "
+                     f"CPU-bound machine, less sensitive to background load"))
     if pg_best and cold and cold.get("docs_per_s"):
         r_cold = pg_best["docs_per_s"] / cold["docs_per_s"]
         rows.append(("ratio printgate / cold", f"{r_cold:.1f}",
@@ -771,7 +895,34 @@ def phase_report(args):
         print(f"  all    {pg_best['ms_mean']:>10.0f} {raw_best['ms_mean']:>9.0f}   "
               f"(printgate excludes each worker's first document; raw is warmed)")
     if colour:
-        print(f"  pdftoppm -r 20 (printgate's colour step) on these PDFs: mean {colour['ms_mean']:.0f} ms per document")
+        print(f"  pdftoppm -r 20 (printgate's colour step) on these PDFs, alone: mean {colour['ms_mean']:.0f} ms per document")
+    steady = (pg_best or {}).get("cpu_steady")
+    if steady:
+        print(f"  CPU per document, printgate (after its first document): {steady['ours'] / steady['docs'] * 1000:.0f} ms "
+              f"({fmt_by(steady['by'], steady['docs'])}); wall {steady['wall']:.2f} s for {steady['docs']} documents")
+    if raw_best and raw_best.get("cpu"):
+        c = raw_best["cpu"]
+        print(f"  CPU per document, raw warm listeners: {c['ours'] / raw_best['docs'] * 1000:.0f} ms "
+              f"({fmt_by(c['by'], raw_best['docs'])})")
+    for mode, label in (("props", "raw + printgate's load options (ReadOnly, MacroExecutionMode, UpdateDocMode)"),
+                        ("props+pdftoppm", "raw + those options + pdftoppm -r 20 per document")):
+        res = ((raw or {}).get("diag") or {}).get(mode)
+        if res:
+            c = res["cpu"]
+            print(f"  {label}: {res['docs_per_s']:.2f} docs/s, {res['ms_mean']:.0f} ms per document, CPU "
+                  f"{c['ours'] / res['docs'] * 1000:.0f} ms per document; other processes {c['other_cores']:.2f} cores")
+    for res in (pg or {}).get("diag", []):
+        if res.get("docs_per_s"):
+            st = res.get("cpu_steady")
+            print(f"  printgate convert --workers 2 --parallel {res['parallel']} (diagnosis: more documents in flight than "
+                  f"workers, so LibreOffice is not idle during the colour step): {res['docs_per_s']:.2f} docs/s, "
+                  f"{res['warm_docs_per_s'] or 0:.2f} after the first documents"
+                  + (f"; CPU {st['ours'] / st['docs'] * 1000:.0f} ms per document" if st else "")
+                  + f"; other processes {res['cpu']['other_cores']:.2f} cores")
+    if pg_best:
+        print(f"  printgate start-up (2 workers, before timing): {pg_best['startup_ms']} ms; its first documents "
+              f"{pg_best['first_ms']} ms (raw warm-up documents: "
+              f"{', '.join(str(r['warm_ms']) for r in (raw or {}).get('ready', []))} ms)")
     print()
     print("CPU per phase ('other' = processes this benchmark did not start)")
     for name, c in cpu_phases:
@@ -800,11 +951,15 @@ def phase_report(args):
 
     m = machine + busy_note
     print("rows for docs/benchmarks.md:")
+    cpu_note = ""
+    if cpu_pg and cpu_raw:
+        cpu_note = (f" (CPU per document: printgate {statistics.median(cpu_pg) * 1000:.0f} ms, raw "
+                    f"{statistics.median(cpu_raw) * 1000:.0f} ms)")
     if pg_best and raw_best:
-        print(f"| {date} | convert docs/s, mixed Office set ({args.set_desc}), `printgate convert --workers 2 "
+        print(f"| {date} | convert docs/s, mixed Office set: {args.set_desc}; `printgate convert --workers 2 "
               f"--parallel 2` (timed after the workers are ready), best of {len(pg['passes'])} | `{cmd}` | "
               f"{pg_best['docs_per_s']:.2f} docs/s | {raw_best['docs_per_s']:.2f} docs/s: 2 warm soffice UNO listeners "
-              f"(own profiles, pipe), driven from Python, warmed with one document each; goal >= {GOAL_RAW}x | "
+              f"(own profiles, pipe), driven from Python, warmed with one document each; goal >= {GOAL_RAW}x{cpu_note} | "
               f"{r_raw:.2f} | {m} |")
     if pg_best and cold and cold.get("docs_per_s"):
         print(f"| {date} | convert docs/s vs cold LibreOffice, same run | `{cmd}` | {pg_best['docs_per_s']:.2f} docs/s | "
@@ -837,6 +992,9 @@ def main():
     p.add_argument("--workdir", required=True)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--passes", type=int, default=2)
+    p.add_argument("--first-pass", type=int, default=1, help="number of the first pass (its work directory)")
+    p.add_argument("--parallel", type=int, default=0, help="documents at once (default: --workers)")
+    p.add_argument("--diag", action="store_true", help="a diagnostic run: kept apart from the reported passes")
     p.add_argument("--timeout", type=float, default=300)
     p.add_argument("files", nargs="+")
 
@@ -846,6 +1004,7 @@ def main():
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--passes", type=int, default=2)
     p.add_argument("--warm-file", required=True)
+    p.add_argument("--diag", action="store_true", help="two more passes: printgate's load options, then + pdftoppm")
     p.add_argument("--timeout", type=float, default=120)
     p.add_argument("files", nargs="+")
 
