@@ -263,6 +263,11 @@ impl OfficePool {
         };
         let hello: serde_json::Value = serde_json::from_str(&line).map_err(|e| unavailable("unexpected start-up line", &e))?;
         worker.office_pid = hello.get("pid").and_then(serde_json::Value::as_u64).and_then(|p| u32::try_from(p).ok()).unwrap_or(0);
+        if !worker.warm_up().await {
+            // A worker that cannot convert one line of text (or answered out of turn) is not
+            // given real documents.
+            return Err(ConvertError::Unavailable("LibreOffice worker failed its warm-up conversion".into()));
+        }
         tracing::info!(worker = id, isolation = ?self.isolation, "LibreOffice worker ready");
         Ok(worker)
     }
@@ -294,6 +299,25 @@ struct Worker {
 }
 
 impl Worker {
+    /// Converts a one-line text once: LibreOffice's first document loads the Writer and PDF
+    /// export code (~300 ms more than later ones), which no patron should wait for.
+    async fn warm_up(&mut self) -> bool {
+        let (input, output) = (self.profile.join("tmp/warm-up.txt"), self.profile.join("tmp/warm-up.pdf"));
+        if std::fs::write(&input, "printgate\n").is_err() {
+            return false;
+        }
+        let request = serde_json::json!({ "in": input, "out": output, "filter": "Text (encoded)", "options": "UTF8,LF,,," });
+        let ok = match tokio::time::timeout(START_TIMEOUT, self.request(&request)).await {
+            Ok(Ok(Reply { ok: true, .. })) => true,
+            other => {
+                tracing::warn!(worker = self.id, outcome = ?other.map(|r| r.map(|r| r.error)), "LibreOffice worker warm-up failed");
+                false
+            }
+        };
+        let _ = (std::fs::remove_file(input), std::fs::remove_file(output));
+        ok
+    }
+
     async fn request(&mut self, request: &serde_json::Value) -> std::io::Result<Reply> {
         let mut line = request.to_string();
         line.push('\n');
