@@ -93,7 +93,7 @@ impl Pipeline {
             created_at: meta.received_at,
             expires_at: meta.received_at + queue.retention.as_secs() as i64,
         };
-        let reply_to = reply_recipient(&meta, &submission, queue);
+        let reply_to = reply_recipient(&meta, &submission, queue).filter(|to| !is_own_address(&live.config, to));
         let expires = format_time(message.expires_at);
         let library = live.config.relay.library_name.clone();
         let from = live.config.relay.from.clone();
@@ -281,6 +281,24 @@ fn reply_recipient(meta: &SpoolMeta, submission: &Submission, queue: &QueueConfi
     }
     let envelope_sender = meta.mail_from.as_ref()?;
     Some(submission.from_address.clone().unwrap_or_else(|| envelope_sender.clone()))
+}
+
+/// Loop guard: printgate never replies to itself, i.e. to its reply sender or to any print
+/// address (with or without `+options`), whatever headers a bounced or forwarded reply lost.
+fn is_own_address(config: &crate::config::Config, address: &str) -> bool {
+    let plain = |a: &str| {
+        let a = match (a.find('<'), a.rfind('>')) {
+            (Some(start), Some(end)) if start < end => &a[start + 1..end],
+            _ => a,
+        };
+        let a = a.trim().to_ascii_lowercase();
+        match a.rsplit_once('@') {
+            Some((local, domain)) => format!("{}@{domain}", local.split('+').next().unwrap_or(local)),
+            None => a,
+        }
+    };
+    let address = plain(address);
+    std::iter::once(config.relay.from.as_str()).chain(config.queue.iter().map(|q| q.address.as_str())).any(|own| plain(own) == address)
 }
 
 /// `bw@print.example.org` + token -> `bw+TOKEN@print.example.org`.
