@@ -24,6 +24,9 @@ PG_DEBIAN_PACKAGES=(
     libheif-examples fonts-dejavu-core fonts-wqy-zenhei fonts-liberation2
     # tests/interop/sealed_job.py (tests/seal_interop.rs), run with /usr/bin/python3.
     python3-cryptography python3-zstandard python3-dkim
+    # tests/release.rs: ippeveprinter (cups-ipp-utils) needs a D-Bus system bus, a private one;
+    # wrk for scripts/bench/release.
+    dbus-daemon wrk
 )
 
 # Seconds to wait for each daemon to answer.
@@ -73,7 +76,7 @@ pg_install() {
     fi
 
     local bin
-    for bin in clamd clamdscan spamd spamc swaks qpdf pdftotext pdftoppm ippeveprinter python3 soffice heif-convert; do
+    for bin in clamd clamdscan spamd spamc swaks qpdf pdftotext pdftoppm ippeveprinter dbus-daemon wrk python3 soffice heif-convert; do
         if ! command -v "$bin" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$bin" ]; then
             pg_err "required program '$bin' not found after install"
             return 1
@@ -260,6 +263,12 @@ EOF
         echo "export PRINTGATE_TEST_S3='$PRINTGATE_TEST_S3'" >>"$rundir/env"
         pg_log "S3 test server (moto): $PRINTGATE_TEST_S3 (log $rundir/s3.log)"
     fi
+    if [ "${PG_WITH_S3:-1}" = 1 ]; then
+        pg__install_schemathesis || { pg_stop_daemons "$rundir"; return 1; }
+        PRINTGATE_TEST_SCHEMATHESIS="$PG_SCHEMATHESIS_VENV/bin/schemathesis"
+        export PRINTGATE_TEST_SCHEMATHESIS
+        echo "export PRINTGATE_TEST_SCHEMATHESIS='$PRINTGATE_TEST_SCHEMATHESIS'" >>"$rundir/env"
+    fi
     pg_log "clamd: $PRINTGATE_TEST_CLAMD and $PRINTGATE_TEST_CLAMD_TCP (log $rundir/clamd.log)"
     pg_log "spamd: $PRINTGATE_TEST_SPAMD (log $rundir/spamd.log)"
 }
@@ -285,6 +294,18 @@ pg__start_s3() {
     done
     pg_err "the S3 test server did not answer on port $port (log $rundir/s3.log)"
     return 1
+}
+
+# schemathesis (property tests of the release API against docs/openapi.json), from PyPI, in a
+# venv kept outside the clone like moto's.
+: "${PG_SCHEMATHESIS_VENV:=/var/tmp/printgate-schemathesis}"
+PG_SCHEMATHESIS_VERSION=4.32.5
+pg__install_schemathesis() {
+    if ! "$PG_SCHEMATHESIS_VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$PG_SCHEMATHESIS_VERSION"; then
+        pg_log "installing schemathesis $PG_SCHEMATHESIS_VERSION into $PG_SCHEMATHESIS_VENV"
+        python3 -m venv "$PG_SCHEMATHESIS_VENV" || return 1
+        "$PG_SCHEMATHESIS_VENV/bin/pip" install -q "schemathesis==$PG_SCHEMATHESIS_VERSION" || return 1
+    fi
 }
 
 pg__start_clamd() {

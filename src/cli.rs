@@ -69,20 +69,76 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum StationCommand {
-    /// Redeem a release code and write the documents to a directory.
+    /// Redeem a release code and print the documents (or write them to a directory).
     Release {
         code: String,
-        #[arg(long)]
-        server: String,
-        #[arg(long, env = "PRINTGATE_STATION_TOKEN", hide_env_values = true)]
-        token: String,
-        /// The site's private key; repeat it during a key rotation (current key first): each
-        /// job is opened with the key it names.
-        #[arg(long, required = true)]
-        key: Vec<PathBuf>,
-        #[arg(long)]
-        out: PathBuf,
+        #[command(flatten)]
+        station: StationArgs,
+        /// Keep retrying a failed delivery (printer down, stopped, jammed) this long, e.g. 5m.
+        #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+        retry_for: std::time::Duration,
     },
+    /// Poll the site's pending jobs every interval and print them (PDS mode).
+    Poll {
+        #[arg(long)]
+        site: String,
+        #[command(flatten)]
+        station: StationArgs,
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        interval: std::time::Duration,
+        /// One round, then exit (non-zero on a server error): for cron.
+        #[arg(long)]
+        once: bool,
+    },
+}
+
+/// What every station command needs: the server, the token, the keys and the output.
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("output").required(true).args(["printer", "out"])))]
+pub struct StationArgs {
+    /// Base URL of the release API (https://…; http:// only to a loopback address).
+    #[arg(long)]
+    server: String,
+    #[arg(long, env = "PRINTGATE_STATION_TOKEN", hide_env_values = true)]
+    token: String,
+    /// The site's private key; repeat it during a key rotation (current key first): each
+    /// job is opened with the key it names.
+    #[arg(long, required = true)]
+    key: Vec<PathBuf>,
+    /// Trust this CA certificate (PEM) for the server, besides the system's roots.
+    #[arg(long)]
+    ca: Option<PathBuf>,
+    /// Print on this IPP printer (ipp://HOST[:PORT]/PATH or ipps://…).
+    #[arg(long)]
+    printer: Option<String>,
+    /// Write the PDFs to this directory instead of printing.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// How long the printer may take to complete one job before it is cancelled and retried.
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    job_timeout: std::time::Duration,
+}
+
+impl StationArgs {
+    fn connect(&self) -> anyhow::Result<(crate::station::StationClient, crate::station::Output)> {
+        crate::server::install_crypto_provider();
+        let keys = self
+            .key
+            .iter()
+            .map(|path| crate::seal::SitePrivateKey::load(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let client = crate::station::StationClient::with_ca(&self.server, &self.token, keys, self.ca.as_deref())?;
+        let output = match (&self.printer, &self.out) {
+            (Some(uri), _) => {
+                let mut printer = crate::station::ipp::Printer::new(uri)?;
+                printer.job_timeout = self.job_timeout;
+                crate::station::Output::Printer(printer)
+            }
+            (None, Some(dir)) => crate::station::Output::Dir(dir.clone()),
+            (None, None) => bail!("give --printer or --out"),
+        };
+        Ok((client, output))
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -121,19 +177,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keygen { site, out } => keygen(&site, &out),
-        Command::Station { command: StationCommand::Release { code, server, token, key, out } } => {
-            crate::server::install_crypto_provider();
-            let keys = key
-                .iter()
-                .map(|path| crate::seal::SitePrivateKey::load(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let client = crate::station::StationClient::new(&server, &token, keys)?;
-            let written = crate::station::release_to_dir(&client, &code, &out).await?;
-            for path in &written {
-                println!("{}", path.display());
+        Command::Station { command: StationCommand::Release { code, station, retry_for } } => {
+            let (client, output) = station.connect()?;
+            let delivered = crate::station::release(&client, &code, &output, retry_for).await?;
+            for place in &delivered {
+                println!("{place}");
             }
-            eprintln!("released {} document(s)", written.len());
+            eprintln!("released {} document(s)", delivered.len());
             Ok(())
+        }
+        Command::Station { command: StationCommand::Poll { site, station, interval, once } } => {
+            let (client, output) = station.connect()?;
+            let stop = tokio_util::sync::CancellationToken::new();
+            let on_signal = stop.clone();
+            tokio::spawn(async move {
+                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = async { if let Some(t) = term.as_mut() { t.recv().await; } else { std::future::pending::<()>().await } } => {}
+                }
+                on_signal.cancel();
+            });
+            let mut poller = crate::station::poll::Poller::new(&client, &site, &output, interval);
+            let result = poller.run(once, &stop).await;
+            let s = &poller.stats;
+            eprintln!("polled {} time(s): {} delivered, {} failed attempt(s), {} server error(s)", s.rounds, s.delivered, s.failed_attempts, s.server_errors);
+            Ok(result?)
         }
         Command::StationToken { command } => tokens(command).await,
         Command::Convert { config, paper, max_pages, workers, parallel, out, files } => {

@@ -336,6 +336,36 @@ pub struct ApiConfig {
     pub tls_cert: Option<PathBuf>,
     #[serde(default)]
     pub tls_key: Option<PathBuf>,
+    /// Wrong release codes one station may try within `failed_code_window` before it is
+    /// locked out for `lockout`.
+    #[serde(default = "default_max_failed_codes")]
+    pub max_failed_codes: u32,
+    /// The same for one source address (all stations behind it together).
+    #[serde(default = "default_max_failed_codes_per_address")]
+    pub max_failed_codes_per_address: u32,
+    #[serde(default = "default_failed_code_window", deserialize_with = "duration")]
+    pub failed_code_window: Duration,
+    #[serde(default = "default_lockout", deserialize_with = "duration")]
+    pub lockout: Duration,
+    /// Most jobs one poll answer lists (`GET /api/v1/sites/{site}/jobs`).
+    #[serde(default = "default_poll_limit")]
+    pub poll_limit: u32,
+}
+
+fn default_max_failed_codes() -> u32 {
+    10
+}
+fn default_max_failed_codes_per_address() -> u32 {
+    50
+}
+fn default_failed_code_window() -> Duration {
+    Duration::from_secs(600)
+}
+fn default_lockout() -> Duration {
+    Duration::from_secs(900)
+}
+fn default_poll_limit() -> u32 {
+    100
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -674,14 +704,30 @@ impl Config {
         if !self.relay.from.contains('@') {
             push("relay.from", format!("{:?} is not an email address", self.relay.from));
         }
-        // HTTPS for the API and admin listeners is not built yet: refuse rather than serve
-        // plain HTTP on a public address because a certificate was configured.
-        if self.api.tls_cert.is_some() || self.api.tls_key.is_some() {
-            push("api.tls_cert", "HTTPS for the release API is not implemented yet; listen on loopback behind a TLS proxy".into());
+        if self.api.tls_cert.is_some() != self.api.tls_key.is_some() {
+            push("api.tls_cert", "tls_cert and tls_key must be set together".into());
         }
-        if !self.api.listen.ip().is_loopback() {
-            push("api.listen", "plain HTTP is only allowed on a loopback address".into());
+        for (key, path) in [("api.tls_cert", &self.api.tls_cert), ("api.tls_key", &self.api.tls_key)] {
+            if let Some(path) = path
+                && !path.is_file()
+            {
+                push(key, format!("{} is not a readable file", path.display()));
+            }
         }
+        if self.api.tls_cert.is_none() && !self.api.listen.ip().is_loopback() {
+            push("api.listen", "plain HTTP is only allowed on a loopback address; set tls_cert and tls_key to serve HTTPS".into());
+        }
+        if self.api.max_failed_codes == 0 || self.api.max_failed_codes_per_address == 0 {
+            push("api.max_failed_codes", "must be at least 1".into());
+        }
+        if self.api.failed_code_window.is_zero() {
+            push("api.failed_code_window", "must be longer than 0s".into());
+        }
+        if self.api.poll_limit == 0 {
+            push("api.poll_limit", "must be at least 1".into());
+        }
+        // HTTPS for the admin listener is not built yet: refuse rather than serve plain HTTP
+        // on a public address because a certificate was configured.
         if let Some(admin) = &self.admin {
             if admin.tls_cert.is_some() || admin.tls_key.is_some() {
                 push("admin.tls_cert", "HTTPS for the admin console is not implemented yet".into());

@@ -66,12 +66,17 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
         Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding smtp.tls_listen {addr}"))?),
         None => None,
     };
-    let api_listener = TcpListener::bind(config.api.listen).await.with_context(|| format!("binding api.listen {}", config.api.listen))?;
+    let api_socket = TcpListener::bind(config.api.listen).await.with_context(|| format!("binding api.listen {}", config.api.listen))?;
+    let api_listener = match (&config.api.tls_cert, &config.api.tls_key) {
+        (Some(cert), Some(key)) => crate::api::listen::ApiListener::tls(api_socket, crate::api::listen::https_acceptor(cert, key)?)?,
+        _ => crate::api::listen::ApiListener::plain(api_socket)?,
+    };
     tracing::info!(
         smtp = %smtp_listener.local_addr()?,
         smtps = ?tls_listener.as_ref().and_then(|l| l.local_addr().ok()),
         starttls = tls.is_some(),
-        api = %api_listener.local_addr()?,
+        api = %axum::serve::Listener::local_addr(&api_listener)?,
+        api_tls = config.api.tls_cert.is_some(),
         "printgate listening"
     );
 
@@ -100,10 +105,13 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
     tasks.spawn(outbox::run(store.clone(), relay, outbox_wake, shutdown.clone()));
     tasks.spawn(janitor(store.clone(), config.store.trace_retention, shutdown.clone()));
 
-    let app = crate::api::router(crate::api::ApiState { store });
+    let app = crate::api::router(crate::api::ApiState::new(store, &config.api));
     let api_shutdown = shutdown.clone();
     tasks.spawn(async move {
-        let served = axum::serve(api_listener, app).with_graceful_shutdown(async move { api_shutdown.cancelled().await }).await;
+        use axum::serve::ListenerExt;
+        let served = axum::serve(api_listener.tap_io(|_| {}), app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(async move { api_shutdown.cancelled().await })
+            .await;
         if let Err(e) = served {
             tracing::error!(error = %e, "release API stopped");
         }

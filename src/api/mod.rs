@@ -1,69 +1,80 @@
-//! The release-station API: JSON over HTTP(S), bearer-token authenticated.
+//! The release-station API: JSON over HTTPS (plain HTTP on loopback only), bearer-token
+//! authenticated.
 //!
-//! Owns the routes of DESIGN.md's release API, station authentication and the mapping of store
-//! outcomes to HTTP statuses. It never decrypts anything: stations receive sealed bytes.
+//! Owns the routes of docs/release-api.md (described by docs/openapi.json, served at
+//! `/api/v1/openapi.json`), station authentication, brute-force throttling of release codes
+//! and the mapping of store outcomes to HTTP statuses. It never decrypts anything: stations
+//! receive sealed bytes.
 
-use axum::extract::{FromRequestParts, Path, State};
+pub mod error;
+pub mod listen;
+pub mod throttle;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
+pub use error::{ApiError, ApiJson};
+use throttle::{Throttle, ThrottleKey};
+
 use crate::store::{JobInfo, ReleaseCode, Store, StoreError};
+
+/// The OpenAPI description of this API (kept in docs/, served as is).
+pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
+
+/// Request bodies are a few fields of JSON.
+const MAX_BODY_BYTES: usize = 16 * 1024;
 
 #[derive(Clone)]
 pub struct ApiState {
     pub store: Store,
+    pub throttle: Arc<Throttle>,
+    /// Most jobs one poll answer lists.
+    pub poll_limit: u32,
 }
 
-/// Builds the router (tests call it directly; `serve` binds it).
+impl ApiState {
+    pub fn new(store: Store, config: &crate::config::ApiConfig) -> Self {
+        let limits = throttle::Limits {
+            per_station: config.max_failed_codes,
+            per_address: config.max_failed_codes_per_address,
+            window: config.failed_code_window,
+            lockout: config.lockout,
+        };
+        Self { store, throttle: Arc::new(Throttle::new(limits)), poll_limit: config.poll_limit }
+    }
+}
+
+/// Builds the router. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`:
+/// the release route throttles by source address.
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/release", post(release))
         .route("/api/v1/jobs/{id}/sealed", get(sealed))
         .route("/api/v1/jobs/{id}/ack", post(ack))
+        .route("/api/v1/sites/{site}/jobs", get(site_jobs))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
-/// API errors: a stable machine-readable `code` plus a message. Client errors are not logged
-/// as errors; internal ones are logged once with their cause and answered generically.
-#[derive(Debug)]
-pub enum ApiError {
-    Unauthorized,
-    NotFound,
-    BadRequest(String),
-    Internal(String),
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => Self::NotFound,
-            other => Self::Internal(other.to_string()),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code, message) = match self {
-            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "missing or invalid station token".to_owned()),
-            Self::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such code or job, or it has expired".to_owned()),
-            Self::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m),
-            Self::Internal(cause) => {
-                tracing::error!(cause = %cause, "release API internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error, try again later".to_owned())
-            }
-        };
-        (status, Json(serde_json::json!({ "code": code, "message": message }))).into_response()
-    }
-}
-
-/// An authenticated station: the site its token belongs to.
+/// An authenticated station: its token's id and the site the token belongs to.
 pub struct Station {
+    pub token_id: String,
     pub site: String,
 }
 
@@ -76,13 +87,20 @@ impl FromRequestParts<ApiState> for Station {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
             .ok_or(ApiError::Unauthorized)?;
-        match state.store.station_site(token.trim()).await {
-            Ok(site) => Ok(Station { site }),
+        match state.store.station_site(token).await {
+            Ok((token_id, site)) => Ok(Station { token_id, site }),
             Err(StoreError::NotFound) => Err(ApiError::Unauthorized),
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// Job ids are 32 lowercase hex digits; anything else cannot name a job.
+fn job_id(id: &str) -> Result<&str, ApiError> {
+    if id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) { Ok(id) } else { Err(ApiError::NotFound) }
 }
 
 #[derive(Deserialize)]
@@ -91,7 +109,7 @@ struct ReleaseRequest {
 }
 
 #[derive(serde::Serialize)]
-struct ReleaseResponse {
+struct JobList {
     /// The site the jobs are sealed for (stations check it against the sealed header).
     site: String,
     jobs: Vec<JobInfo>,
@@ -99,17 +117,50 @@ struct ReleaseResponse {
 
 async fn release(
     State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     station: Station,
-    Json(req): Json<ReleaseRequest>,
-) -> Result<Json<ReleaseResponse>, ApiError> {
-    let code = ReleaseCode::parse(&req.code).ok_or(ApiError::NotFound)?;
-    let jobs = state.store.release(&code, &station.site).await?;
-    tracing::info!(site = %station.site, jobs = jobs.len(), "code redeemed");
-    Ok(Json(ReleaseResponse { site: station.site, jobs }))
+    ApiJson(req): ApiJson<ReleaseRequest>,
+) -> Result<Json<JobList>, ApiError> {
+    let keys = [ThrottleKey::Station(station.token_id.clone()), ThrottleKey::Address(peer.ip())];
+    state.throttle.check(&keys).map_err(|retry_after| ApiError::LockedOut { retry_after })?;
+    let found = match ReleaseCode::parse(&req.code) {
+        Some(code) => state.store.release(&code, &station.site).await,
+        None => Err(StoreError::NotFound),
+    };
+    match found {
+        Ok(jobs) => {
+            tracing::info!(site = %station.site, station = %station.token_id, jobs = jobs.len(), "code redeemed");
+            Ok(Json(JobList { site: station.site, jobs }))
+        }
+        Err(StoreError::NotFound) => {
+            wrong_code(&state, &station, peer).await;
+            Err(ApiError::NotFound)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Counts a wrong code; a lock-out that starts now goes to the audit trail. The code itself is
+/// never logged (a near miss would help an attacker reading logs).
+async fn wrong_code(state: &ApiState, station: &Station, peer: SocketAddr) {
+    tracing::warn!(site = %station.site, station = %station.token_id, peer = %peer.ip(), "wrong release code");
+    let keys = [ThrottleKey::Station(station.token_id.clone()), ThrottleKey::Address(peer.ip())];
+    for locked in state.throttle.failure(&keys) {
+        let (kind, what) = match &locked.key {
+            ThrottleKey::Station(id) => ("station_locked_out", format!("station token {id}")),
+            ThrottleKey::Address(ip) => ("address_locked_out", format!("address {ip}")),
+        };
+        let detail = format!("{what}: {} wrong release codes; locked out", locked.failures);
+        tracing::warn!(kind, station = %station.token_id, peer = %peer.ip(), "{detail}");
+        let ip = peer.ip().to_string();
+        if let Err(e) = state.store.audit(kind, Some(&station.token_id), Some(&ip), &detail).await {
+            tracing::error!(error = %e, "cannot write the audit event of a lock-out");
+        }
+    }
 }
 
 async fn sealed(State(state): State<ApiState>, station: Station, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let (_, blob_key) = state.store.job(&id, &station.site).await?;
+    let (_, blob_key) = state.store.job(job_id(&id)?, &station.site).await?;
     let bytes = state.store.blobs().get(&blob_key).await?;
     Ok(([(header::CONTENT_TYPE, "application/vnd.printgate.sealed-job")], bytes).into_response())
 }
@@ -117,26 +168,50 @@ async fn sealed(State(state): State<ApiState>, station: Station, Path(id): Path<
 #[derive(Deserialize)]
 struct AckRequest {
     status: String,
+    /// Why printing failed (for `failed`; shown to admins).
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 async fn ack(
     State(state): State<ApiState>,
     station: Station,
     Path(id): Path<String>,
-    Json(req): Json<AckRequest>,
+    ApiJson(req): ApiJson<AckRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = job_id(&id)?;
     match req.status.as_str() {
         "printed" => {
-            state.store.destroy_job(&id, &station.site).await?;
+            state.store.destroy_job(id, &station.site).await?;
             tracing::info!(site = %station.site, job = %id, "job printed and destroyed");
             Ok(Json(serde_json::json!({ "status": "destroyed" })))
         }
         "failed" => {
-            // The job stays for another attempt.
-            state.store.job(&id, &station.site).await?;
-            tracing::warn!(site = %station.site, job = %id, "station reported a failed print; job kept");
-            Ok(Json(serde_json::json!({ "status": "kept" })))
+            let reason = req.reason.as_deref().unwrap_or("no reason given");
+            let failures = state.store.record_print_failure(id, &station.site, reason).await?;
+            tracing::warn!(site = %station.site, job = %id, failures, "station reported a failed print; job kept");
+            Ok(Json(serde_json::json!({ "status": "kept", "failures": failures })))
         }
         other => Err(ApiError::BadRequest(format!("status must be \"printed\" or \"failed\", not {other:?}"))),
     }
+}
+
+#[derive(Deserialize)]
+struct PollQuery {
+    limit: Option<u32>,
+}
+
+async fn site_jobs(
+    State(state): State<ApiState>,
+    station: Station,
+    Path(site): Path<String>,
+    query: Result<Query<PollQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<JobList>, ApiError> {
+    if site != station.site {
+        return Err(ApiError::Forbidden);
+    }
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let limit = query.limit.unwrap_or(state.poll_limit).clamp(1, state.poll_limit);
+    let jobs = state.store.site_jobs(&site, i64::from(limit)).await?;
+    Ok(Json(JobList { site, jobs }))
 }

@@ -127,7 +127,7 @@ fn the_shipped_default_config_parses() {
 }
 
 #[test]
-fn duplicate_names_plus_addresses_and_unbuilt_https_are_refused() {
+fn duplicate_names_plus_addresses_and_a_certificate_without_key_are_refused() {
     let text = BASE.replace(
         "[[site]]",
         "[[queue]]\naddress = \"bw+x@print.test\"\nname = \"bw\"\nsite = \"main\"\nmax_pages = 0\n\n[[site]]",
@@ -148,4 +148,19 @@ fn summaries_never_show_passwords() {
     let c = parse(BASE, &[("PRINTGATE_STORE__DATABASE_URL", "postgres://pg:s3cret@db/print")]).unwrap();
     let summary = c.summary();
     assert!(!summary.contains("s3cret") && summary.contains("queue bw: bw@print.test"), "{summary}");
+}
+
+#[test]
+fn the_api_listens_publicly_only_with_https() {
+    let public = BASE.replace("127.0.0.1:8443", "0.0.0.0:8443");
+    let found = issues(parse(&public, &[]));
+    assert!(found.iter().any(|i| i.key == "api.listen" && i.problem.contains("tls_cert")), "{found:?}");
+    // Cargo.toml stands in for readable PEM files: the files are only parsed at start.
+    let https = public + "tls_cert = \"Cargo.toml\"\ntls_key = \"Cargo.toml\"\n";
+    assert!(parse(&https, &[]).is_ok(), "{:?}", parse(&https, &[]).err());
+    let missing = BASE.to_owned() + "tls_cert = \"/nonexistent/cert.pem\"\ntls_key = \"Cargo.toml\"\n";
+    let found = issues(parse(&missing, &[]));
+    assert!(found.iter().any(|i| i.key == "api.tls_cert" && i.problem.contains("/nonexistent/cert.pem")), "{found:?}");
+    let zero = BASE.replace("[api]\n", "[api]\nmax_failed_codes = 0\n");
+    assert!(issues(parse(&zero, &[])).iter().any(|i| i.key == "api.max_failed_codes"));
 }

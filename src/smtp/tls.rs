@@ -22,6 +22,14 @@ pub enum TlsError {
 /// # Errors
 /// [`TlsError`] naming the file and what is wrong with it.
 pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
+    server_config(cert, key).map(|config| TlsAcceptor::from(Arc::new(config)))
+}
+
+/// A rustls server configuration from PEM files (shared with the HTTPS listeners).
+///
+/// # Errors
+/// [`TlsError`] naming the file and what is wrong with it.
+pub fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, TlsError> {
     let cert_err = |reason: String| TlsError::Cert { path: cert.display().to_string(), reason };
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .map_err(|e| cert_err(e.to_string()))?
@@ -31,6 +39,5 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
         return Err(cert_err("no CERTIFICATE block".into()));
     }
     let key = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::Key { path: key.display().to_string(), reason: e.to_string() })?;
-    let config = rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(certs, key)?;
-    Ok(TlsAcceptor::from(Arc::new(config)))
+    Ok(rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(certs, key)?)
 }

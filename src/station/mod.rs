@@ -1,10 +1,18 @@
-//! The release-station client: redeem a code, fetch sealed jobs, open them, deliver, ack.
+//! The release-station client: redeem a code (kiosk mode) or poll the site's jobs (PDS mode),
+//! fetch sealed jobs, open them, deliver them (IPP printer or directory), then ack.
 //!
-//! Runs at the library, with the site's private key. It shares only [`crate::seal`] with the
-//! server. Decrypted documents exist in memory and in the output the operator chose; a job is
-//! acknowledged (and so destroyed on the server) only after its output was written.
+//! Runs at the library, with the site's private key, and connects outbound only. It shares only
+//! [`crate::seal`] with the server. Decrypted documents exist in memory (and, with `--out`, in
+//! the directory the operator chose); a job is acknowledged as printed (and so destroyed on the
+//! server) only after the printer reported it completed or its file was written and synced.
+//! A printer that is down, stopped or fails the job costs nothing: the job stays on the server,
+//! the failure is reported (`failed`, kept) and the job is tried again with back-off.
+
+pub mod ipp;
+pub mod poll;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::crypto;
 use crate::seal::{self, SitePrivateKey};
@@ -25,6 +33,19 @@ pub enum StationError {
     BadId { id: String },
     #[error("writing {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
+    #[error("job {id}: {source}")]
+    Print { id: String, source: ipp::IppError },
+    #[error("server URL {0:?}: {1}")]
+    BadServer(String, String),
+    #[error("CA certificate {path}: {reason}")]
+    BadCa { path: PathBuf, reason: String },
+}
+
+impl StationError {
+    /// True when the printer (not this job) is the problem: other jobs would fail the same way.
+    pub fn printer_unavailable(&self) -> bool {
+        matches!(self, Self::Print { source: ipp::IppError::Unreachable(_) | ipp::IppError::NotAccepting(_), .. })
+    }
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -62,8 +83,35 @@ impl StationClient {
     /// # Errors
     /// [`StationError::Http`] if the HTTP client cannot be built.
     pub fn new(server: &str, token: &str, keys: Vec<SitePrivateKey>) -> Result<Self, StationError> {
-        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(120)).build()?;
-        Ok(Self { http, server: server.trim_end_matches('/').to_owned(), token: token.to_owned(), keys })
+        Self::with_ca(server, token, keys, None)
+    }
+
+    /// As [`Self::new`], trusting `ca` (a PEM file) besides the system's roots: for a server
+    /// whose certificate comes from the library's own CA.
+    ///
+    /// # Errors
+    /// [`StationError::BadServer`] for a URL that is not https:// (or http:// to a loopback
+    /// host: tokens never cross a network in clear), [`StationError::BadCa`] for an unreadable CA.
+    pub fn with_ca(server: &str, token: &str, keys: Vec<SitePrivateKey>, ca: Option<&Path>) -> Result<Self, StationError> {
+        let server = server.trim_end_matches('/');
+        let url = reqwest::Url::parse(server).map_err(|e| StationError::BadServer(server.to_owned(), e.to_string()))?;
+        let host = url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
+        let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        match url.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            "http" => return Err(StationError::BadServer(server.to_owned(), "plain http:// only to a loopback address; use https://".into())),
+            other => return Err(StationError::BadServer(server.to_owned(), format!("scheme {other:?} is not https"))),
+        }
+        let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(15)).timeout(Duration::from_secs(120));
+        if let Some(path) = ca {
+            let bad = |reason: String| StationError::BadCa { path: path.to_owned(), reason };
+            let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+            for cert in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(e.to_string()))? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        Ok(Self { http: builder.build()?, server: server.to_owned(), token: token.to_owned(), keys })
     }
 
     /// The key a sealed job names by fingerprint (site key rotation: jobs sealed before the
@@ -117,17 +165,78 @@ impl StationClient {
     /// # Errors
     /// [`StationError`] for transport or server errors.
     pub async fn ack(&self, job_id: &str, printed: bool) -> Result<(), StationError> {
-        let status = if printed { "printed" } else { "failed" };
-        let resp = self
-            .http
-            .post(format!("{}/api/v1/jobs/{job_id}/ack", self.server))
-            .bearer_auth(&self.token)
-            .json(&serde_json::json!({ "status": status }))
-            .send()
-            .await?;
+        let body = if printed { serde_json::json!({ "status": "printed" }) } else { serde_json::json!({ "status": "failed" }) };
+        self.post_ack(job_id, body).await
+    }
+
+    /// Reports a failed print with its reason; the server keeps the job.
+    ///
+    /// # Errors
+    /// [`StationError`] for transport or server errors.
+    pub async fn ack_failed(&self, job_id: &str, reason: &str) -> Result<(), StationError> {
+        self.post_ack(job_id, serde_json::json!({ "status": "failed", "reason": reason })).await
+    }
+
+    async fn post_ack(&self, job_id: &str, body: serde_json::Value) -> Result<(), StationError> {
+        let resp = self.http.post(format!("{}/api/v1/jobs/{job_id}/ack", self.server)).bearer_auth(&self.token).json(&body).send().await?;
         check(resp).await?;
         Ok(())
     }
+
+    /// The pending jobs of `site` (poll mode).
+    ///
+    /// # Errors
+    /// [`StationError`] for transport or server errors (403 when the token is of another site).
+    pub async fn site_jobs(&self, site: &str) -> Result<Release, StationError> {
+        let resp = self.http.get(format!("{}/api/v1/sites/{site}/jobs", self.server)).bearer_auth(&self.token).send().await?;
+        Ok(check(resp).await?.json::<Release>().await?)
+    }
+}
+
+/// Where released documents go.
+pub enum Output {
+    /// Files in a directory (mode 0600, never overwriting).
+    Dir(PathBuf),
+    /// An IPP printer.
+    Printer(ipp::Printer),
+}
+
+impl Output {
+    /// Delivers one opened job; returns where it went (a path, or the printer's job id).
+    ///
+    /// # Errors
+    /// [`StationError::Write`] or [`StationError::Print`]; nothing is acknowledged then.
+    pub async fn deliver(&self, job: &JobListing, pdf: &[u8]) -> Result<String, StationError> {
+        match self {
+            Self::Dir(dir) => {
+                std::fs::create_dir_all(dir).map_err(|source| StationError::Write { path: dir.clone(), source })?;
+                let path = unique_path(dir, &crate::intake::sanitize_name(&job.filename));
+                write_private_file(&path, pdf).map_err(|source| StationError::Write { path: path.clone(), source })?;
+                Ok(path.display().to_string())
+            }
+            Self::Printer(printer) => {
+                let options = ipp::PrintOptions {
+                    job_name: crate::intake::sanitize_name(&job.filename),
+                    copies: i32::try_from(job.copies).unwrap_or(1),
+                    duplex: job.duplex,
+                    color: job.color,
+                    page_range: parse_range(&job.page_range),
+                };
+                let ipp_job = printer.print(pdf, &options).await.map_err(|source| StationError::Print { id: job.id.clone(), source })?;
+                Ok(format!("{} job {ipp_job}", printer.uri()))
+            }
+        }
+    }
+}
+
+fn parse_range(range: &str) -> Option<(i32, i32)> {
+    let (a, b) = range.split_once('-')?;
+    Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+}
+
+/// Back-off between attempts at one job: 5 s, doubling, at most `max`.
+pub fn backoff(failures: u32, max: Duration) -> Duration {
+    Duration::from_secs(5u64.saturating_mul(1 << failures.saturating_sub(1).min(16))).min(max)
 }
 
 async fn check(resp: reqwest::Response) -> Result<reqwest::Response, StationError> {
@@ -139,23 +248,42 @@ async fn check(resp: reqwest::Response) -> Result<reqwest::Response, StationErro
     Err(StationError::Server { status, message })
 }
 
-/// Redeems `code` and writes each job's PDF into `out`, acknowledging each after it is written.
-/// Returns the paths written.
+/// Redeems `code` and delivers each job, acknowledging each after it was delivered. A failed
+/// delivery is reported (`failed`, the job stays) and retried with back-off until `retry_for`
+/// has passed. Returns where each job went.
 ///
 /// # Errors
-/// The first failure; jobs not yet written are not acknowledged and stay on the server.
-pub async fn release_to_dir(client: &StationClient, code: &str, out: &Path) -> Result<Vec<PathBuf>, StationError> {
+/// The first failure that outlasts `retry_for`; jobs not yet delivered are not acknowledged
+/// as printed and stay on the server.
+pub async fn release(client: &StationClient, code: &str, output: &Output, retry_for: Duration) -> Result<Vec<String>, StationError> {
     let release = client.redeem(code).await?;
-    std::fs::create_dir_all(out).map_err(|source| StationError::Write { path: out.to_owned(), source })?;
-    let mut written = Vec::new();
+    let deadline = tokio::time::Instant::now() + retry_for;
+    let mut delivered = Vec::new();
     for job in &release.jobs {
         let pdf = client.fetch(job, &release.site).await?;
-        let path = unique_path(out, &crate::intake::sanitize_name(&job.filename));
-        write_private_file(&path, &pdf).map_err(|source| StationError::Write { path: path.clone(), source })?;
+        let mut failures = 0u32;
+        let place = loop {
+            match output.deliver(job, &pdf).await {
+                Ok(place) => break place,
+                Err(e) => {
+                    failures += 1;
+                    let reason = e.to_string();
+                    tracing::warn!(job = %job.id, failures, error = %reason, "delivery failed; the job stays on the server");
+                    if let Err(ack) = client.ack_failed(&job.id, &reason).await {
+                        tracing::warn!(job = %job.id, error = %ack, "cannot report the failure to the server");
+                    }
+                    let wait = backoff(failures, Duration::from_secs(60));
+                    if tokio::time::Instant::now() + wait > deadline {
+                        return Err(e);
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        };
         client.ack(&job.id, true).await?;
-        written.push(path);
+        delivered.push(place);
     }
-    Ok(written)
+    Ok(delivered)
 }
 
 /// Released documents are readable by the station's user only.

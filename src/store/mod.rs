@@ -10,7 +10,9 @@ pub mod codes;
 pub mod commands;
 mod outbox;
 mod schema;
+mod stations;
 mod tokens;
+pub use stations::AuditEvent;
 pub mod trace;
 
 use std::path::Path;

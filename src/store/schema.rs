@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/0003_job_options.sql")),
     (4, include_str!("../../migrations/0004_blob_key_index.sql")),
     (5, include_str!("../../migrations/0005_message_extension.sql")),
+    (6, include_str!("../../migrations/0006_release_stations.sql")),
 ];
 
 /// Applies pending migrations.

@@ -24,17 +24,17 @@ impl Store {
         Ok(token)
     }
 
-    /// The site a (non-revoked) station token belongs to.
+    /// `(token id, site)` of a (non-revoked) station token.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown or revoked token.
-    pub async fn station_site(&self, token: &str) -> Result<String, StoreError> {
-        let row = sqlx::query("SELECT site FROM station_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+    pub async fn station_site(&self, token: &str) -> Result<(String, String), StoreError> {
+        let row = sqlx::query("SELECT id, site FROM station_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
             .bind(crypto::sha256_hex(token.as_bytes()))
             .fetch_optional(&self.pool)
             .await?
             .ok_or(StoreError::NotFound)?;
-        Ok(row.try_get(0)?)
+        Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
     /// `(id, site, created_at, revoked)` of every token.

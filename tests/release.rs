@@ -1,0 +1,445 @@
+//! Release stations end to end: mail -> code -> `printgate station release|poll` -> a real IPP
+//! printer (CUPS' `ippeveprinter`), over HTTPS; a stopped printer; brute force; site
+//! isolation; the API's JSON errors; schemathesis against the OpenAPI document.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Relay, Scanners, Server, free_port, release_code, sql, wait_for_port};
+
+const BIN: &str = env!("CARGO_BIN_EXE_printgate");
+
+/// A real IPP Everywhere printer: `ippeveprinter` keeping every printed document (`-k`) in its
+/// spool directory. It needs a D-Bus system bus for its DNS-SD client even with DNS-SD off, so
+/// each printer gets a private bus (no machine-wide daemon is touched).
+struct Printer {
+    port: u16,
+    spool: PathBuf,
+    bus: PathBuf,
+    dbus: Child,
+    ipp: Option<Child>,
+}
+
+impl Printer {
+    fn start(dir: &Path) -> Self {
+        let spool = dir.join("printer-spool");
+        std::fs::create_dir_all(&spool).unwrap();
+        let bus_dir = dir.join("dbus");
+        std::fs::create_dir_all(&bus_dir).unwrap();
+        let bus = bus_dir.join("socket");
+        std::fs::write(
+            bus_dir.join("bus.conf"),
+            format!(
+                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>system</type><listen>unix:path={}</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>"#,
+                bus.display()
+            ),
+        )
+        .unwrap();
+        let dbus = Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", bus_dir.join("bus.conf").display()))
+            .arg("--nofork")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon (package dbus) must be installed");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !bus.exists() {
+            assert!(Instant::now() < deadline, "private D-Bus did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut printer = Self { port: free_port(), spool, bus, dbus, ipp: None };
+        printer.power_on();
+        printer
+    }
+
+    fn uri(&self) -> String {
+        format!("ipp://127.0.0.1:{}/ipp/print", self.port)
+    }
+
+    /// Starts (or restarts) the printer on its port.
+    fn power_on(&mut self) {
+        let log = std::fs::File::create(self.spool.parent().unwrap().join(format!("ippeveprinter-{}.log", self.port))).unwrap();
+        let child = Command::new("ippeveprinter")
+            .env("DBUS_SYSTEM_BUS_ADDRESS", format!("unix:path={}", self.bus.display()))
+            .args(["-r", "off", "-k", "-f", "application/pdf", "-n", "localhost", "-2", "-s", "10,10", "-c", "/bin/true"])
+            .arg("-d")
+            .arg(&self.spool)
+            .args(["-p", &self.port.to_string(), "Library Printer"])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("ippeveprinter (package cups-ipp-utils) must be installed");
+        self.ipp = Some(child);
+        wait_for_port(self.port, Duration::from_secs(15));
+    }
+
+    /// Stops the printer process (nothing answers on its port).
+    fn power_off(&mut self) {
+        if let Some(mut c) = self.ipp.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Every document the printer kept.
+    fn printed(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.spool)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "pdf"))
+            .collect();
+        files.sort();
+        files
+    }
+}
+
+impl Drop for Printer {
+    fn drop(&mut self) {
+        self.power_off();
+        let _ = self.dbus.kill();
+        let _ = self.dbus.wait();
+    }
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/convert").join(name)
+}
+
+fn pages(pdf: &Path) -> u32 {
+    let out = Command::new("qpdf").arg("--show-npages").arg(pdf).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|_| panic!("qpdf cannot count {}", pdf.display()))
+}
+
+/// Sends `files` to `to` and returns the release code from the reply.
+fn mail_for_code(server: &Server, relay: &Relay, replies_before: usize, to: &str, files: &[&Path]) -> String {
+    let transcript = server.swaks_to(to, "patron@example.com", "please print", files);
+    assert!(transcript.contains("250 2.0.0 Ok: queued as"), "not accepted:\n{transcript}");
+    let replies = relay.wait_for(replies_before + 1, Duration::from_secs(90));
+    release_code(&replies[replies_before])
+}
+
+fn job_count(server: &Server) -> usize {
+    sql(server, "SELECT COUNT(*) FROM jobs")[0].parse().unwrap()
+}
+
+fn station(args: &[&str], server_url: &str, token: &str, key: &Path, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("station").args(args).args(["--server", server_url, "--token", token]).arg("--key").arg(key).args(extra);
+    cmd
+}
+
+fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_mailed_pdf_prints_on_an_ipp_printer_through_the_https_release_api() {
+    let scanners = Scanners::real();
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let server = Server::start_custom(&scanners, relay.port, "", "[auth]\nresolver = \"static\"\n", &|config, dir| {
+        common::write_test_cert(dir);
+        let d = dir.display();
+        config.replace("[api]\n", &format!("[api]\ntls_cert = \"{d}/cert.pem\"\ntls_key = \"{d}/key.pem\"\n"))
+    });
+    let printer = Printer::start(tmp.path());
+    let token = server.station_token();
+    let original = std::fs::read(fixture("ten-pages.pdf")).unwrap();
+    let code = mail_for_code(&server, &relay, 0, "bw@print.example.org", &[&fixture("ten-pages.pdf")]);
+    let https = format!("https://127.0.0.1:{}", server.api_port);
+    let ca = server.dir.path().join("cert.pem");
+
+    // Without trusting the library's CA the station refuses the server's certificate.
+    let untrusted = station(&["release", &code], &https, &token, &server.key_path(), &["--printer", &printer.uri()]).output().unwrap();
+    assert!(!untrusted.status.success(), "a self-signed server certificate was trusted");
+    assert_eq!(job_count(&server), 1);
+    // Plain HTTP to the HTTPS port is not served.
+    let plain = Command::new("curl").args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", &format!("http://127.0.0.1:{}/healthz", server.api_port)]).output().unwrap();
+    assert_ne!(String::from_utf8_lossy(&plain.stdout), "200");
+
+    let out = station(&["release", &code], &https, &token, &server.key_path(), &["--ca", ca.to_str().unwrap(), "--printer", &printer.uri()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "station release failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&printer.uri()), "{}", String::from_utf8_lossy(&out.stdout));
+    let printed = printer.printed();
+    assert_eq!(printed.len(), 1, "{printed:?}");
+    // A sound PDF is printed byte for byte as the patron sent it: all ten pages.
+    assert!(std::fs::read(&printed[0]).unwrap() == original, "the printed PDF differs from the one sent");
+    assert_eq!(pages(&printed[0]), 10);
+    assert_eq!(job_count(&server), 0, "the printed job was not destroyed");
+}
+
+#[test]
+fn poll_prints_the_sites_jobs_without_a_code_and_never_another_sites() {
+    let scanners = Scanners::real();
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let server = Server::start_custom(&scanners, relay.port, "", "[auth]\nresolver = \"static\"\n", &|config, dir| {
+        let out = common::run(&["keygen", "--site", "branch", "--out", dir.join("keys").to_str().unwrap()]);
+        assert!(out.status.success());
+        let d = dir.display();
+        config.replace(
+            "[[site]]\n",
+            &format!(
+                "[[queue]]\naddress = \"branch@print.example.org\"\nname = \"branch\"\nsite = \"branch\"\n\n\
+                 [[site]]\nname = \"branch\"\npublic_key = \"{d}/keys/branch.pub.pem\"\n\n[[site]]\n"
+            ),
+        )
+    });
+    let printer = Printer::start(tmp.path());
+    let token = server.station_token();
+    mail_for_code(&server, &relay, 0, "bw@print.example.org", &[&fixture("simple.pdf"), &fixture("colour.pdf")]);
+    mail_for_code(&server, &relay, 1, "branch@print.example.org", &[&fixture("ten-pages.pdf")]);
+    assert_eq!(job_count(&server), 3);
+    let branch_job = sql(&server, "SELECT id FROM jobs WHERE site = 'branch'")[0].clone();
+
+    // A station of site main cannot list or fetch site branch's jobs.
+    let client = reqwest::blocking::Client::new();
+    let listing = client.get(format!("{}/api/v1/sites/branch/jobs", server.api_url())).bearer_auth(&token).send().unwrap();
+    assert_eq!(listing.status(), 403);
+    assert_eq!(listing.json::<serde_json::Value>().unwrap()["code"], "forbidden");
+    let fetch = client.get(format!("{}/api/v1/jobs/{branch_job}/sealed", server.api_url())).bearer_auth(&token).send().unwrap();
+    assert_eq!(fetch.status(), 404);
+    let ack = client.post(format!("{}/api/v1/jobs/{branch_job}/ack", server.api_url())).bearer_auth(&token).json(&serde_json::json!({"status": "printed"})).send().unwrap();
+    assert_eq!(ack.status(), 404);
+    let wrong_site = station(&["poll", "--site", "branch", "--once"], &server.api_url(), &token, &server.key_path(), &["--printer", &printer.uri()]).output().unwrap();
+    assert!(!wrong_site.status.success());
+    assert!(String::from_utf8_lossy(&wrong_site.stderr).contains("403"), "{}", String::from_utf8_lossy(&wrong_site.stderr));
+
+    let out = station(&["poll", "--site", "main", "--once"], &server.api_url(), &token, &server.key_path(), &["--printer", &printer.uri()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "station poll failed: {}", String::from_utf8_lossy(&out.stderr));
+    let printed = printer.printed();
+    assert_eq!(printed.len(), 2, "{printed:?}");
+    let mut printed_bytes: Vec<String> = printed.iter().map(|p| common::sha256_hex(&std::fs::read(p).unwrap())).collect();
+    let mut sent: Vec<String> = ["simple.pdf", "colour.pdf"].iter().map(|f| common::sha256_hex(&std::fs::read(fixture(f)).unwrap())).collect();
+    printed_bytes.sort();
+    sent.sort();
+    assert_eq!(printed_bytes, sent);
+    assert_eq!(sql(&server, "SELECT site FROM jobs"), vec!["branch".to_owned()], "only site branch's job is left");
+}
+
+#[test]
+fn a_stopped_printer_costs_nothing_and_the_job_prints_once_when_it_is_back() {
+    let scanners = Scanners::real();
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let server = Server::start_full(&scanners, relay.port, "", "[auth]\nresolver = \"static\"\n");
+    let mut printer = Printer::start(tmp.path());
+    let token = server.station_token();
+    let code = mail_for_code(&server, &relay, 0, "bw@print.example.org", &[&fixture("simple.pdf")]);
+    let job = sql(&server, "SELECT id FROM jobs")[0].clone();
+
+    // Kiosk mode: the printer is off while the patron releases.
+    printer.power_off();
+    let release = station(&["release", &code], &server.api_url(), &token, &server.key_path(), &["--printer", &printer.uri(), "--retry-for", "120s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the station reported the failed print", Duration::from_secs(30), || {
+        sql(&server, &format!("SELECT print_failures FROM jobs WHERE id = '{job}'")).first().is_some_and(|n| n != "0")
+    });
+    let reason = sql(&server, &format!("SELECT last_failure FROM jobs WHERE id = '{job}'"))[0].clone();
+    assert!(reason.contains("printer unreachable"), "{reason}");
+    assert_eq!(job_count(&server), 1, "nothing may be acknowledged while the printer is off");
+    assert!(printer.printed().is_empty());
+    printer.power_on();
+    let out = release.wait_with_output().unwrap();
+    assert!(out.status.success(), "release did not finish after the printer came back: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(printer.printed().len(), 1);
+    assert_eq!(job_count(&server), 0);
+
+    // Poll mode: the printer is off for a while; the poller keeps the job and prints it once.
+    mail_for_code(&server, &relay, 1, "bw@print.example.org", &[&fixture("colour.pdf")]);
+    printer.power_off();
+    let mut poll = station(&["poll", "--site", "main", "--interval", "1s"], &server.api_url(), &token, &server.key_path(), &["--printer", &printer.uri()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the poller reported the failed print", Duration::from_secs(30), || {
+        sql(&server, "SELECT print_failures FROM jobs").first().is_some_and(|n| n != "0")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(job_count(&server), 1);
+    printer.power_on();
+    wait_until("the poller printed the job", Duration::from_secs(90), || job_count(&server) == 0);
+    // A few more rounds: nothing prints twice.
+    std::thread::sleep(Duration::from_secs(3));
+    let _ = Command::new("kill").arg(poll.id().to_string()).status();
+    let status = poll.wait().unwrap();
+    assert!(status.success(), "the poller did not stop cleanly on SIGTERM");
+    let mut printed: Vec<String> = printer.printed().iter().map(|p| common::sha256_hex(&std::fs::read(p).unwrap())).collect();
+    let mut sent: Vec<String> = ["simple.pdf", "colour.pdf"].iter().map(|f| common::sha256_hex(&std::fs::read(fixture(f)).unwrap())).collect();
+    printed.sort();
+    sent.sort();
+    assert_eq!(printed, sent, "each document printed exactly once");
+}
+
+/// Sends `n` wrong codes with `token`; returns the statuses and the last Retry-After.
+fn wrong_codes(client: &reqwest::blocking::Client, url: &str, token: &str, n: usize) -> (Vec<u16>, Option<u64>) {
+    let mut statuses = Vec::with_capacity(n);
+    let mut retry_after = None;
+    for i in 0..n {
+        let resp = client
+            .post(format!("{url}/api/v1/release"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "code": format!("{:08}", 10_000_000 + i * 7919) }))
+            .send()
+            .unwrap();
+        statuses.push(resp.status().as_u16());
+        if let Some(v) = resp.headers().get("retry-after") {
+            retry_after = v.to_str().ok().and_then(|s| s.parse().ok());
+        }
+        if resp.status() == 429 {
+            assert_eq!(resp.json::<serde_json::Value>().unwrap()["code"], "locked_out");
+        }
+    }
+    (statuses, retry_after)
+}
+
+#[test]
+fn a_thousand_wrong_codes_are_throttled_locked_out_and_audited() {
+    let scanners = Scanners::real();
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let server = Server::start_full(&scanners, relay.port, "", "[auth]\nresolver = \"static\"\n");
+    let code = mail_for_code(&server, &relay, 0, "bw@print.example.org", &[&fixture("simple.pdf")]);
+    let client = reqwest::blocking::Client::new();
+    let url = server.api_url();
+
+    let token = server.station_token();
+    let (statuses, retry_after) = wrong_codes(&client, &url, &token, 1000);
+    let not_found = statuses.iter().filter(|s| **s == 404).count();
+    let locked = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((not_found, locked), (10, 990), "default limit: 10 wrong codes per station");
+    assert!(statuses[..10].iter().all(|s| *s == 404) && statuses[10..].iter().all(|s| *s == 429));
+    let retry_after = retry_after.expect("429 carries Retry-After");
+    assert!((800..=900).contains(&retry_after), "lockout is 15 minutes: {retry_after}");
+    // Locked out means locked out: the right code is refused too.
+    let right = client.post(format!("{url}/api/v1/release")).bearer_auth(&token).json(&serde_json::json!({ "code": code })).send().unwrap();
+    assert_eq!(right.status(), 429);
+
+    // Other stations behind the same address: the address is locked after 50 wrong codes.
+    for _ in 0..4 {
+        let (s, _) = wrong_codes(&client, &url, &server.station_token(), 10);
+        assert!(s.iter().all(|s| *s == 404), "{s:?}");
+    }
+    let fresh = server.station_token();
+    let (s, _) = wrong_codes(&client, &url, &fresh, 1);
+    assert_eq!(s, vec![429], "the address's 51st wrong code");
+    let right = client.post(format!("{url}/api/v1/release")).bearer_auth(&fresh).json(&serde_json::json!({ "code": code })).send().unwrap();
+    assert_eq!(right.status(), 429);
+
+    let audit = sql(&server, "SELECT kind || ' ' || detail FROM audit_events ORDER BY at, id");
+    assert!(audit.iter().filter(|a| a.starts_with("station_locked_out")).count() == 5, "{audit:?}");
+    assert!(audit.iter().any(|a| a.starts_with("address_locked_out") && a.contains("127.0.0.1")), "{audit:?}");
+    // Wrong codes are never written down, not even in the log.
+    let log = server.log();
+    assert!(log.contains("wrong release code"));
+    assert!(!log.contains("10000000") && !log.contains(&code), "a code reached the log");
+
+    // A station from a fresh server process (no counters) redeems the right code.
+    drop(server);
+}
+
+#[test]
+fn every_api_error_is_json_with_a_stable_code() {
+    let scanners = Scanners::real();
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let server = Server::start_full(&scanners, relay.port, "", "[auth]\nresolver = \"static\"\n");
+    let token = server.station_token();
+    mail_for_code(&server, &relay, 0, "bw@print.example.org", &[&fixture("simple.pdf")]);
+    let job = sql(&server, "SELECT id FROM jobs")[0].clone();
+    let client = reqwest::blocking::Client::new();
+    let url = server.api_url();
+    let check = |resp: reqwest::blocking::Response, status: u16, code: &str| {
+        assert_eq!(resp.status().as_u16(), status);
+        assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+        let body: serde_json::Value = resp.json().unwrap();
+        assert_eq!(body["code"], code, "{body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    };
+    check(client.get(format!("{url}/api/v1/nothing")).send().unwrap(), 404, "not_found");
+    check(client.get(format!("{url}/api/v1/release")).send().unwrap(), 405, "method_not_allowed");
+    check(client.post(format!("{url}/api/v1/release")).json(&serde_json::json!({"code": "1"})).send().unwrap(), 401, "unauthorized");
+    check(client.post(format!("{url}/api/v1/release")).bearer_auth("pgst_00").json(&serde_json::json!({"code": "1"})).send().unwrap(), 401, "unauthorized");
+    check(client.post(format!("{url}/api/v1/release")).bearer_auth(&token).body("{\"code\": \"1\"}").send().unwrap(), 415, "unsupported_media_type");
+    check(
+        client.post(format!("{url}/api/v1/release")).bearer_auth(&token).header("content-type", "application/json").body("{\"code\":").send().unwrap(),
+        400,
+        "bad_request",
+    );
+    check(client.post(format!("{url}/api/v1/release")).bearer_auth(&token).json(&serde_json::json!({"code": 5})).send().unwrap(), 400, "bad_request");
+    check(
+        client.post(format!("{url}/api/v1/release")).bearer_auth(&token).json(&serde_json::json!({"code": "x".repeat(20_000)})).send().unwrap(),
+        413,
+        "payload_too_large",
+    );
+    check(client.get(format!("{url}/api/v1/jobs/..%2F..%2Fetc/sealed")).bearer_auth(&token).send().unwrap(), 404, "not_found");
+    check(client.post(format!("{url}/api/v1/jobs/{job}/ack")).bearer_auth(&token).json(&serde_json::json!({"status": "maybe"})).send().unwrap(), 400, "bad_request");
+
+    // `failed` keeps the job and records why; the count goes up with each report.
+    for n in 1..=2 {
+        let kept = client
+            .post(format!("{url}/api/v1/jobs/{job}/ack"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"status": "failed", "reason": "paper jam in tray 2\r\nInjected: yes"}))
+            .send()
+            .unwrap();
+        assert_eq!(kept.status(), 200);
+        assert_eq!(kept.json::<serde_json::Value>().unwrap(), serde_json::json!({"status": "kept", "failures": n}));
+    }
+    assert_eq!(sql(&server, "SELECT print_failures || '|' || last_failure FROM jobs"), vec!["2|paper jam in tray 2Injected: yes".to_owned()]);
+
+    // The OpenAPI document is served as kept in docs/.
+    let spec = client.get(format!("{url}/api/v1/openapi.json")).send().unwrap().text().unwrap();
+    assert_eq!(spec, std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json")).unwrap());
+    let poll: serde_json::Value = client.get(format!("{url}/api/v1/sites/main/jobs?limit=5")).bearer_auth(&token).send().unwrap().json().unwrap();
+    assert_eq!(poll["jobs"].as_array().map(Vec::len), Some(1), "{poll}");
+    assert_eq!(poll["jobs"][0]["id"], job.as_str());
+}
+
+#[test]
+fn schemathesis_finds_no_server_error_or_schema_violation() {
+    let schemathesis = common::daemon_env("PRINTGATE_TEST_SCHEMATHESIS");
+    let scanners = Scanners::real();
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let server = Server::start_custom(&scanners, relay.port, "", "[auth]\nresolver = \"static\"\n", &|config, _| {
+        config.replace("[api]\n", "[api]\nmax_failed_codes = 100000\nmax_failed_codes_per_address = 100000\n")
+    });
+    let token = server.station_token();
+    mail_for_code(&server, &relay, 0, "bw@print.example.org", &[&fixture("simple.pdf")]);
+    let out = Command::new(&schemathesis)
+        .args(["run", &format!("{}/api/v1/openapi.json", server.api_url())])
+        .args(["--url", &server.api_url()])
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        .args(["--checks", "all", "--max-examples", "60", "--seed", "1"])
+        .env("SCHEMATHESIS_HOOKS", "")
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    let report = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    eprintln!("{report}");
+    assert!(out.status.success(), "schemathesis found problems:\n{report}");
+    // It really exercised the API: hundreds of cases over every authenticated operation.
+    let cases = report.lines().find_map(|l| l.trim().strip_suffix(" passed")?.split_once(" generated, ")).map(|(g, p)| (g.to_owned(), p.to_owned()));
+    let (generated, passed) = cases.unwrap_or_else(|| panic!("no test-case summary in:\n{report}"));
+    assert_eq!(generated, passed, "{report}");
+    assert!(generated.parse::<u32>().unwrap() >= 200, "{report}");
+    assert!(report.contains("Tested: 5"), "{report}");
+    assert!(!server.log().contains("ERROR"), "{}", server.log());
+}
