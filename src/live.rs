@@ -104,5 +104,15 @@ fn fixed_changes(old: &Config, new: &Config) -> Vec<&'static str> {
     if old.api.listen != new.api.listen {
         changed.push("api.listen");
     }
+    if old.api.tls_cert != new.api.tls_cert
+        || old.api.tls_key != new.api.tls_key
+        || old.api.max_failed_codes != new.api.max_failed_codes
+        || old.api.max_failed_codes_per_address != new.api.max_failed_codes_per_address
+        || old.api.failed_code_window != new.api.failed_code_window
+        || old.api.lockout != new.api.lockout
+        || old.api.poll_limit != new.api.poll_limit
+    {
+        changed.push("api");
+    }
     changed
 }
