@@ -24,6 +24,8 @@ PG_DEBIAN_PACKAGES=(
     libheif-examples fonts-dejavu-core fonts-wqy-zenhei fonts-liberation2
     # tests/interop/sealed_job.py (tests/seal_interop.rs), run with /usr/bin/python3.
     python3-cryptography python3-zstandard python3-dkim
+    # tests/release.rs parses /metrics with the Prometheus project's own text-format parser.
+    python3-prometheus-client
     # tests/release.rs: ippeveprinter (cups-ipp-utils) needs a D-Bus system bus, a private one;
     # wrk for scripts/bench/release.
     dbus-daemon wrk

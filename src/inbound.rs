@@ -249,6 +249,7 @@ fn with_received_header(envelope: &Envelope, hostname: &str, id: &str, raw: Vec<
 }
 
 fn log_outcome(envelope: &Envelope, scans: &ScanResults, id: &str, disposition: &Disposition) {
+    crate::metrics::inc("printgate_messages_total", &[("outcome", outcome_word(disposition))]);
     tracing::info!(
         spool_id = %id,
         client = %envelope.client_ip,

@@ -19,6 +19,7 @@ pub mod crypto;
 pub mod inbound;
 pub mod intake;
 pub mod live;
+pub mod metrics;
 pub mod notify;
 pub mod pipeline;
 pub mod screen;

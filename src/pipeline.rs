@@ -193,7 +193,15 @@ async fn build_jobs(
             lines.push(DocumentLine { name: doc.name.clone(), reason, ..Default::default() });
             continue;
         }
-        let rendered = match converter.convert(doc, setup).await {
+        let started = std::time::Instant::now();
+        let converted = converter.convert(doc, setup).await;
+        let result = match &converted {
+            Ok(_) => "ok",
+            Err(e) if e.is_retryable() => "retry",
+            Err(_) => "refused",
+        };
+        crate::metrics::observe("printgate_conversion_seconds", &[("result", result)], started.elapsed().as_secs_f64());
+        let rendered = match converted {
             Ok(r) => r,
             Err(e) if e.is_retryable() => return Err(PipelineError::Convert(e)),
             Err(e) => {
@@ -230,6 +238,12 @@ async fn build_jobs(
             page_range: options.pages.map(|(a, b)| format!("{a}-{b}")).unwrap_or_default(),
             sealed,
         });
+    }
+    for line in &lines {
+        crate::metrics::inc("printgate_documents_total", &[("outcome", if line.ok { "printed" } else { "refused" })]);
+        if line.ok {
+            crate::metrics::add("printgate_pages_stored_total", &[], f64::from(line.pages));
+        }
     }
     Ok((jobs, lines))
 }

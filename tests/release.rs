@@ -443,3 +443,49 @@ fn schemathesis_finds_no_server_error_or_schema_violation() {
     assert!(report.contains("Tested: 5"), "{report}");
     assert!(!server.log().contains("ERROR"), "{}", server.log());
 }
+
+#[test]
+fn metrics_parse_with_the_prometheus_text_parser_and_count_what_happened() {
+    let scanners = Scanners::real();
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let server = Server::start_full(&scanners, relay.port, "", "[auth]\nresolver = \"static\"\n");
+    let token = server.station_token();
+    let code = mail_for_code(&server, &relay, 0, "bw@print.example.org", &[&fixture("simple.pdf")]);
+    let client = reqwest::blocking::Client::new();
+    let wrong = client.post(format!("{}/api/v1/release", server.api_url())).bearer_auth(&token).json(&serde_json::json!({"code": "1234 5678"})).send().unwrap();
+    assert_eq!(wrong.status(), 404);
+    let right = client.post(format!("{}/api/v1/release", server.api_url())).bearer_auth(&token).json(&serde_json::json!({"code": code})).send().unwrap();
+    assert_eq!(right.status(), 200);
+    let text = client.get(format!("{}/metrics", server.api_url())).send().unwrap().text().unwrap();
+    let metrics = tmp.path().join("metrics.txt");
+    std::fs::write(&metrics, &text).unwrap();
+    // The Prometheus project's Python parser (python3-prometheus-client), independent of ours:
+    // every sample as "name{labels} value", one per line.
+    let script = r#"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+for family in text_string_to_metric_families(open(sys.argv[1]).read()):
+    for s in family.samples:
+        labels = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()))
+        print(f"{s.name}{{{labels}}} {s.value} {family.type}")
+"#;
+    let out = Command::new("/usr/bin/python3").args(["-c", script]).arg(&metrics).output().unwrap();
+    assert!(out.status.success(), "the Prometheus parser rejected /metrics: {}\n{text}", String::from_utf8_lossy(&out.stderr));
+    let samples = String::from_utf8(out.stdout).unwrap();
+    let value = |prefix: &str| -> f64 {
+        samples.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no {prefix} in\n{samples}")).split(' ').nth(1).unwrap().parse().unwrap()
+    };
+    assert_eq!(value("printgate_messages_total{outcome=accepted}"), 1.0);
+    assert_eq!(value("printgate_release_requests_total{result=wrong_code}"), 1.0);
+    assert_eq!(value("printgate_release_requests_total{result=redeemed}"), 1.0);
+    assert_eq!(value("printgate_documents_total{outcome=printed}"), 1.0);
+    assert_eq!(value("printgate_pages_stored_total{}"), 1.0);
+    assert_eq!(value("printgate_jobs_pending{}"), 1.0);
+    assert!(value("printgate_smtp_sessions_total{}") >= 1.0);
+    assert_eq!(value("printgate_scanner_seconds_count{scanner=clamav}"), 1.0);
+    assert_eq!(value("printgate_scanner_seconds_count{scanner=spamassassin}"), 1.0);
+    assert!(samples.contains("printgate_conversion_seconds_bucket{le=+Inf,result=ok} 1.0 histogram"), "{samples}");
+    // Counts only: no code, address or file name is ever a label.
+    assert!(!text.contains(&code) && !text.contains("patron@example.com") && !text.contains("simple.pdf"));
+}

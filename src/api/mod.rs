@@ -58,6 +58,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/v1/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
         .route("/api/v1/release", post(release))
         .route("/api/v1/jobs/{id}/sealed", get(sealed))
         .route("/api/v1/jobs/{id}/ack", post(ack))
@@ -66,6 +67,13 @@ pub fn router(state: ApiState) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// Prometheus metrics (no authentication, like `/healthz`: counts only, no names or codes).
+async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
+    let (jobs, outbox) = state.store.pending_counts().await?;
+    let text = crate::metrics::render(&[("printgate_jobs_pending", jobs as f64), ("printgate_outbox_pending", outbox as f64)]);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
 }
 
 async fn openapi() -> Response {
@@ -122,17 +130,22 @@ async fn release(
     ApiJson(req): ApiJson<ReleaseRequest>,
 ) -> Result<Json<JobList>, ApiError> {
     let keys = [ThrottleKey::Station(station.token_id.clone()), ThrottleKey::Address(peer.ip())];
-    state.throttle.check(&keys).map_err(|retry_after| ApiError::LockedOut { retry_after })?;
+    state.throttle.check(&keys).map_err(|retry_after| {
+        crate::metrics::inc("printgate_release_requests_total", &[("result", "locked_out")]);
+        ApiError::LockedOut { retry_after }
+    })?;
     let found = match ReleaseCode::parse(&req.code) {
         Some(code) => state.store.release(&code, &station.site).await,
         None => Err(StoreError::NotFound),
     };
     match found {
         Ok(jobs) => {
+            crate::metrics::inc("printgate_release_requests_total", &[("result", "redeemed")]);
             tracing::info!(site = %station.site, station = %station.token_id, jobs = jobs.len(), "code redeemed");
             Ok(Json(JobList { site: station.site, jobs }))
         }
         Err(StoreError::NotFound) => {
+            crate::metrics::inc("printgate_release_requests_total", &[("result", "wrong_code")]);
             wrong_code(&state, &station, peer).await;
             Err(ApiError::NotFound)
         }
@@ -183,12 +196,14 @@ async fn ack(
     match req.status.as_str() {
         "printed" => {
             state.store.destroy_job(id, &station.site).await?;
+            crate::metrics::inc("printgate_jobs_acknowledged_total", &[("status", "printed")]);
             tracing::info!(site = %station.site, job = %id, "job printed and destroyed");
             Ok(Json(serde_json::json!({ "status": "destroyed" })))
         }
         "failed" => {
             let reason = req.reason.as_deref().unwrap_or("no reason given");
             let failures = state.store.record_print_failure(id, &station.site, reason).await?;
+            crate::metrics::inc("printgate_jobs_acknowledged_total", &[("status", "failed")]);
             tracing::warn!(site = %station.site, job = %id, failures, "station reported a failed print; job kept");
             Ok(Json(serde_json::json!({ "status": "kept", "failures": failures })))
         }

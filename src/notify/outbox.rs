@@ -99,10 +99,12 @@ async fn deliver_due(store: &Store, relay: &Relay) -> Result<(), crate::store::S
 async fn deliver_one(store: &Store, relay: &Relay, item: OutboxItem) -> Result<(), crate::store::StoreError> {
     match relay.send(&item).await {
         Ok(()) => {
+            crate::metrics::inc("printgate_replies_total", &[("result", "sent")]);
             store.outbox_sent(&item.id).await?;
             tracing::info!(reply = %item.id, attempts = item.attempts + 1, "reply delivered to relay");
         }
         Err(e) => {
+            crate::metrics::inc("printgate_replies_total", &[("result", "failed")]);
             let next = now() + retry_delay(item.attempts);
             tracing::warn!(reply = %item.id, attempts = item.attempts + 1, error = %e, "reply delivery failed; will retry");
             store.outbox_failed(&item.id, next, &e.to_string()).await?;

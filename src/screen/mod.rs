@@ -108,6 +108,14 @@ impl SpamFilter {
         }
     }
 
+    /// The engine's name as a metric label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::SpamAssassin(_) => "spamassassin",
+            Self::Rspamd(_) => "rspamd",
+        }
+    }
+
     async fn check(&self, message: &[u8], envelope: RspamdEnvelope<'_>) -> Result<SpamReport, ScanError> {
         match self {
             Self::SpamAssassin(c) => c.check(message).await,
@@ -147,8 +155,19 @@ impl Scanners {
     /// above its size cap the headers and text parts only.
     pub async fn scan(&self, raw: &[u8], submission: &Submission, envelope: RspamdEnvelope<'_>) -> ScanResults {
         let spam_input = spam_input(raw, submission, self.spam.max_bytes());
-        let (clam, spam) = tokio::join!(self.scan_clam(raw, submission), self.spam.check(&spam_input, envelope));
-        ScanResults { clam, spam, spam_filter: self.spam.name() }
+        let spam_name = self.spam.name();
+        let (clam_label, spam_label) = ([("scanner", "clamav")], [("scanner", self.spam.label())]);
+        let (clam, spam) = tokio::join!(
+            crate::metrics::timed("printgate_scanner_seconds", &clam_label, self.scan_clam(raw, submission)),
+            crate::metrics::timed("printgate_scanner_seconds", &spam_label, self.spam.check(&spam_input, envelope))
+        );
+        if clam.is_err() {
+            crate::metrics::inc("printgate_scanner_errors_total", &[("scanner", "clamav")]);
+        }
+        if spam.is_err() {
+            crate::metrics::inc("printgate_scanner_errors_total", &spam_label);
+        }
+        ScanResults { clam, spam, spam_filter: spam_name }
     }
 
     async fn scan_clam(&self, raw: &[u8], submission: &Submission) -> Result<ClamOutcome, ScanError> {

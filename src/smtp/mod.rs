@@ -139,6 +139,8 @@ pub async fn serve<R: Receiver>(
         let (receiver, settings, limits, shutdown) = (receiver.clone(), settings.clone(), limits.clone(), shutdown.clone());
         let implicit_tls = listener.implicit_tls;
         sessions.spawn(async move {
+            crate::metrics::inc("printgate_smtp_sessions_total", &[]);
+            let _active = crate::metrics::GaugeGuard::new("printgate_smtp_sessions_active");
             run_one(stream, peer, implicit_tls, receiver, settings, limits, shutdown).await;
             drop((permit, slot));
         });

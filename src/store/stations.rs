@@ -70,6 +70,20 @@ impl Store {
         Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
+    /// `(live jobs, unsent replies)` for the metrics.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub async fn pending_counts(&self) -> Result<(i64, i64), StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM jobs WHERE expires_at > $1), (SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL)",
+        )
+        .bind(self.now())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+
     /// Appends an audit event.
     ///
     /// # Errors
