@@ -120,35 +120,12 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] or [`StoreError::Db`].
     pub async fn trace(&self, id: &str) -> Result<Trace, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, received_at, queue, client_ip, helo, mail_from, header_from, message_id, size, tls, outcome, reply, \
-             spam_score, spam_rules, virus, auth, grade, documents FROM traces WHERE id = $1",
-        )
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {TRACE_COLUMNS} FROM traces WHERE id = $1")))
         .bind(id)
         .fetch_optional(&self.pool)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let documents: String = row.try_get(17)?;
-        Ok(Trace {
-            id: row.try_get(0)?,
-            received_at: row.try_get(1)?,
-            queue: row.try_get(2)?,
-            client_ip: row.try_get(3)?,
-            helo: row.try_get(4)?,
-            mail_from: row.try_get(5)?,
-            header_from: row.try_get(6)?,
-            message_id: row.try_get(7)?,
-            size: row.try_get(8)?,
-            tls: row.try_get::<i64, _>(9)? != 0,
-            outcome: row.try_get(10)?,
-            reply: row.try_get(11)?,
-            spam_score: row.try_get(12)?,
-            spam_rules: row.try_get(13)?,
-            virus: row.try_get(14)?,
-            auth: row.try_get(15)?,
-            grade: row.try_get(16)?,
-            documents: serde_json::from_str(&documents).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        })
+        trace_row(&row)
     }
 
     /// Ids of the most recent traces, newest first (for tests and the admin console).
@@ -160,3 +137,32 @@ impl Store {
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 }
+
+/// Maps the 18 columns selected by [`TRACE_COLUMNS`] to a trace.
+pub(super) fn trace_row(row: &sqlx::any::AnyRow) -> Result<Trace, StoreError> {
+    let documents: String = row.try_get(17)?;
+    Ok(Trace {
+        id: row.try_get(0)?,
+        received_at: row.try_get(1)?,
+        queue: row.try_get(2)?,
+        client_ip: row.try_get(3)?,
+        helo: row.try_get(4)?,
+        mail_from: row.try_get(5)?,
+        header_from: row.try_get(6)?,
+        message_id: row.try_get(7)?,
+        size: row.try_get(8)?,
+        tls: row.try_get::<i64, _>(9)? != 0,
+        outcome: row.try_get(10)?,
+        reply: row.try_get(11)?,
+        spam_score: row.try_get(12)?,
+        spam_rules: row.try_get(13)?,
+        virus: row.try_get(14)?,
+        auth: row.try_get(15)?,
+        grade: row.try_get(16)?,
+        documents: serde_json::from_str(&documents).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+    })
+}
+
+/// The columns [`trace_row`] reads, in order.
+pub(super) const TRACE_COLUMNS: &str = "id, received_at, queue, client_ip, helo, mail_from, header_from, message_id, size, tls, outcome, reply, \
+     spam_score, spam_rules, virus, auth, grade, documents";
