@@ -24,6 +24,8 @@ PG_DEBIAN_PACKAGES=(
     libheif-examples fonts-dejavu-core fonts-wqy-zenhei fonts-liberation2
     # tests/interop/sealed_job.py (tests/seal_interop.rs), run with /usr/bin/python3.
     python3-cryptography python3-zstandard python3-dkim
+    # tests/replies.rs: ZBar decodes the QR code in replies (an independent decoder).
+    zbar-tools
 )
 
 # Seconds to wait for each daemon to answer.

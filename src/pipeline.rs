@@ -94,14 +94,15 @@ impl Pipeline {
             expires_at: meta.received_at + queue.retention.as_secs() as i64,
         };
         let reply_to = reply_recipient(&meta, &submission, queue).filter(|to| !is_own_address(&live.config, to));
-        let expires = format_time(message.expires_at);
+        let replies = live.replies_for(&queue.name);
+        let expires = notify::when::format(message.expires_at, &replies.zone, replies.language);
         let library = live.config.relay.library_name.clone();
         let from = live.config.relay.from.clone();
         let has_jobs = !jobs.is_empty();
         let reply_message_id = format!("{}.reply@{}", meta.id, live.config.smtp.hostname);
         let commands_address =
             reply_to.as_deref().filter(|_| has_jobs).and_then(|patron| command_address(&queue.address, &self.store.command_token(&meta.id, patron)));
-        let extension = humantime::format_duration(queue.extension).to_string();
+        let extension = replies.language.duration(queue.extension);
         let recorded = self
             .store
             .record(&message, jobs, reply_to.as_deref().map(|to| (from.as_str(), to)), |code| {
@@ -117,7 +118,7 @@ impl Pipeline {
                     extension: &extension,
                 };
                 let to = reply_to.as_deref().unwrap_or_default();
-                notify::render(&from, to, &content, live.dkim.as_deref())
+                notify::render(&from, to, &content, &replies, live.dkim.as_deref())
                     .map_err(|e| tracing::error!(spool_id = %meta.id, error = %e, "reply rendering failed; no reply sent"))
                     .ok()
             })
@@ -201,13 +202,14 @@ async fn build_jobs(
                 continue;
             }
         };
-        let mut note = String::new();
+        let (mut note, mut greyscale) = (String::new(), false);
         if rendered.color() && !queue.color {
             if queue.color_documents == ColorDocuments::Refuse {
                 lines.push(refused_line(&doc.name, &ConvertError::ColourOnMonoQueue(rendered.color_pages())));
                 continue;
             }
             note = "its colour prints in shades of grey".into();
+            greyscale = true;
         }
         // Colour only where the queue prints colour, the document has it and the patron did
         // not ask for black and white.
@@ -218,7 +220,7 @@ async fn build_jobs(
         let sealed = tokio::task::spawn_blocking(move || seal::seal(&pdf, job_id, &site, &key))
             .await
             .map_err(|e| PipelineError::Task(e.to_string()))??;
-        lines.push(DocumentLine { name: doc.name.clone(), ok: true, pages: rendered.pages, color, note, ..Default::default() });
+        lines.push(DocumentLine { name: doc.name.clone(), ok: true, pages: rendered.pages, color, note, greyscale, ..Default::default() });
         jobs.push(NewJob {
             id: hex::encode(job_id),
             seq,
@@ -270,7 +272,7 @@ fn job_id(spool_id: &str, seq: i64) -> [u8; 16] {
 
 /// Who gets the reply: the From address (the one DMARC authenticates), only when the queue's
 /// policy trusts the sender, never for a null envelope sender or automatic/list mail.
-fn reply_recipient(meta: &SpoolMeta, submission: &Submission, queue: &QueueConfig) -> Option<String> {
+pub(crate) fn reply_recipient(meta: &SpoolMeta, submission: &Submission, queue: &QueueConfig) -> Option<String> {
     let trusted = match queue.reply_policy {
         ReplyPolicy::Never => false,
         ReplyPolicy::Authenticated => meta.sender_grade == "authenticated",
@@ -285,7 +287,7 @@ fn reply_recipient(meta: &SpoolMeta, submission: &Submission, queue: &QueueConfi
 
 /// Loop guard: printgate never replies to itself, i.e. to its reply sender or to any print
 /// address (with or without `+options`), whatever headers a bounced or forwarded reply lost.
-fn is_own_address(config: &crate::config::Config, address: &str) -> bool {
+pub(crate) fn is_own_address(config: &crate::config::Config, address: &str) -> bool {
     let plain = |a: &str| {
         let a = match (a.find('<'), a.rfind('>')) {
             (Some(start), Some(end)) if start < end => &a[start + 1..end],
@@ -302,11 +304,12 @@ fn is_own_address(config: &crate::config::Config, address: &str) -> bool {
 }
 
 /// `bw@print.example.org` + token -> `bw+TOKEN@print.example.org`.
-fn command_address(queue_address: &str, token: &str) -> Option<String> {
+pub(crate) fn command_address(queue_address: &str, token: &str) -> Option<String> {
     let (local, domain) = queue_address.rsplit_once('@')?;
     Some(format!("{local}+{token}@{domain}"))
 }
 
+/// A time for traces and logs (operators read UTC; patrons get their queue's zone).
 fn format_time(unix: i64) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     time::OffsetDateTime::from_unix_timestamp(unix)

@@ -316,3 +316,134 @@ fn reply_commands_act_only_for_the_patron_who_got_the_reply() {
     wait_for_outcome(&server, &out, "command EXTEND refused");
     assert_eq!(common::sql(&server, "select expires_at from jobs")[0].parse::<i64>().unwrap(), after);
 }
+
+/// A server whose `bw` queue has extra settings (lines added after `retention`).
+fn server_with_queue_settings(relay: &Relay, settings: &str) -> Server {
+    let settings = settings.to_owned();
+    Server::start_custom(&Scanners::real(), relay.port, "", "[auth]\nresolver = \"static\"\n", &move |config, _| {
+        config.replacen("retention = \"72h\"\n", &format!("retention = \"72h\"\n{settings}"), 1)
+    })
+}
+
+/// The PNG parts of a reply, as Python's `email` package finds them, written to `dir`;
+/// returns their paths and the Content-IDs the HTML refers to.
+fn python_png_parts(raw: &[u8], dir: &Path) -> (Vec<std::path::PathBuf>, Vec<String>) {
+    let path = dir.join(format!("qr-{}.eml", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, raw).unwrap();
+    let script = r#"
+import email, email.policy, json, re, sys
+msg = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=email.policy.default)
+html = msg.get_body(preferencelist=('html',)).get_content()
+pngs = []
+for i, part in enumerate(msg.walk()):
+    if part.get_content_type() == 'image/png':
+        out = sys.argv[1] + f'.{i}.png'
+        open(out, 'wb').write(part.get_payload(decode=True))
+        pngs.append([out, part['Content-ID']])
+print(json.dumps({"pngs": pngs, "cids": re.findall(r'src="cid:([^"]+)"', html)}))
+"#;
+    let out = Command::new("/usr/bin/python3").arg("-c").arg(script).arg(&path).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pngs = v["pngs"].as_array().unwrap();
+    for png in pngs {
+        let cid = png[1].as_str().unwrap().trim_matches(|c| c == '<' || c == '>');
+        assert!(v["cids"].as_array().unwrap().iter().any(|c| c.as_str() == Some(cid)), "image {cid} is not referenced: {v}");
+    }
+    (pngs.iter().map(|p| p[0].as_str().unwrap().into()).collect(), v["cids"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect())
+}
+
+/// What zbarimg (ZBar, an independent QR decoder) reads in a PNG.
+fn zbar(png: &Path) -> String {
+    let out = Command::new("zbarimg").args(["--raw", "-q"]).arg(png).output().expect("zbarimg (Debian zbar-tools) must be installed; scripts/test installs it");
+    assert!(out.status.success(), "zbarimg found no code in {}: {}", png.display(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// `(weekday 0=Monday, day, month, year, "HH:MM", zone abbreviation)` of a Unix time in an
+/// IANA zone, computed by Python's zoneinfo (the system tz database), not by printgate's jiff.
+fn python_local_time(unix: i64, zone: &str) -> (usize, u32, usize, i32, String, String) {
+    let script = "import datetime, json, sys, zoneinfo\n\
+        t = datetime.datetime.fromtimestamp(int(sys.argv[1]), zoneinfo.ZoneInfo(sys.argv[2]))\n\
+        print(json.dumps([t.weekday(), t.day, t.month, t.year, t.strftime('%H:%M'), t.tzname()]))";
+    let out = Command::new("/usr/bin/python3").arg("-c").arg(script).arg(unix.to_string()).arg(zone).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        v[0].as_u64().unwrap() as usize,
+        v[1].as_u64().unwrap() as u32,
+        v[2].as_u64().unwrap() as usize,
+        v[3].as_i64().unwrap() as i32,
+        v[4].as_str().unwrap().to_owned(),
+        v[5].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A queue with `language = "de"` and `timezone = "Europe/Berlin"`: the reply's subject and
+/// text are German, the code line carries the German label, the expiry is Berlin time as
+/// Python's zoneinfo computes it, and the HTML part's QR image decodes (ZBar) to the code.
+/// Python's `email` reads the reply without defects.
+#[test]
+fn a_german_queue_in_berlin_replies_in_german_with_a_qr_code_of_the_code() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = server_with_queue_settings(&relay, "language = \"de\"\ntimezone = \"Europe/Berlin\"\n");
+    let out = send_raw(&server, "patron@example.com", &mail("deutsch@example.com", "", "filename=\"aufsatz.pdf\""));
+    assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+    let reply = relay.wait_for(1, Duration::from_secs(60)).remove(0);
+    let (headers, text, defects) = python_parse(&reply, work.path());
+    assert!(defects.is_empty(), "the reply has defects: {defects:?}");
+    let subject = &headers.iter().find(|(k, _)| k == "Subject").unwrap().1;
+    assert!(subject.starts_with("Bereit zum Drucken: 1 Dokument, Code "), "{subject}");
+    let line = text.lines().find(|l| l.starts_with("Freigabecode: ")).unwrap_or_else(|| panic!("no German code line:\n{text}"));
+    let code: String = line.chars().filter(char::is_ascii_digit).collect();
+    assert_eq!(code.len(), 8, "{line}");
+    assert!(subject.ends_with(&line["Freigabecode: ".len()..]), "subject {subject:?} and line {line:?} name one code");
+    assert!(text.contains("- aufsatz.pdf: wird als 1 Seite gedruckt, schwarz-weiß"), "{text}");
+
+    let expires: i64 = common::sql(&server, "select expires_at from messages")[0].parse().unwrap();
+    let (weekday, day, month, year, hm, zone) = python_local_time(expires, "Europe/Berlin");
+    assert!(zone == "CET" || zone == "CEST", "{zone}");
+    let days = ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"];
+    let months = ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"];
+    let expected = format!("{}, {day}. {} {year}, {hm} Uhr ({zone})", days[weekday], months[month - 1]);
+    assert!(text.contains(&format!("bis {expected} an einer Freigabestation")), "expected {expected:?} in:\n{text}");
+
+    let (pngs, cids) = python_png_parts(&reply, work.path());
+    assert_eq!(pngs.len(), 1, "one QR image, referenced as {cids:?}");
+    assert_eq!(zbar(&pngs[0]), code, "the QR code holds the release code's digits");
+}
+
+/// A queue's `templates` directory replaces the built-in reply; `check-config` refuses a
+/// directory whose template does not compile, naming the file.
+#[test]
+fn queue_templates_replace_the_built_in_reply_and_broken_ones_are_refused() {
+    let work = tempfile::tempdir().unwrap();
+    let templates = work.path().join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(
+        templates.join("reply.txt.j2"),
+        "Branch library print desk.\n{% if code %}Release code: {{ code }}\n{% endif %}{% for d in documents %}* {{ d.name }} ({{ d.pages }} p.)\n{% endfor %}Until {{ expires }}.\n",
+    )
+    .unwrap();
+    std::fs::write(templates.join("reply.html.j2"), "<p>Code <b>{{ code }}</b></p>{% if qr_cid %}<img src=\"cid:{{ qr_cid }}\" alt=\"\">{% endif %}").unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let settings = format!("templates = \"{}\"\ntimezone = \"America/New_York\"\n", templates.display());
+    let server = server_with_queue_settings(&relay, &settings);
+    let out = send_raw(&server, "patron@example.com", &mail("custom@example.com", "", "filename=\"doc.pdf\""));
+    assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+    let reply = relay.wait_for(1, Duration::from_secs(60)).remove(0);
+    let (_, text, defects) = python_parse(&reply, work.path());
+    assert!(defects.is_empty(), "{defects:?}");
+    assert!(text.starts_with("Branch library print desk.\nRelease code: "), "{text}");
+    assert!(text.contains("* doc.pdf (1 p.)"), "{text}");
+    assert!(text.contains(" EST.") || text.contains(" EDT."), "New York time: {text}");
+    let (pngs, _) = python_png_parts(&reply, work.path());
+    assert_eq!(zbar(&pngs[0]), common::release_code(&reply));
+
+    std::fs::write(templates.join("reply.txt.j2"), "Release code: {{ code }\n").unwrap();
+    let out = common::run(&["check-config", "--config", server.config.to_str().unwrap()]);
+    assert!(!out.status.success(), "a broken template passes check-config");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("queue[0].templates") && stderr.contains("reply.txt.j2") && stderr.contains("syntax error"), "{stderr}");
+}
