@@ -24,6 +24,8 @@ use crate::spool::{Spool, SpoolMeta};
 use crate::store::trace::TraceDocument;
 use crate::store::{NewJob, NewMessage, Recorded, Store, commands};
 
+mod command;
+
 /// Delay before a failed entry is tried again (store or blob outage).
 const RETRY_AFTER: Duration = Duration::from_secs(10);
 
@@ -131,41 +133,6 @@ impl Pipeline {
             self.outbox_wake.notify_one();
         }
         self.spool.remove(id).await?;
-        Ok(())
-    }
-}
-
-impl Pipeline {
-    /// A patron's reply command: acts only when the token was made for this sender, and
-    /// records what happened in the message's trace.
-    async fn run_command(&self, meta: &SpoolMeta, submission: &Submission, token: &str, queue: &QueueConfig) -> Result<(), PipelineError> {
-        let patron = submission.from_address.clone().or_else(|| meta.mail_from.clone()).unwrap_or_default();
-        let body = submission
-            .documents
-            .iter()
-            .find(|d| d.role == Role::Body)
-            .map(|d| String::from_utf8_lossy(&d.bytes).into_owned())
-            .unwrap_or_default();
-        let outcome = match self.store.verify_command_token(token, &patron) {
-            None => "command ignored: the reply address was not made for this sender".to_owned(),
-            Some(message_id) => match commands::Command::parse(&body) {
-                None => "command ignored: the first line is not CANCEL, EXTEND or RESEND".to_owned(),
-                Some(commands::Command::Cancel) => {
-                    let jobs = self.store.cancel_message(&message_id).await?;
-                    format!("command CANCEL: {jobs} job(s) destroyed")
-                }
-                Some(commands::Command::Extend) => {
-                    match self.store.extend_message(&message_id, queue.extension.as_secs() as i64).await? {
-                        Some(until) => format!("command EXTEND: kept until {}", format_time(until)),
-                        None => "command EXTEND refused: extended before, or already gone".to_owned(),
-                    }
-                }
-                Some(commands::Command::Resend) => "command RESEND: not supported yet".to_owned(),
-            },
-        };
-        tracing::info!(spool_id = %meta.id, outcome = %outcome, "reply command");
-        let reply = self.store.trace(&meta.id).await.map(|t| t.reply).unwrap_or_default();
-        self.store.trace_outcome(&meta.id, &outcome, &reply).await?;
         Ok(())
     }
 }

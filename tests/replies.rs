@@ -447,3 +447,144 @@ fn queue_templates_replace_the_built_in_reply_and_broken_ones_are_refused() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("queue[0].templates") && stderr.contains("reply.txt.j2") && stderr.contains("syntax error"), "{stderr}");
 }
+
+/// Sends a reply command with a known Message-ID (to find the answer by its In-Reply-To).
+fn send_command_with_id(server: &Server, to: &str, from: &str, message_id: &str, body: &str) -> String {
+    let out = Command::new("swaks")
+        .args(["--server", &format!("127.0.0.1:{}", server.smtp_port), "--to", to, "--from", from])
+        .args(["--header", &format!("From: {from}"), "--header", "Subject: Re: Ready to print"])
+        .args(["--header", &format!("Message-ID: <{message_id}>"), "--body", body])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The mail the relay got that answers `message_id`; waits for it.
+fn answer_to(relay: &Relay, message_id: &str) -> Vec<u8> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let mails = relay.wait_for(0, Duration::from_secs(1));
+        if let Some(m) = mails.into_iter().find(|m| String::from_utf8_lossy(m).contains(&format!("In-Reply-To: <{message_id}>"))) {
+            return m;
+        }
+        assert!(std::time::Instant::now() < deadline, "no answer to {message_id}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn subject_and_text(raw: &[u8]) -> (String, String) {
+    let message = mail_parser::MessageParser::default().parse(raw).unwrap();
+    (message.subject().unwrap_or_default().to_owned(), message.body_text(0).unwrap_or_default().into_owned())
+}
+
+/// RESEND: a new reply arrives with a different code; the old code no longer releases at a
+/// station, the new one does.
+#[test]
+fn resend_sends_a_new_code_and_the_old_one_stops_working() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = Server::start(&Scanners::real(), relay.port);
+    let out = send_raw(&server, "patron@example.com", &mail("first@example.com", "", "filename=\"doc.pdf\""));
+    assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+    let first = relay.wait_for(1, Duration::from_secs(60)).remove(0);
+    let old_code = common::release_code(&first);
+    let out = send_command_with_id(&server, &reply_to(&first), "patron@example.com", "resend1@example.com", "RESEND");
+    wait_for_outcome(&server, &out, "command RESEND: new release code sent");
+    let second = answer_to(&relay, "resend1@example.com");
+    let new_code = common::release_code(&second);
+    assert_ne!(new_code, old_code, "RESEND must issue a fresh code");
+    let (subject, _) = subject_and_text(&second);
+    assert!(subject.contains(&format!("{} {}", &new_code[..4], &new_code[4..])), "{subject}");
+    let (_, _, defects) = python_parse(&second, work.path());
+    assert!(defects.is_empty(), "{defects:?}");
+    let (pngs, _) = python_png_parts(&second, work.path());
+    assert_eq!(zbar(&pngs[0]), new_code, "the new reply's QR code is the new code");
+
+    let token = server.station_token();
+    let old = common::station_release(&server, &token, &old_code, &[&server.key_path()], &work.path().join("old"));
+    assert!(!old.status.success(), "the old code still releases");
+    let new = common::station_release(&server, &token, &new_code, &[&server.key_path()], &work.path().join("new"));
+    assert!(new.status.success(), "the new code does not release: {}", String::from_utf8_lossy(&new.stderr));
+}
+
+/// Each command is confirmed to the patron, also when nothing was done (and why); a command
+/// from another address with the patron's token gets no mail at all (no backscatter).
+#[test]
+fn commands_are_confirmed_to_the_patron_and_nobody_else() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = Server::start(&Scanners::real(), relay.port);
+    let out = send_raw(&server, "patron@example.com", &mail("confirm@example.com", "", "filename=\"doc.pdf\""));
+    assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+    let reply = relay.wait_for(1, Duration::from_secs(60)).remove(0);
+    let address = reply_to(&reply);
+
+    let steps = [
+        ("intruder@example.net", "CANCEL", "command ignored", None),
+        ("patron@example.com", "Hello there", "command ignored", Some(("Your reply was not understood", "CANCEL, EXTEND or RESEND"))),
+        ("patron@example.com", "EXTEND", "command EXTEND: kept until", Some(("Extended: your documents are kept longer", "24 hours longer. Release them before "))),
+        ("patron@example.com", "EXTEND", "command EXTEND refused", Some(("Not extended", "extended only once"))),
+        ("patron@example.com", "CANCEL", "command CANCEL: 1 job(s)", Some(("Cancelled: your documents were deleted", "your document was deleted at Test Library"))),
+        ("patron@example.com", "CANCEL", "command CANCEL: 0 job(s)", Some(("Nothing to cancel", "nothing left to cancel"))),
+        ("patron@example.com", "RESEND", "command RESEND refused", Some(("No new code: nothing is waiting to print", "no new release code was sent"))),
+    ];
+    let mut expected_mails = 1;
+    for (i, (from, body, outcome, answer)) in steps.iter().enumerate() {
+        let id = format!("step{i}@example.com");
+        let out = send_command_with_id(&server, &address, from, &id, body);
+        assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+        wait_for_outcome(&server, &out, outcome);
+        if let Some((subject, sentence)) = answer {
+            let raw = answer_to(&relay, &id);
+            expected_mails += 1;
+            let (got_subject, text) = subject_and_text(&raw);
+            assert_eq!(&got_subject, subject, "{body}:\n{text}");
+            assert!(text.contains(sentence), "{body}: {sentence:?} not in\n{text}");
+            let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
+            assert_eq!(message.to().and_then(|a| a.first()).and_then(|a| a.address()), Some("patron@example.com"));
+            assert_eq!(message.header("Auto-Submitted").and_then(|h| h.as_text()), Some("auto-replied"));
+        }
+    }
+    // Let the outbox send anything it (wrongly) queued for the intruder.
+    std::thread::sleep(Duration::from_secs(2));
+    let mails = relay.wait_for(expected_mails, Duration::from_secs(1));
+    assert_eq!(mails.len(), expected_mails, "one answer per patron command, none for the intruder");
+    assert!(!mails.iter().any(|m| String::from_utf8_lossy(m).contains("intruder@example.net")), "mail went to the intruder");
+}
+
+/// With `reminder_before`, the janitor sends one reminder before expiry: threaded under the
+/// reply, naming the document, with a Reply-To through which EXTEND works; a restart (the
+/// janitor runs again at once) sends no second one. The janitor runs at start and every 60 s,
+/// so the test makes the message due 3 s after it arrives and restarts the server.
+#[test]
+fn an_expiry_reminder_is_sent_once_through_the_janitor() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    // 72 h retention, reminder 72 h - 3 s before expiry.
+    let mut server = server_with_queue_settings(&relay, "reminder_before = \"259197s\"\n");
+    let out = send_raw(&server, "patron@example.com", &mail("remind@example.com", "", "filename=\"thesis.pdf\""));
+    assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+    let reply = relay.wait_for(1, Duration::from_secs(60)).remove(0);
+    let reply_id = mail_parser::MessageParser::default().parse(&reply).unwrap().message_id().unwrap().to_owned();
+    assert_eq!(relay.wait_for(1, Duration::from_secs(1)).len(), 1, "no reminder before it is due");
+    std::thread::sleep(Duration::from_secs(4));
+    server.terminate();
+    server.spawn();
+    let reminder = answer_to(&relay, &reply_id);
+    let (subject, text) = subject_and_text(&reminder);
+    assert_eq!(subject, "Reminder: your documents will be deleted soon");
+    assert!(text.contains("1 document is still waiting to print at Test Library") && text.contains("- thesis.pdf"), "{text}");
+    assert!(text.contains("will be deleted after ") && text.contains(" UTC:"), "{text}");
+    assert!(!text.contains(&common::release_code(&reply)), "the code is not stored, so not in the reminder");
+    assert_eq!(reply_to(&reminder), reply_to(&reply), "the same command address");
+    assert_eq!(common::sql(&server, "select count(*) from messages where reminded_at is not null"), vec!["1".to_owned()]);
+
+    server.terminate();
+    server.spawn();
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(relay.wait_for(2, Duration::from_secs(1)).len(), 2, "the reminder is sent once");
+    let out = send_command_with_id(&server, &reply_to(&reminder), "patron@example.com", "after-reminder@example.com", "EXTEND");
+    wait_for_outcome(&server, &out, "command EXTEND: kept until");
+    let (subject, _) = subject_and_text(&answer_to(&relay, "after-reminder@example.com"));
+    assert_eq!(subject, "Extended: your documents are kept longer");
+}

@@ -11,6 +11,7 @@ pub mod dkim;
 pub mod lang;
 pub mod outbox;
 pub mod qr;
+pub mod reminder;
 pub mod templates;
 pub mod when;
 
