@@ -203,3 +203,23 @@ fn unknown_languages_and_zones_are_named() {
     assert!(problems[0].1.contains("\"xx\"") && problems[0].1.contains("en, de"), "{problems:?}");
     assert!(problems[1].1.contains("Mars/Olympus"), "{problems:?}");
 }
+
+/// Every built-in language renders both kinds of reply (with a code, and could-not-print),
+/// keeps its code label on one line and names every document.
+#[test]
+fn every_language_renders_both_replies_and_keeps_the_contract() {
+    let code = ReleaseCode::parse("48210937").unwrap();
+    let docs = lines();
+    for language in Language::ALL {
+        let replies = QueueReplies::builtin(language);
+        let ok = sample(&code, &docs, "EXPIRY-TEXT");
+        let (text, html) = replies.render_reply(&ok, Some("qr.r1@print.test")).unwrap();
+        assert!(text.lines().any(|l| l == format!("{}4821 0937", language.code_label())), "{language:?}:\n{text}");
+        assert!(text.contains("- essay.pdf: ") && text.contains("- setup.exe: "), "{language:?}:\n{text}");
+        assert!(text.contains("EXPIRY-TEXT") && html.contains("cid:qr.r1@print.test"), "{language:?}");
+        let failed = ReplyContent { code: None, commands_address: None, ..ok };
+        let (text, html) = replies.render_reply(&failed, None).unwrap();
+        assert!(!text.contains(language.code_label()) && !html.contains("cid:"), "{language:?}:\n{text}");
+        assert!(text.contains("- setup.exe: "), "{language:?}:\n{text}");
+    }
+}
