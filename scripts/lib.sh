@@ -29,6 +29,8 @@ PG_DEBIAN_PACKAGES=(
     # tests/release.rs: ippeveprinter (cups-ipp-utils) needs a D-Bus system bus, a private one;
     # wrk for scripts/bench/release.
     dbus-daemon wrk
+    # tests/replies.rs: ZBar decodes the QR code in replies (an independent decoder).
+    zbar-tools
 )
 
 # Seconds to wait for each daemon to answer.

@@ -193,6 +193,18 @@ pub struct QueueConfig {
     /// What a mono queue does with a document that has colour pages.
     #[serde(default)]
     pub color_documents: ColorDocuments,
+    /// Language of the queue's mail to patrons (built in: `en`, `de`).
+    #[serde(default = "default_language")]
+    pub language: String,
+    /// IANA time zone that expiry times are shown in (`Europe/Berlin`).
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// A directory with `reply.txt.j2` and `reply.html.j2` replacing the built-in templates.
+    #[serde(default)]
+    pub templates: Option<PathBuf>,
+    /// Send the patron one reminder this long before unreleased jobs expire (off when unset).
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub reminder_before: Option<Duration>,
 }
 
 /// Paper size of a queue's printer.
@@ -512,11 +524,23 @@ fn default_secret_file() -> PathBuf {
 fn default_trace_retention() -> Duration {
     Duration::from_secs(30 * 24 * 3600)
 }
+/// Replies are in English unless a queue says otherwise.
+fn default_language() -> String {
+    crate::notify::Language::En.code().to_owned()
+}
+/// UTC: the one zone that is right for no library but wrong for none by surprise.
+fn default_timezone() -> String {
+    "UTC".to_owned()
+}
 fn default_library_name() -> String {
     "The library".to_owned()
 }
 fn default_workers() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+}
+
+fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    duration(d).map(Some)
 }
 
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -660,6 +684,13 @@ impl Config {
                 if crate::intake::DocumentType::from_config_name(t).is_none() {
                     push(&key("allowed_types"), format!("unknown document type {t:?}"));
                 }
+            }
+            // Language, zone and the queue's own templates (compiled and rendered on a sample).
+            for (k, problem) in crate::notify::QueueReplies::load(q).err().unwrap_or_default() {
+                push(&key(k), problem);
+            }
+            if let Some(before) = q.reminder_before.filter(|b| b.is_zero() || *b >= q.retention) {
+                push(&key("reminder_before"), format!("{} must be longer than 0s and shorter than retention", humantime::format_duration(before)));
             }
         }
         let mut site_names = HashSet::new();

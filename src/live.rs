@@ -11,6 +11,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::config::{AuthResolver, Config};
+use crate::notify::QueueReplies;
 use crate::screen::Scanners;
 use crate::screen::auth::SenderAuth;
 use crate::smtp::limits::SenderLimits;
@@ -26,6 +27,8 @@ pub struct Live {
     pub sender_limits: Arc<SenderLimits>,
     /// The replies' DKIM signer (`[relay] dkim_key`), reloaded with the configuration.
     pub dkim: Option<Arc<crate::notify::Dkim>>,
+    /// Each queue's reply language, time zone and templates, by queue name.
+    pub replies: HashMap<String, Arc<QueueReplies>>,
 }
 
 /// Shared by the SMTP side and the pipeline; `load()` per message.
@@ -53,7 +56,23 @@ impl Live {
             config.smtp.max_messages_per_domain_per_hour,
         ));
         let dkim = crate::notify::Dkim::from_config(&config.relay)?.map(Arc::new);
-        Ok(Self { config: Arc::new(config), site_keys, scanners, auth, sender_limits, dkim })
+        let replies = config
+            .queue
+            .iter()
+            .map(|q| {
+                let replies = QueueReplies::load(q).map_err(|problems| {
+                    problems.iter().map(|(key, p)| format!("queue {}: {key}: {p}", q.name)).collect::<Vec<_>>().join("; ")
+                })?;
+                Ok((q.name.clone(), Arc::new(replies)))
+            })
+            .collect::<Result<HashMap<_, _>, String>>()?;
+        Ok(Self { config: Arc::new(config), site_keys, scanners, auth, sender_limits, dkim, replies })
+    }
+
+    /// The reply settings of the queue named `queue` (built-in English in UTC for a queue that
+    /// is no longer configured).
+    pub fn replies_for(&self, queue: &str) -> Arc<QueueReplies> {
+        self.replies.get(queue).cloned().unwrap_or_else(|| Arc::new(QueueReplies::builtin(crate::notify::Language::En)))
     }
 
     pub fn shared(self) -> Shared {

@@ -24,6 +24,8 @@ use crate::spool::{Spool, SpoolMeta};
 use crate::store::trace::TraceDocument;
 use crate::store::{NewJob, NewMessage, Recorded, Store, commands};
 
+mod command;
+
 /// Delay before a failed entry is tried again (store or blob outage).
 const RETRY_AFTER: Duration = Duration::from_secs(10);
 
@@ -94,14 +96,15 @@ impl Pipeline {
             expires_at: meta.received_at + queue.retention.as_secs() as i64,
         };
         let reply_to = reply_recipient(&meta, &submission, queue).filter(|to| !is_own_address(&live.config, to));
-        let expires = format_time(message.expires_at);
+        let replies = live.replies_for(&queue.name);
+        let expires = notify::when::format(message.expires_at, &replies.zone, replies.language);
         let library = live.config.relay.library_name.clone();
         let from = live.config.relay.from.clone();
         let has_jobs = !jobs.is_empty();
         let reply_message_id = format!("{}.reply@{}", meta.id, live.config.smtp.hostname);
         let commands_address =
             reply_to.as_deref().filter(|_| has_jobs).and_then(|patron| command_address(&queue.address, &self.store.command_token(&meta.id, patron)));
-        let extension = humantime::format_duration(queue.extension).to_string();
+        let extension = replies.language.duration(queue.extension);
         let recorded = self
             .store
             .record(&message, jobs, reply_to.as_deref().map(|to| (from.as_str(), to)), |code| {
@@ -117,7 +120,7 @@ impl Pipeline {
                     extension: &extension,
                 };
                 let to = reply_to.as_deref().unwrap_or_default();
-                notify::render(&from, to, &content, live.dkim.as_deref())
+                notify::render(&from, to, &content, &replies, live.dkim.as_deref())
                     .map_err(|e| tracing::error!(spool_id = %meta.id, error = %e, "reply rendering failed; no reply sent"))
                     .ok()
             })
@@ -130,41 +133,6 @@ impl Pipeline {
             self.outbox_wake.notify_one();
         }
         self.spool.remove(id).await?;
-        Ok(())
-    }
-}
-
-impl Pipeline {
-    /// A patron's reply command: acts only when the token was made for this sender, and
-    /// records what happened in the message's trace.
-    async fn run_command(&self, meta: &SpoolMeta, submission: &Submission, token: &str, queue: &QueueConfig) -> Result<(), PipelineError> {
-        let patron = submission.from_address.clone().or_else(|| meta.mail_from.clone()).unwrap_or_default();
-        let body = submission
-            .documents
-            .iter()
-            .find(|d| d.role == Role::Body)
-            .map(|d| String::from_utf8_lossy(&d.bytes).into_owned())
-            .unwrap_or_default();
-        let outcome = match self.store.verify_command_token(token, &patron) {
-            None => "command ignored: the reply address was not made for this sender".to_owned(),
-            Some(message_id) => match commands::Command::parse(&body) {
-                None => "command ignored: the first line is not CANCEL, EXTEND or RESEND".to_owned(),
-                Some(commands::Command::Cancel) => {
-                    let jobs = self.store.cancel_message(&message_id).await?;
-                    format!("command CANCEL: {jobs} job(s) destroyed")
-                }
-                Some(commands::Command::Extend) => {
-                    match self.store.extend_message(&message_id, queue.extension.as_secs() as i64).await? {
-                        Some(until) => format!("command EXTEND: kept until {}", format_time(until)),
-                        None => "command EXTEND refused: extended before, or already gone".to_owned(),
-                    }
-                }
-                Some(commands::Command::Resend) => "command RESEND: not supported yet".to_owned(),
-            },
-        };
-        tracing::info!(spool_id = %meta.id, outcome = %outcome, "reply command");
-        let reply = self.store.trace(&meta.id).await.map(|t| t.reply).unwrap_or_default();
-        self.store.trace_outcome(&meta.id, &outcome, &reply).await?;
         Ok(())
     }
 }
@@ -209,13 +177,14 @@ async fn build_jobs(
                 continue;
             }
         };
-        let mut note = String::new();
+        let (mut note, mut greyscale) = (String::new(), false);
         if rendered.color() && !queue.color {
             if queue.color_documents == ColorDocuments::Refuse {
                 lines.push(refused_line(&doc.name, &ConvertError::ColourOnMonoQueue(rendered.color_pages())));
                 continue;
             }
             note = "its colour prints in shades of grey".into();
+            greyscale = true;
         }
         // Colour only where the queue prints colour, the document has it and the patron did
         // not ask for black and white.
@@ -226,7 +195,7 @@ async fn build_jobs(
         let sealed = tokio::task::spawn_blocking(move || seal::seal(&pdf, job_id, &site, &key))
             .await
             .map_err(|e| PipelineError::Task(e.to_string()))??;
-        lines.push(DocumentLine { name: doc.name.clone(), ok: true, pages: rendered.pages, color, note, ..Default::default() });
+        lines.push(DocumentLine { name: doc.name.clone(), ok: true, pages: rendered.pages, color, note, greyscale, ..Default::default() });
         jobs.push(NewJob {
             id: hex::encode(job_id),
             seq,
@@ -284,7 +253,7 @@ fn job_id(spool_id: &str, seq: i64) -> [u8; 16] {
 
 /// Who gets the reply: the From address (the one DMARC authenticates), only when the queue's
 /// policy trusts the sender, never for a null envelope sender or automatic/list mail.
-fn reply_recipient(meta: &SpoolMeta, submission: &Submission, queue: &QueueConfig) -> Option<String> {
+pub(crate) fn reply_recipient(meta: &SpoolMeta, submission: &Submission, queue: &QueueConfig) -> Option<String> {
     let trusted = match queue.reply_policy {
         ReplyPolicy::Never => false,
         ReplyPolicy::Authenticated => meta.sender_grade == "authenticated",
@@ -299,7 +268,7 @@ fn reply_recipient(meta: &SpoolMeta, submission: &Submission, queue: &QueueConfi
 
 /// Loop guard: printgate never replies to itself, i.e. to its reply sender or to any print
 /// address (with or without `+options`), whatever headers a bounced or forwarded reply lost.
-fn is_own_address(config: &crate::config::Config, address: &str) -> bool {
+pub(crate) fn is_own_address(config: &crate::config::Config, address: &str) -> bool {
     let plain = |a: &str| {
         let a = match (a.find('<'), a.rfind('>')) {
             (Some(start), Some(end)) if start < end => &a[start + 1..end],
@@ -316,11 +285,12 @@ fn is_own_address(config: &crate::config::Config, address: &str) -> bool {
 }
 
 /// `bw@print.example.org` + token -> `bw+TOKEN@print.example.org`.
-fn command_address(queue_address: &str, token: &str) -> Option<String> {
+pub(crate) fn command_address(queue_address: &str, token: &str) -> Option<String> {
     let (local, domain) = queue_address.rsplit_once('@')?;
     Some(format!("{local}+{token}@{domain}"))
 }
 
+/// A time for traces and logs (operators read UTC; patrons get their queue's zone).
 fn format_time(unix: i64) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     time::OffsetDateTime::from_unix_timestamp(unix)

@@ -100,10 +100,10 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
         let converter = converter.clone();
         tasks.spawn(async move { converter.start().await });
     }
-    let pipeline = Arc::new(Pipeline { live, spool, store: store.clone(), outbox_wake: outbox_wake.clone(), converter });
+    let pipeline = Arc::new(Pipeline { live: live.clone(), spool, store: store.clone(), outbox_wake: outbox_wake.clone(), converter });
     tasks.spawn(pipeline::run(pipeline, work_tx, work_rx, config.pipeline.workers, shutdown.clone()));
-    tasks.spawn(outbox::run(store.clone(), relay, outbox_wake, shutdown.clone()));
-    tasks.spawn(janitor(store.clone(), config.store.trace_retention, shutdown.clone()));
+    tasks.spawn(outbox::run(store.clone(), relay, outbox_wake.clone(), shutdown.clone()));
+    tasks.spawn(janitor(store.clone(), live, outbox_wake, config.store.trace_retention, shutdown.clone()));
 
     let app = crate::api::router(crate::api::ApiState::new(store, &config.api));
     let api_shutdown = shutdown.clone();
@@ -123,7 +123,7 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
 /// Orphan blobs are looked for this often (a listing of the whole blob store).
 const ORPHANS_EVERY: u32 = 60;
 
-async fn janitor(store: Store, trace_retention: Duration, shutdown: CancellationToken) {
+async fn janitor(store: Store, live: Shared, outbox_wake: Arc<Notify>, trace_retention: Duration, shutdown: CancellationToken) {
     let mut round: u32 = 0;
     loop {
         if round.is_multiple_of(ORPHANS_EVERY) {
@@ -137,6 +137,14 @@ async fn janitor(store: Store, trace_retention: Duration, shutdown: Cancellation
         let cutoff = store.now() - trace_retention.as_secs() as i64;
         if let Err(e) = store.purge_traces(cutoff).await {
             tracing::warn!(error = %e, "trace purge failed; will retry");
+        }
+        match crate::notify::reminder::queue_due(&store, &live.load_full()).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(reminders = n, "expiry reminders queued");
+                outbox_wake.notify_one();
+            }
+            Err(e) => tracing::warn!(error = %e, "expiry reminders failed; will retry"),
         }
         match store.purge_expired(store.now()).await {
             Ok(0) => {}

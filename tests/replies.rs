@@ -316,3 +316,275 @@ fn reply_commands_act_only_for_the_patron_who_got_the_reply() {
     wait_for_outcome(&server, &out, "command EXTEND refused");
     assert_eq!(common::sql(&server, "select expires_at from jobs")[0].parse::<i64>().unwrap(), after);
 }
+
+/// A server whose `bw` queue has extra settings (lines added after `retention`).
+fn server_with_queue_settings(relay: &Relay, settings: &str) -> Server {
+    let settings = settings.to_owned();
+    Server::start_custom(&Scanners::real(), relay.port, "", "[auth]\nresolver = \"static\"\n", &move |config, _| {
+        config.replacen("retention = \"72h\"\n", &format!("retention = \"72h\"\n{settings}"), 1)
+    })
+}
+
+/// The PNG parts of a reply, as Python's `email` package finds them, written to `dir`;
+/// returns their paths and the Content-IDs the HTML refers to.
+fn python_png_parts(raw: &[u8], dir: &Path) -> (Vec<std::path::PathBuf>, Vec<String>) {
+    let path = dir.join(format!("qr-{}.eml", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, raw).unwrap();
+    let script = r#"
+import email, email.policy, json, re, sys
+msg = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=email.policy.default)
+html = msg.get_body(preferencelist=('html',)).get_content()
+pngs = []
+for i, part in enumerate(msg.walk()):
+    if part.get_content_type() == 'image/png':
+        out = sys.argv[1] + f'.{i}.png'
+        open(out, 'wb').write(part.get_payload(decode=True))
+        pngs.append([out, part['Content-ID']])
+print(json.dumps({"pngs": pngs, "cids": re.findall(r'src="cid:([^"]+)"', html)}))
+"#;
+    let out = Command::new("/usr/bin/python3").arg("-c").arg(script).arg(&path).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pngs = v["pngs"].as_array().unwrap();
+    for png in pngs {
+        let cid = png[1].as_str().unwrap().trim_matches(|c| c == '<' || c == '>');
+        assert!(v["cids"].as_array().unwrap().iter().any(|c| c.as_str() == Some(cid)), "image {cid} is not referenced: {v}");
+    }
+    (pngs.iter().map(|p| p[0].as_str().unwrap().into()).collect(), v["cids"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect())
+}
+
+/// What zbarimg (ZBar, an independent QR decoder) reads in a PNG.
+fn zbar(png: &Path) -> String {
+    let out = Command::new("zbarimg").args(["--raw", "-q"]).arg(png).output().expect("zbarimg (Debian zbar-tools) must be installed; scripts/test installs it");
+    assert!(out.status.success(), "zbarimg found no code in {}: {}", png.display(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// `(weekday 0=Monday, day, month, year, "HH:MM", zone abbreviation)` of a Unix time in an
+/// IANA zone, computed by Python's zoneinfo (the system tz database), not by printgate's jiff.
+fn python_local_time(unix: i64, zone: &str) -> (usize, u32, usize, i32, String, String) {
+    let script = "import datetime, json, sys, zoneinfo\n\
+        t = datetime.datetime.fromtimestamp(int(sys.argv[1]), zoneinfo.ZoneInfo(sys.argv[2]))\n\
+        print(json.dumps([t.weekday(), t.day, t.month, t.year, t.strftime('%H:%M'), t.tzname()]))";
+    let out = Command::new("/usr/bin/python3").arg("-c").arg(script).arg(unix.to_string()).arg(zone).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        v[0].as_u64().unwrap() as usize,
+        v[1].as_u64().unwrap() as u32,
+        v[2].as_u64().unwrap() as usize,
+        v[3].as_i64().unwrap() as i32,
+        v[4].as_str().unwrap().to_owned(),
+        v[5].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A queue with `language = "de"` and `timezone = "Europe/Berlin"`: the reply's subject and
+/// text are German, the code line carries the German label, the expiry is Berlin time as
+/// Python's zoneinfo computes it, and the HTML part's QR image decodes (ZBar) to the code.
+/// Python's `email` reads the reply without defects.
+#[test]
+fn a_german_queue_in_berlin_replies_in_german_with_a_qr_code_of_the_code() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = server_with_queue_settings(&relay, "language = \"de\"\ntimezone = \"Europe/Berlin\"\n");
+    let out = send_raw(&server, "patron@example.com", &mail("deutsch@example.com", "", "filename=\"aufsatz.pdf\""));
+    assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+    let reply = relay.wait_for(1, Duration::from_secs(60)).remove(0);
+    let (headers, text, defects) = python_parse(&reply, work.path());
+    assert!(defects.is_empty(), "the reply has defects: {defects:?}");
+    let subject = &headers.iter().find(|(k, _)| k == "Subject").unwrap().1;
+    assert!(subject.starts_with("Bereit zum Drucken: 1 Dokument, Code "), "{subject}");
+    let line = text.lines().find(|l| l.starts_with("Freigabecode: ")).unwrap_or_else(|| panic!("no German code line:\n{text}"));
+    let code: String = line.chars().filter(char::is_ascii_digit).collect();
+    assert_eq!(code.len(), 8, "{line}");
+    assert!(subject.ends_with(&line["Freigabecode: ".len()..]), "subject {subject:?} and line {line:?} name one code");
+    assert!(text.contains("- aufsatz.pdf: wird als 1 Seite gedruckt, schwarz-weiß"), "{text}");
+
+    let expires: i64 = common::sql(&server, "select expires_at from messages")[0].parse().unwrap();
+    let (weekday, day, month, year, hm, zone) = python_local_time(expires, "Europe/Berlin");
+    assert!(zone == "CET" || zone == "CEST", "{zone}");
+    let days = ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"];
+    let months = ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"];
+    let expected = format!("{}, {day}. {} {year}, {hm} Uhr ({zone})", days[weekday], months[month - 1]);
+    assert!(text.contains(&format!("bis {expected} an einer Freigabestation")), "expected {expected:?} in:\n{text}");
+
+    let (pngs, cids) = python_png_parts(&reply, work.path());
+    assert_eq!(pngs.len(), 1, "one QR image, referenced as {cids:?}");
+    assert_eq!(zbar(&pngs[0]), code, "the QR code holds the release code's digits");
+}
+
+/// A queue's `templates` directory replaces the built-in reply; `check-config` refuses a
+/// directory whose template does not compile, naming the file.
+#[test]
+fn queue_templates_replace_the_built_in_reply_and_broken_ones_are_refused() {
+    let work = tempfile::tempdir().unwrap();
+    let templates = work.path().join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(
+        templates.join("reply.txt.j2"),
+        "Branch library print desk.\n{% if code %}Release code: {{ code }}\n{% endif %}{% for d in documents %}* {{ d.name }} ({{ d.pages }} p.)\n{% endfor %}Until {{ expires }}.\n",
+    )
+    .unwrap();
+    std::fs::write(templates.join("reply.html.j2"), "<p>Code <b>{{ code }}</b></p>{% if qr_cid %}<img src=\"cid:{{ qr_cid }}\" alt=\"\">{% endif %}").unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let settings = format!("templates = \"{}\"\ntimezone = \"America/New_York\"\n", templates.display());
+    let server = server_with_queue_settings(&relay, &settings);
+    let out = send_raw(&server, "patron@example.com", &mail("custom@example.com", "", "filename=\"doc.pdf\""));
+    assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+    let reply = relay.wait_for(1, Duration::from_secs(60)).remove(0);
+    let (_, text, defects) = python_parse(&reply, work.path());
+    assert!(defects.is_empty(), "{defects:?}");
+    assert!(text.starts_with("Branch library print desk.\nRelease code: "), "{text}");
+    assert!(text.contains("* doc.pdf (1 p.)"), "{text}");
+    assert!(text.contains(" EST.") || text.contains(" EDT."), "New York time: {text}");
+    let (pngs, _) = python_png_parts(&reply, work.path());
+    assert_eq!(zbar(&pngs[0]), common::release_code(&reply));
+
+    std::fs::write(templates.join("reply.txt.j2"), "Release code: {{ code }\n").unwrap();
+    let out = common::run(&["check-config", "--config", server.config.to_str().unwrap()]);
+    assert!(!out.status.success(), "a broken template passes check-config");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("queue[0].templates") && stderr.contains("reply.txt.j2") && stderr.contains("syntax error"), "{stderr}");
+}
+
+/// Sends a reply command with a known Message-ID (to find the answer by its In-Reply-To).
+fn send_command_with_id(server: &Server, to: &str, from: &str, message_id: &str, body: &str) -> String {
+    let out = Command::new("swaks")
+        .args(["--server", &format!("127.0.0.1:{}", server.smtp_port), "--to", to, "--from", from])
+        .args(["--header", &format!("From: {from}"), "--header", "Subject: Re: Ready to print"])
+        .args(["--header", &format!("Message-ID: <{message_id}>"), "--body", body])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The mail the relay got that answers `message_id`; waits for it.
+fn answer_to(relay: &Relay, message_id: &str) -> Vec<u8> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let mails = relay.wait_for(0, Duration::from_secs(1));
+        if let Some(m) = mails.into_iter().find(|m| String::from_utf8_lossy(m).contains(&format!("In-Reply-To: <{message_id}>"))) {
+            return m;
+        }
+        assert!(std::time::Instant::now() < deadline, "no answer to {message_id}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn subject_and_text(raw: &[u8]) -> (String, String) {
+    let message = mail_parser::MessageParser::default().parse(raw).unwrap();
+    (message.subject().unwrap_or_default().to_owned(), message.body_text(0).unwrap_or_default().into_owned())
+}
+
+/// RESEND: a new reply arrives with a different code; the old code no longer releases at a
+/// station, the new one does.
+#[test]
+fn resend_sends_a_new_code_and_the_old_one_stops_working() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = Server::start(&Scanners::real(), relay.port);
+    let out = send_raw(&server, "patron@example.com", &mail("first@example.com", "", "filename=\"doc.pdf\""));
+    assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+    let first = relay.wait_for(1, Duration::from_secs(60)).remove(0);
+    let old_code = common::release_code(&first);
+    let out = send_command_with_id(&server, &reply_to(&first), "patron@example.com", "resend1@example.com", "RESEND");
+    wait_for_outcome(&server, &out, "command RESEND: new release code sent");
+    let second = answer_to(&relay, "resend1@example.com");
+    let new_code = common::release_code(&second);
+    assert_ne!(new_code, old_code, "RESEND must issue a fresh code");
+    let (subject, _) = subject_and_text(&second);
+    assert!(subject.contains(&format!("{} {}", &new_code[..4], &new_code[4..])), "{subject}");
+    let (_, _, defects) = python_parse(&second, work.path());
+    assert!(defects.is_empty(), "{defects:?}");
+    let (pngs, _) = python_png_parts(&second, work.path());
+    assert_eq!(zbar(&pngs[0]), new_code, "the new reply's QR code is the new code");
+
+    let token = server.station_token();
+    let old = common::station_release(&server, &token, &old_code, &[&server.key_path()], &work.path().join("old"));
+    assert!(!old.status.success(), "the old code still releases");
+    let new = common::station_release(&server, &token, &new_code, &[&server.key_path()], &work.path().join("new"));
+    assert!(new.status.success(), "the new code does not release: {}", String::from_utf8_lossy(&new.stderr));
+}
+
+/// Each command is confirmed to the patron, also when nothing was done (and why); a command
+/// from another address with the patron's token gets no mail at all (no backscatter).
+#[test]
+fn commands_are_confirmed_to_the_patron_and_nobody_else() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = Server::start(&Scanners::real(), relay.port);
+    let out = send_raw(&server, "patron@example.com", &mail("confirm@example.com", "", "filename=\"doc.pdf\""));
+    assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+    let reply = relay.wait_for(1, Duration::from_secs(60)).remove(0);
+    let address = reply_to(&reply);
+
+    let steps = [
+        ("intruder@example.net", "CANCEL", "command ignored", None),
+        ("patron@example.com", "Hello there", "command ignored", Some(("Your reply was not understood", "CANCEL, EXTEND or RESEND"))),
+        ("patron@example.com", "EXTEND", "command EXTEND: kept until", Some(("Extended: your documents are kept longer", "24 hours longer. Release them before "))),
+        ("patron@example.com", "EXTEND", "command EXTEND refused", Some(("Not extended", "extended only once"))),
+        ("patron@example.com", "CANCEL", "command CANCEL: 1 job(s)", Some(("Cancelled: your documents were deleted", "your document was deleted at Test Library"))),
+        ("patron@example.com", "CANCEL", "command CANCEL: 0 job(s)", Some(("Nothing to cancel", "nothing left to cancel"))),
+        ("patron@example.com", "RESEND", "command RESEND refused", Some(("No new code: nothing is waiting to print", "no new release code was sent"))),
+    ];
+    let mut expected_mails = 1;
+    for (i, (from, body, outcome, answer)) in steps.iter().enumerate() {
+        let id = format!("step{i}@example.com");
+        let out = send_command_with_id(&server, &address, from, &id, body);
+        assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+        wait_for_outcome(&server, &out, outcome);
+        if let Some((subject, sentence)) = answer {
+            let raw = answer_to(&relay, &id);
+            expected_mails += 1;
+            let (got_subject, text) = subject_and_text(&raw);
+            assert_eq!(&got_subject, subject, "{body}:\n{text}");
+            assert!(text.contains(sentence), "{body}: {sentence:?} not in\n{text}");
+            let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
+            assert_eq!(message.to().and_then(|a| a.first()).and_then(|a| a.address()), Some("patron@example.com"));
+            assert_eq!(message.header("Auto-Submitted").and_then(|h| h.as_text()), Some("auto-replied"));
+        }
+    }
+    // Let the outbox send anything it (wrongly) queued for the intruder.
+    std::thread::sleep(Duration::from_secs(2));
+    let mails = relay.wait_for(expected_mails, Duration::from_secs(1));
+    assert_eq!(mails.len(), expected_mails, "one answer per patron command, none for the intruder");
+    assert!(!mails.iter().any(|m| String::from_utf8_lossy(m).contains("intruder@example.net")), "mail went to the intruder");
+}
+
+/// With `reminder_before`, the janitor sends one reminder before expiry: threaded under the
+/// reply, naming the document, with a Reply-To through which EXTEND works; a restart (the
+/// janitor runs again at once) sends no second one. The janitor runs at start and every 60 s,
+/// so the test makes the message due 3 s after it arrives and restarts the server.
+#[test]
+fn an_expiry_reminder_is_sent_once_through_the_janitor() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    // 72 h retention, reminder 72 h - 3 s before expiry.
+    let mut server = server_with_queue_settings(&relay, "reminder_before = \"259197s\"\n");
+    let out = send_raw(&server, "patron@example.com", &mail("remind@example.com", "", "filename=\"thesis.pdf\""));
+    assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+    let reply = relay.wait_for(1, Duration::from_secs(60)).remove(0);
+    let reply_id = mail_parser::MessageParser::default().parse(&reply).unwrap().message_id().unwrap().to_owned();
+    assert_eq!(relay.wait_for(1, Duration::from_secs(1)).len(), 1, "no reminder before it is due");
+    std::thread::sleep(Duration::from_secs(4));
+    server.terminate();
+    server.spawn();
+    let reminder = answer_to(&relay, &reply_id);
+    let (subject, text) = subject_and_text(&reminder);
+    assert_eq!(subject, "Reminder: your documents will be deleted soon");
+    assert!(text.contains("1 document is still waiting to print at Test Library") && text.contains("- thesis.pdf"), "{text}");
+    assert!(text.contains("will be deleted after ") && text.contains(" UTC:"), "{text}");
+    assert!(!text.contains(&common::release_code(&reply)), "the code is not stored, so not in the reminder");
+    assert_eq!(reply_to(&reminder), reply_to(&reply), "the same command address");
+    assert_eq!(common::sql(&server, "select count(*) from messages where reminded_at is not null"), vec!["1".to_owned()]);
+
+    server.terminate();
+    server.spawn();
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(relay.wait_for(2, Duration::from_secs(1)).len(), 2, "the reminder is sent once");
+    let out = send_command_with_id(&server, &reply_to(&reminder), "patron@example.com", "after-reminder@example.com", "EXTEND");
+    wait_for_outcome(&server, &out, "command EXTEND: kept until");
+    let (subject, _) = subject_and_text(&answer_to(&relay, "after-reminder@example.com"));
+    assert_eq!(subject, "Extended: your documents are kept longer");
+}

@@ -167,6 +167,105 @@ async fn orphans_are_collected_after_the_grace_period(db: &Db, dir: &Path) {
 }
 on_both_back_ends!(orphans, orphans_are_collected_after_the_grace_period);
 
+/// A message whose reply went to a patron (so a reminder has an address).
+async fn record_with_reply(store: &Store, id: &str, job_id: &str) -> ReleaseCode {
+    let reply = Some(("printgate@print.test", "patron@example.com"));
+    match store.record(&message(id), vec![job(job_id, vec![7; 100])], reply, |_| Some(b"reply".to_vec())).await.unwrap() {
+        Recorded::New(code) => code,
+        Recorded::AlreadyStored => panic!("stored twice"),
+    }
+}
+
+const BEFORE: i64 = 12 * 3600;
+
+/// The reminder of a message is due `BEFORE` its expiry, not a second earlier, is queued
+/// once, and none comes for a message whose jobs are gone or that had no reply.
+async fn reminders_come_once_at_their_time(db: &Db, dir: &Path) {
+    let clock = Arc::new(AtomicI64::new(T0));
+    let store = open(db, dir, &clock).await;
+    record_with_reply(&store, "m1", "j1").await;
+    record_with_reply(&store, "gone", "j2").await;
+    record(&store, "silent", "j3").await; // no reply: nobody to remind
+    store.destroy_job("j2", "main").await.unwrap();
+    let render = |due: &printgate::store::DueReminder| Some(format!("remind {} {} {:?}", due.rcpt, due.expires_at, due.documents).into_bytes());
+    let queue = |store: &Store| {
+        let store = store.clone();
+        async move { store.queue_reminders("bw", BEFORE, "printgate@print.test", render).await.unwrap() }
+    };
+    let due_at = T0 + RETENTION - BEFORE;
+    clock.store(due_at - 1, Ordering::SeqCst);
+    assert_eq!(queue(&store).await, 0, "one second early");
+    assert_eq!(store.queue_reminders("other-queue", BEFORE, "p@x", render).await.unwrap(), 0, "another queue's setting");
+    clock.store(due_at, Ordering::SeqCst);
+    assert_eq!(queue(&store).await, 1, "due now: only m1");
+    assert_eq!(queue(&store).await, 0, "sent once");
+    let items = store.outbox_due(due_at, 100).await.unwrap();
+    let reminder = items.iter().find(|i| i.id == "m1-reminder").expect("the reminder is in the outbox");
+    assert_eq!(reminder.rcpt, "patron@example.com");
+    assert_eq!(String::from_utf8_lossy(&reminder.body), format!("remind patron@example.com {} [\"a.pdf\"]", T0 + RETENTION));
+    clock.store(T0 + RETENTION + 10, Ordering::SeqCst);
+    assert_eq!(queue(&store).await, 0, "never after expiry");
+}
+on_both_back_ends!(reminders, reminders_come_once_at_their_time);
+
+/// A message that arrives with less time left than `BEFORE` gets no reminder; and two nodes
+/// running the janitor together queue each reminder once.
+async fn two_nodes_queue_each_reminder_once(db: &Db, dir: &Path) {
+    let clock = Arc::new(AtomicI64::new(T0));
+    let (a, b) = (open(db, dir, &clock).await, open(db, dir, &clock).await);
+    const MESSAGES: usize = 120;
+    for i in 0..MESSAGES {
+        record_with_reply(if i % 2 == 0 { &a } else { &b }, &format!("m{i}"), &format!("j{i}")).await;
+    }
+    let short = NewMessage { expires_at: T0 + BEFORE - 1, ..message("short") };
+    store_short(&a, &short).await;
+    clock.store(T0 + RETENTION - BEFORE + 1, Ordering::SeqCst);
+    let render = |_: &printgate::store::DueReminder| Some(b"r".to_vec());
+    let (na, nb) = tokio::join!(
+        a.queue_reminders("bw", BEFORE, "printgate@print.test", render),
+        b.queue_reminders("bw", BEFORE, "printgate@print.test", render)
+    );
+    let (na, nb) = (na.unwrap(), nb.unwrap());
+    assert_eq!(na + nb, MESSAGES, "node A queued {na}, node B {nb}: each reminder exactly once");
+    clock.store(T0 + BEFORE - 2, Ordering::SeqCst);
+    assert_eq!(a.queue_reminders("bw", BEFORE, "printgate@print.test", render).await.unwrap(), 0, "too short-lived for a reminder");
+}
+on_both_back_ends!(reminders_two_nodes, two_nodes_queue_each_reminder_once);
+
+async fn store_short(store: &Store, message: &NewMessage) {
+    let reply = Some(("printgate@print.test", "patron@example.com"));
+    store.record(message, vec![job("short-job", vec![7; 10])], reply, |_| Some(b"reply".to_vec())).await.unwrap();
+}
+
+/// RESEND gives the message a new code in one transaction with its reply: the old code stops
+/// releasing, the new one releases; the same command again (a replay) changes nothing; a
+/// message without live jobs gets no code.
+async fn resend_replaces_the_code(db: &Db, dir: &Path) {
+    let clock = Arc::new(AtomicI64::new(T0));
+    let store = open(db, dir, &clock).await;
+    let old = record_with_reply(&store, "m1", "j1").await;
+    let reply = printgate::store::NewReply { id: "cmd1-reply", message_id: "m1", mail_from: "printgate@print.test", rcpt: "patron@example.com", body: &[] };
+    let render = |code: &ReleaseCode, view: &printgate::store::commands::ResendView| {
+        Some(format!("code {} jobs {:?} until {}", code.digits(), view.jobs, view.expires_at).into_bytes())
+    };
+    let new = match store.resend_code("m1", &reply, render).await.unwrap() {
+        printgate::store::Resent::New(code) => code,
+        other => panic!("{other:?}"),
+    };
+    assert_ne!(new, old);
+    assert!(matches!(store.release(&old, "main").await, Err(StoreError::NotFound)), "the old code still releases");
+    assert_eq!(store.release(&new, "main").await.unwrap().len(), 1, "the new code releases");
+    let items = store.outbox_due(T0, 100).await.unwrap();
+    let sent = items.iter().find(|i| i.id == "cmd1-reply").expect("the new reply is queued");
+    assert_eq!(String::from_utf8_lossy(&sent.body), format!("code {} jobs [(\"a.pdf\", 1, false)] until {}", new.digits(), T0 + RETENTION));
+    assert_eq!(store.resend_code("m1", &reply, render).await.unwrap(), printgate::store::Resent::AlreadyDone);
+    assert_eq!(store.release(&new, "main").await.unwrap().len(), 1, "a replay keeps the new code");
+    store.destroy_job("j1", "main").await.unwrap();
+    let again = printgate::store::NewReply { id: "cmd2-reply", ..reply };
+    assert_eq!(store.resend_code("m1", &again, render).await.unwrap(), printgate::store::Resent::NotLive);
+}
+on_both_back_ends!(resend, resend_replaces_the_code);
+
 /// Nothing readable at rest in PostgreSQL: a full dump of the database holds neither the
 /// release code nor the sealed document's plaintext marker.
 #[tokio::test]

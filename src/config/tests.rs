@@ -163,4 +163,22 @@ fn the_api_listens_publicly_only_with_https() {
     assert!(found.iter().any(|i| i.key == "api.tls_cert" && i.problem.contains("/nonexistent/cert.pem")), "{found:?}");
     let zero = BASE.replace("[api]\n", "[api]\nmax_failed_codes = 0\n");
     assert!(issues(parse(&zero, &[])).iter().any(|i| i.key == "api.max_failed_codes"));
+/// Reply settings are checked at load, each problem under its queue key: an unknown language
+/// or zone, a templates directory without the files, a reminder not inside the retention.
+#[test]
+fn reply_language_zone_templates_and_reminder_are_checked() {
+    let text = BASE.replace(
+        "site = \"main\"\n",
+        "site = \"main\"\nlanguage = \"klingon\"\ntimezone = \"Europe/Nowhere\"\ntemplates = \"/nonexistent/templates\"\nreminder_before = \"80h\"\n",
+    );
+    let found = issues(parse(&text, &[]));
+    let keys: Vec<&str> = found.iter().map(|i| i.key.as_str()).collect();
+    for key in ["queue[0].language", "queue[0].timezone", "queue[0].templates", "queue[0].reminder_before"] {
+        assert!(keys.contains(&key), "{key} not reported: {found:?}");
+    }
+    let templates = found.iter().find(|i| i.key == "queue[0].templates").unwrap();
+    assert!(templates.problem.contains("/nonexistent/templates/reply.txt.j2"), "{templates}");
+    let ok = BASE.replace("site = \"main\"\n", "site = \"main\"\nlanguage = \"de\"\ntimezone = \"America/New_York\"\nreminder_before = \"12h\"\n");
+    let config = parse(&ok, &[]).unwrap();
+    assert_eq!(config.queue[0].reminder_before, Some(Duration::from_secs(12 * 3600)));
 }

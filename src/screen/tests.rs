@@ -19,6 +19,10 @@ fn queue() -> QueueConfig {
         extension: std::time::Duration::from_secs(3600),
         paper: crate::config::Paper::A4,
         color_documents: crate::config::ColorDocuments::Greyscale,
+        language: "en".into(),
+        timezone: "UTC".into(),
+        templates: None,
+        reminder_before: None,
     }
 }
 

@@ -8,8 +8,29 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{NewReply, ReleaseCode, Store, StoreError, is_unique_violation};
 use crate::crypto;
+
+/// What RESEND did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resent {
+    /// The message has this new code (the old one no longer releases) and its reply is queued.
+    New(ReleaseCode),
+    /// The message has no live jobs (printed, cancelled, expired): nothing changed.
+    NotLive,
+    /// The reply for this command was queued before (a replay): nothing changed.
+    AlreadyDone,
+    /// The new reply could not be rendered: nothing changed.
+    NotRendered,
+}
+
+/// What a RESEND reply shows of a message: its expiry and its live jobs
+/// (file name, pages, colour), in order.
+#[derive(Debug, Clone)]
+pub struct ResendView {
+    pub expires_at: i64,
+    pub jobs: Vec<(String, i64, bool)>,
+}
 
 /// What a patron can ask for by replying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +131,68 @@ impl Store {
         sqlx::query("UPDATE jobs SET expires_at = $1 WHERE message_id = $2").bind(expires).bind(message_id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(Some(expires))
+    }
+}
+
+impl Store {
+    /// RESEND: gives a message with live jobs a fresh release code (codes are stored only as
+    /// an HMAC, so the old one cannot be sent again) and queues `reply` rendered with it, in
+    /// one transaction: either the patron gets the new code, or the old one keeps working.
+    ///
+    /// `reply.body` is ignored; `render` makes the body from the new code and the message.
+    ///
+    /// # Errors
+    /// [`StoreError`]; [`StoreError::CodeSpaceExhausted`] when no free code was found.
+    pub async fn resend_code(
+        &self,
+        message_id: &str,
+        reply: &NewReply<'_>,
+        render: impl Fn(&ReleaseCode, &ResendView) -> Option<Vec<u8>>,
+    ) -> Result<Resent, StoreError> {
+        let now = self.now();
+        for _ in 0..20 {
+            let code = ReleaseCode::generate(self.code_digits).map_err(|e| StoreError::Secret(e.to_string()))?;
+            let hash = self.code_hash(&code);
+            // The write comes first, so SQLite takes the write lock at once (a read first could
+            // not be upgraded while another node writes).
+            let mut tx = self.pool.begin().await?;
+            let updated = sqlx::query(
+                "UPDATE messages SET code_hash = $1 WHERE id = $2 AND expires_at > $3 \
+                 AND EXISTS (SELECT 1 FROM jobs WHERE message_id = $2 AND expires_at > $3) RETURNING expires_at",
+            )
+            .bind(&hash)
+            .bind(message_id)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await;
+            let expires_at: i64 = match updated {
+                Ok(Some(row)) => row.try_get(0)?,
+                Ok(None) => return Ok(Resent::NotLive),
+                Err(e) if is_unique_violation(&e) => {
+                    tx.rollback().await?;
+                    continue; // collides with another live code: draw again
+                }
+                Err(e) => return Err(e.into()),
+            };
+            sqlx::query("UPDATE traces SET code_hash = $1 WHERE id = $2").bind(&hash).bind(message_id).execute(&mut *tx).await?;
+            let rows = sqlx::query("SELECT filename, pages, color FROM jobs WHERE message_id = $1 AND expires_at > $2 ORDER BY seq")
+                .bind(message_id)
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await?;
+            let jobs = rows
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get::<i64, _>(2)? != 0)))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?;
+            let Some(body) = render(&code, &ResendView { expires_at, jobs }) else { return Ok(Resent::NotRendered) };
+            if !self.insert_reply(&mut *tx, &NewReply { body: &body, ..reply.clone() }, now).await? {
+                tx.rollback().await?;
+                return Ok(Resent::AlreadyDone);
+            }
+            tx.commit().await?;
+            return Ok(Resent::New(code));
+        }
+        Err(StoreError::CodeSpaceExhausted)
     }
 }
 

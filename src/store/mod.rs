@@ -9,6 +9,7 @@ pub mod blob;
 pub mod codes;
 pub mod commands;
 mod outbox;
+mod reminders;
 mod schema;
 mod stations;
 mod tokens;
@@ -25,6 +26,9 @@ use crate::config::StoreConfig;
 use crate::crypto::{self, Secret};
 pub use blob::{BlobUrl, Blobs};
 pub use codes::ReleaseCode;
+pub use commands::Resent;
+pub use outbox::NewReply;
+pub use reminders::DueReminder;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -292,20 +296,12 @@ impl Store {
             }
             if let Some(((from, rcpt), rendered)) = reply.and_then(|r| Some((r, render_reply(&code)?))) {
                 let outbox_id = format!("{}-reply", message.id);
-                let body = crypto::aead_seal(self.outbox_key.expose(), outbox_id.as_bytes(), &rendered)
-                    .map_err(|e| StoreError::Secret(e.to_string()))?;
-                sqlx::query(
-                    "INSERT INTO outbox (id, message_id, mail_from, rcpt, body, attempts, next_attempt_at, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, 0, $6, $6)",
-                )
-                .bind(&outbox_id)
-                .bind(&message.id)
-                .bind(from)
-                .bind(rcpt)
-                .bind(body)
-                .bind(message.created_at)
-                .execute(&mut *tx)
-                .await?;
+                let reply = NewReply { id: &outbox_id, message_id: &message.id, mail_from: from, rcpt, body: &rendered };
+                self.insert_reply(&mut *tx, &reply, message.created_at).await?;
+                if !infos.is_empty() {
+                    // Where an expiry reminder would go (reminders.rs).
+                    sqlx::query("UPDATE messages SET reply_rcpt = $1 WHERE id = $2").bind(rcpt).bind(&message.id).execute(&mut *tx).await?;
+                }
             }
             tx.commit().await?;
             return Ok(Recorded::New(code));

@@ -9,7 +9,63 @@ use crate::crypto;
 /// (or this one after a restart) takes it over when the lease runs out.
 pub const OUTBOX_LEASE_SECS: i64 = 600;
 
+/// A mail to queue in the outbox (a reply, a command's confirmation, a reminder).
+#[derive(Debug, Clone)]
+pub struct NewReply<'a> {
+    /// Unique per mail and derived from what caused it (`SPOOLID-reply`, `MESSAGEID-reminder`),
+    /// so doing the same work twice (a replay after a crash) queues it once.
+    pub id: &'a str,
+    /// The stored message it is about.
+    pub message_id: &'a str,
+    pub mail_from: &'a str,
+    pub rcpt: &'a str,
+    /// The formatted mail; sealed under the outbox key before it is written.
+    pub body: &'a [u8],
+}
+
 impl Store {
+    /// Writes `reply` to the outbox through `executor` (the pool or a transaction), due at
+    /// `at`. Returns false when a reply with its id was queued before (nothing written).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub(crate) async fn insert_reply<'e, E>(&self, executor: E, reply: &NewReply<'_>, at: i64) -> Result<bool, StoreError>
+    where
+        E: sqlx::Executor<'e, Database = sqlx::Any>,
+    {
+        let body = crypto::aead_seal(self.outbox_key.expose(), reply.id.as_bytes(), reply.body).map_err(|e| StoreError::Secret(e.to_string()))?;
+        let done = sqlx::query(
+            "INSERT INTO outbox (id, message_id, mail_from, rcpt, body, attempts, next_attempt_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6, $6) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(reply.id)
+        .bind(reply.message_id)
+        .bind(reply.mail_from)
+        .bind(reply.rcpt)
+        .bind(body)
+        .bind(at)
+        .execute(executor)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Queues `reply` for delivery now. Returns false when it was queued before.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn queue_reply(&self, reply: &NewReply<'_>) -> Result<bool, StoreError> {
+        self.insert_reply(&self.pool, reply, now()).await
+    }
+
+    /// Whether a mail with this outbox id was queued (and not yet dropped after its week).
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub async fn reply_queued(&self, id: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM outbox WHERE id = $1").bind(id).fetch_one(&self.pool).await?;
+        Ok(row.try_get::<i64, _>(0)? > 0)
+    }
+
     /// Claims replies due for (re)delivery: one `UPDATE … RETURNING` moves their next attempt
     /// a lease ahead (on PostgreSQL over `FOR UPDATE SKIP LOCKED`), so with several nodes each
     /// reply is delivered by one of them.

@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/0004_blob_key_index.sql")),
     (5, include_str!("../../migrations/0005_message_extension.sql")),
     (6, include_str!("../../migrations/0006_release_stations.sql")),
+    (7, include_str!("../../migrations/0007_reply_reminders.sql")),
 ];
 
 /// Applies pending migrations.
@@ -28,9 +29,11 @@ pub async fn migrate(pool: &AnyPool, is_sqlite: bool) -> Result<(), sqlx::Error>
         // Nodes starting together must not migrate concurrently.
         sqlx::raw_sql("LOCK TABLE schema_version IN EXCLUSIVE MODE").execute(&mut *tx).await?;
     }
-    let row = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetch_one(&mut *tx).await?;
-    let current: i64 = row.try_get(0)?;
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+    // Every version not applied yet, not only those above the highest: a version added out of
+    // order (a branch merged after a later one) still runs.
+    let rows = sqlx::query("SELECT version FROM schema_version").fetch_all(&mut *tx).await?;
+    let applied = rows.iter().map(|r| r.try_get::<i64, _>(0)).collect::<Result<std::collections::HashSet<i64>, _>>()?;
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| !applied.contains(v)) {
         sqlx::raw_sql(*sql).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)")
             .bind(*version)
