@@ -966,3 +966,55 @@ fn parse_env_value(value: &str) -> toml::Value {
 
 #[cfg(test)]
 mod tests;
+
+/// Queue settings an admin changed in the console. They live in the shared store and every node
+/// applies them on top of its config file (`None` keeps the file's value).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct QueueOverride {
+    pub queue: String,
+    pub spam_tag_score: Option<f64>,
+    pub spam_reject_score: Option<f64>,
+    pub max_pages: Option<u32>,
+    pub retention: Option<Duration>,
+    pub color: Option<bool>,
+    pub allowed_types: Option<Vec<String>>,
+    pub updated_at: i64,
+    pub updated_by: String,
+}
+
+impl QueueOverride {
+    fn apply(&self, q: &mut QueueConfig) {
+        if let Some(v) = self.spam_tag_score {
+            q.spam_tag_score = v;
+        }
+        if let Some(v) = self.spam_reject_score {
+            q.spam_reject_score = v;
+        }
+        if let Some(v) = self.max_pages {
+            q.max_pages = v;
+        }
+        if let Some(v) = self.retention {
+            q.retention = v;
+        }
+        if let Some(v) = self.color {
+            q.color = v;
+        }
+        if let Some(v) = &self.allowed_types {
+            q.allowed_types.clone_from(v);
+        }
+    }
+}
+
+impl Config {
+    /// This configuration with the console's queue settings applied (settings for queues the
+    /// file no longer has are ignored).
+    pub fn with_overrides(&self, overrides: &[QueueOverride]) -> Self {
+        let mut config = self.clone();
+        for o in overrides {
+            if let Some(q) = config.queue.iter_mut().find(|q| q.name == o.queue) {
+                o.apply(q);
+            }
+        }
+        config
+    }
+}

@@ -18,11 +18,17 @@ use crate::smtp::limits::SenderLimits;
 use crate::seal::SitePublicKey;
 
 /// One consistent snapshot of what may change at run time.
+#[derive(Clone)]
 pub struct Live {
+    /// The effective configuration: the file with the console's queue settings applied.
     pub config: Arc<Config>,
+    /// The configuration as read from the file.
+    pub file_config: Arc<Config>,
+    /// The console's queue settings (from the shared store), kept across file reloads.
+    pub overrides: Arc<Vec<crate::config::QueueOverride>>,
     pub site_keys: HashMap<String, SitePublicKey>,
     pub scanners: Scanners,
-    pub auth: SenderAuth,
+    pub auth: Arc<SenderAuth>,
     /// Per-sender and per-domain message counters (hourly windows). Kept across reloads.
     pub sender_limits: Arc<SenderLimits>,
     /// The replies' DKIM signer (`[relay] dkim_key`), reloaded with the configuration.
@@ -66,7 +72,26 @@ impl Live {
                 Ok((q.name.clone(), Arc::new(replies)))
             })
             .collect::<Result<HashMap<_, _>, String>>()?;
-        Ok(Self { config: Arc::new(config), site_keys, scanners, auth, sender_limits, dkim, replies })
+        let config = Arc::new(config);
+        Ok(Self {
+            file_config: config.clone(),
+            config,
+            overrides: Arc::new(Vec::new()),
+            site_keys,
+            scanners,
+            auth: Arc::new(auth),
+            sender_limits,
+            dkim,
+            replies,
+        })
+    }
+
+    /// This snapshot with the console's queue settings `overrides` applied on top of the file.
+    pub fn with_overrides(&self, overrides: Vec<crate::config::QueueOverride>) -> Self {
+        let mut live = self.clone();
+        live.config = Arc::new(self.file_config.with_overrides(&overrides));
+        live.overrides = Arc::new(overrides);
+        live
     }
 
     /// The reply settings of the queue named `queue` (built-in English in UTC for a queue that
@@ -94,7 +119,8 @@ pub fn reload(shared: &Shared, path: &Path) -> Result<Vec<&'static str>, String>
     if limits_same {
         live.sender_limits = old.sender_limits.clone();
     }
-    shared.store(Arc::new(live));
+    // rcu: the console's settings may change while the file is read; keep the newest.
+    shared.rcu(|current| Arc::new(live.with_overrides(current.overrides.as_ref().clone())));
     Ok(needs_restart)
 }
 
@@ -134,4 +160,30 @@ fn fixed_changes(old: &Config, new: &Config) -> Vec<&'static str> {
         changed.push("api");
     }
     changed
+}
+
+/// Keeps every node's queues in line with the settings changed in the admin console: polls the
+/// store's fingerprint of them every `every` and swaps in a new snapshot when it changed.
+pub async fn follow_queue_settings(shared: Shared, store: crate::store::Store, every: std::time::Duration, stop: tokio_util::sync::CancellationToken) {
+    let mut seen = None;
+    loop {
+        match store.queue_settings_stamp().await {
+            Ok(stamp) if Some(stamp) != seen => match store.queue_overrides().await {
+                Ok(overrides) => {
+                    if seen.is_some() || !overrides.is_empty() {
+                        tracing::info!(queues = overrides.len(), "queue settings from the admin console applied");
+                    }
+                    shared.rcu(|current| Arc::new(current.with_overrides(overrides.clone())));
+                    seen = Some(stamp);
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot read the queue settings; will retry"),
+            },
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot read the queue settings; will retry"),
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+    }
 }

@@ -163,6 +163,8 @@ fn the_api_listens_publicly_only_with_https() {
     assert!(found.iter().any(|i| i.key == "api.tls_cert" && i.problem.contains("/nonexistent/cert.pem")), "{found:?}");
     let zero = BASE.replace("[api]\n", "[api]\nmax_failed_codes = 0\n");
     assert!(issues(parse(&zero, &[])).iter().any(|i| i.key == "api.max_failed_codes"));
+}
+
 /// Reply settings are checked at load, each problem under its queue key: an unknown language
 /// or zone, a templates directory without the files, a reminder not inside the retention.
 #[test]

@@ -10,6 +10,7 @@ pub mod codes;
 pub mod commands;
 mod outbox;
 mod reminders;
+pub mod admin;
 mod schema;
 mod stations;
 mod tokens;

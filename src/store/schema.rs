@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../migrations/0005_message_extension.sql")),
     (6, include_str!("../../migrations/0006_release_stations.sql")),
     (7, include_str!("../../migrations/0007_reply_reminders.sql")),
+    (8, include_str!("../../migrations/0008_admin.sql")),
 ];
 
 /// Applies pending migrations.
