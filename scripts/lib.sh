@@ -300,6 +300,23 @@ pg__start_s3() {
     return 1
 }
 
+# The admin console's browser test: Debian's Chromium driven by playwright-core (from npm, pinned
+# in tests/browser/package-lock.json). Tests only; `scripts/run` does not need it.
+pg_install_browser() {
+    if ! command -v chromium >/dev/null 2>&1; then
+        pg_log "installing Debian's chromium (admin console browser test)"
+        pg__as_root env DEBIAN_FRONTEND=noninteractive \
+            apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends chromium || return 1
+    fi
+    command -v node >/dev/null 2>&1 || { pg_err "node (Node.js) is needed for the browser test"; return 1; }
+    if [ ! -d "$PG_ROOT/tests/browser/node_modules/playwright-core" ]; then
+        pg_log "installing playwright-core into tests/browser/node_modules (npm ci)"
+        (cd "$PG_ROOT/tests/browser" && npm ci --no-audit --no-fund --silent) || return 1
+    fi
+    PRINTGATE_TEST_CHROMIUM="$(command -v chromium)"
+    export PRINTGATE_TEST_CHROMIUM
+}
+
 # schemathesis (property tests of the release API against docs/openapi.json), from PyPI, in a
 # venv kept outside the clone like moto's.
 : "${PG_SCHEMATHESIS_VENV:=/var/tmp/printgate-schemathesis}"

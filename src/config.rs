@@ -388,6 +388,27 @@ pub struct AdminConfig {
     pub tls_cert: Option<PathBuf>,
     #[serde(default)]
     pub tls_key: Option<PathBuf>,
+    /// How long a login lasts.
+    #[serde(default = "default_session_lifetime", deserialize_with = "duration")]
+    pub session_lifetime: Duration,
+    /// Wrong passwords for one account before it is locked for `login_lockout`.
+    #[serde(default = "default_max_failed_logins")]
+    pub max_failed_logins: u32,
+    /// Wrong logins from one address (any account) before the address is locked out.
+    #[serde(default = "default_max_failed_logins_per_address")]
+    pub max_failed_logins_per_address: u32,
+    #[serde(default = "default_lockout", deserialize_with = "duration")]
+    pub login_lockout: Duration,
+}
+
+fn default_session_lifetime() -> Duration {
+    Duration::from_secs(8 * 3600)
+}
+fn default_max_failed_logins() -> u32 {
+    5
+}
+fn default_max_failed_logins_per_address() -> u32 {
+    20
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -757,14 +778,22 @@ impl Config {
         if self.api.poll_limit == 0 {
             push("api.poll_limit", "must be at least 1".into());
         }
-        // HTTPS for the admin listener is not built yet: refuse rather than serve plain HTTP
-        // on a public address because a certificate was configured.
         if let Some(admin) = &self.admin {
-            if admin.tls_cert.is_some() || admin.tls_key.is_some() {
-                push("admin.tls_cert", "HTTPS for the admin console is not implemented yet".into());
+            if admin.tls_cert.is_some() != admin.tls_key.is_some() {
+                push("admin.tls_cert", "tls_cert and tls_key must be set together".into());
             }
-            if !admin.listen.ip().is_loopback() {
-                push("admin.listen", "plain HTTP is only allowed on a loopback address".into());
+            for (key, path) in [("admin.tls_cert", &admin.tls_cert), ("admin.tls_key", &admin.tls_key)] {
+                if let Some(path) = path
+                    && !path.is_file()
+                {
+                    push(key, format!("{} is not a readable file", path.display()));
+                }
+            }
+            if admin.tls_cert.is_none() && !admin.listen.ip().is_loopback() {
+                push("admin.listen", "plain HTTP is only allowed on a loopback address; set tls_cert and tls_key to serve HTTPS".into());
+            }
+            if admin.max_failed_logins == 0 || admin.max_failed_logins_per_address == 0 {
+                push("admin.max_failed_logins", "must be at least 1".into());
             }
         }
         if self.auth.resolver != AuthResolver::Static && !self.auth.records.is_empty() {

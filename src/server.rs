@@ -103,9 +103,9 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
     let pipeline = Arc::new(Pipeline { live: live.clone(), spool, store: store.clone(), outbox_wake: outbox_wake.clone(), converter });
     tasks.spawn(pipeline::run(pipeline, work_tx, work_rx, config.pipeline.workers, shutdown.clone()));
     tasks.spawn(outbox::run(store.clone(), relay, outbox_wake.clone(), shutdown.clone()));
-    tasks.spawn(janitor(store.clone(), live, outbox_wake, config.store.trace_retention, shutdown.clone()));
+    tasks.spawn(janitor(store.clone(), live.clone(), outbox_wake, config.store.trace_retention, shutdown.clone()));
 
-    let app = crate::api::router(crate::api::ApiState::new(store, &config.api));
+    let app = crate::api::router(crate::api::ApiState::new(store.clone(), &config.api));
     let api_shutdown = shutdown.clone();
     tasks.spawn(async move {
         use axum::serve::ListenerExt;
@@ -116,9 +116,21 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
             tracing::error!(error = %e, "release API stopped");
         }
     });
+    // Queue settings changed in any node's admin console reach this node within seconds.
+    tasks.spawn(crate::live::follow_queue_settings(live.clone(), store.clone(), QUEUE_SETTINGS_EVERY, shutdown.clone()));
+    if let Some(admin) = &config.admin {
+        let state = crate::admin::AdminState::new(store.clone(), live.clone(), admin.clone());
+        let console = crate::admin::serve(state, shutdown.clone()).await?;
+        tasks.spawn(async move {
+            let _ = console.await;
+        });
+    }
     tasks.close();
     Ok(tasks)
 }
+
+/// How often each node looks for queue settings changed in the admin console.
+const QUEUE_SETTINGS_EVERY: Duration = Duration::from_secs(2);
 
 /// Orphan blobs are looked for this often (a listing of the whole blob store).
 const ORPHANS_EVERY: u32 = 60;

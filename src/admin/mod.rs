@@ -1,5 +1,104 @@
-//! The admin console and metrics endpoint.
+//! The admin console: server-rendered pages (templates/admin/) behind a login, on
+//! `[admin] listen` (HTTPS with `tls_cert`/`tls_key`, plain HTTP on loopback only).
 //!
-//! Owns the admin web UI, its authentication and `/metrics`. It reads and changes state only
-//! through [`crate::store`]. The console is built in a later stage (issue [9/10]); until then
-//! `[admin]` is parsed and validated but no admin listener is started.
+//! Owns the console's routes, its authentication ([`auth`]) and the pages ([`pages`]): queue
+//! settings applied live on every node, spam-threshold tuning with a what-if over past traffic,
+//! the message trace, pending jobs and a dashboard. It reads and changes state only through
+//! [`crate::store`] and the live configuration.
+
+pub mod auth;
+pub mod pages;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use minijinja::Environment;
+
+use crate::api::throttle::{Limits, Throttle};
+use crate::live::Shared;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AdminState {
+    pub store: Store,
+    pub live: Shared,
+    pub templates: Arc<Environment<'static>>,
+    /// Wrong logins per source address.
+    pub throttle: Arc<Throttle>,
+    pub settings: crate::config::AdminConfig,
+    /// Cookies get `Secure` when the console is served over HTTPS.
+    pub https: bool,
+}
+
+impl AdminState {
+    pub fn new(store: Store, live: Shared, settings: crate::config::AdminConfig) -> Self {
+        let throttle = Throttle::new(Limits {
+            per_station: settings.max_failed_logins_per_address,
+            per_address: settings.max_failed_logins_per_address,
+            window: settings.login_lockout,
+            lockout: settings.login_lockout,
+        });
+        let https = settings.tls_cert.is_some();
+        Self { store, live, templates: Arc::new(templates()), throttle: Arc::new(throttle), settings, https }
+    }
+}
+
+/// The console's templates, embedded (HTML auto-escaping: the names end in `.html`).
+fn templates() -> Environment<'static> {
+    let mut env = Environment::new();
+    for (name, text) in [
+        ("base.html", include_str!("../../templates/admin/base.html")),
+        ("login.html", include_str!("../../templates/admin/login.html")),
+        ("dashboard.html", include_str!("../../templates/admin/dashboard.html")),
+        ("queues.html", include_str!("../../templates/admin/queues.html")),
+        ("tuning.html", include_str!("../../templates/admin/tuning.html")),
+        ("trace.html", include_str!("../../templates/admin/trace.html")),
+        ("jobs.html", include_str!("../../templates/admin/jobs.html")),
+    ] {
+        env.add_template(name, text).unwrap_or_else(|e| panic!("admin template {name}: {e}"));
+    }
+    env
+}
+
+/// The console's routes. Serve with `into_make_service_with_connect_info::<SocketAddr>()`.
+pub fn router(state: AdminState) -> Router {
+    Router::new()
+        .route("/", get(pages::dashboard))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/queues", get(pages::queues))
+        .route("/queues/{name}", post(pages::save_queue))
+        .route("/tuning", get(pages::tuning))
+        .route("/trace", get(pages::trace))
+        .route("/jobs", get(pages::jobs))
+        .route("/jobs/{id}/cancel", post(pages::cancel_job))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .with_state(state)
+}
+
+/// Serves the console until `shutdown`.
+///
+/// # Errors
+/// Binding the listener or loading the certificate.
+pub async fn serve(state: AdminState, shutdown: tokio_util::sync::CancellationToken) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    use anyhow::Context;
+    let settings = state.settings.clone();
+    let socket = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("binding admin.listen {}", settings.listen))?;
+    let listener = match (&settings.tls_cert, &settings.tls_key) {
+        (Some(cert), Some(key)) => crate::api::listen::ApiListener::tls(socket, crate::api::listen::https_acceptor(cert, key)?)?,
+        _ => crate::api::listen::ApiListener::plain(socket)?,
+    };
+    tracing::info!(admin = %settings.listen, https = settings.tls_cert.is_some(), "admin console listening");
+    let app = router(state);
+    Ok(tokio::spawn(async move {
+        use axum::serve::ListenerExt;
+        let served = axum::serve(listener.tap_io(|_| {}), app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "admin console stopped");
+        }
+    }))
+}

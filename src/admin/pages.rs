@@ -1,0 +1,494 @@
+//! The console's pages. Each GET renders a template; each POST checks the session's CSRF token
+//! first, changes state through the store, writes an audit event and redirects (303).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::{ConnectInfo, Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+use super::AdminState;
+use super::auth::{self, Admin, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use crate::api::throttle::ThrottleKey;
+use crate::config::QueueOverride;
+use crate::store::admin::TraceFilter;
+use crate::store::{ReleaseCode, StoreError};
+
+/// Renders `name` with `ctx`, plus the logged-in user and CSRF token.
+fn render(state: &AdminState, name: &str, admin: Option<&Admin>, status: StatusCode, ctx: Value) -> Response {
+    let base = context! { user => admin.map(|a| a.user.clone()), csrf => admin.map(|a| a.csrf.clone()) };
+    let merged = context! { ..base, ..ctx };
+    match state.templates.get_template(name).and_then(|t| t.render(merged)) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(template = name, error = %e, "admin template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "template error\n").into_response()
+        }
+    }
+}
+
+fn unavailable(e: &StoreError) -> Response {
+    tracing::error!(error = %e, "admin console: store unavailable");
+    (StatusCode::SERVICE_UNAVAILABLE, "the store is unavailable; try again later\n").into_response()
+}
+
+/// `2026-11-25 14:05 UTC`.
+pub fn fmt_time(secs: i64) -> String {
+    jiff::Timestamp::from_second(secs).map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|_| secs.to_string())
+}
+
+fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+async fn audit(state: &AdminState, admin: &str, kind: &str, detail: &str) {
+    tracing::info!(user = admin, kind, "{detail}");
+    if let Err(e) = state.store.audit(kind, Some(admin), None, detail).await {
+        tracing::error!(error = %e, "cannot write the admin audit event");
+    }
+}
+
+// ---- login -------------------------------------------------------------------------------
+
+pub async fn login_form(State(state): State<AdminState>) -> Response {
+    login_page(&state, StatusCode::OK, None)
+}
+
+fn login_page(state: &AdminState, status: StatusCode, error: Option<String>) -> Response {
+    let Ok(login_csrf) = auth::token() else { return (StatusCode::SERVICE_UNAVAILABLE, "no randomness\n").into_response() };
+    let mut response = render(state, "login.html", None, status, context! { title => "Log in", error, login_csrf => login_csrf.clone() });
+    if let Ok(v) = HeaderValue::from_str(&auth::set_cookie(LOGIN_CSRF_COOKIE, &login_csrf, 3600, state.https)) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// A hash to verify against when the account does not exist, so that an unknown name takes as
+/// long as a wrong password.
+fn dummy_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| auth::hash_password("printgate-no-such-account").unwrap_or_default())
+}
+
+pub async fn login(State(state): State<AdminState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+    let cookie_csrf = auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    if form.csrf.is_empty() || !crate::crypto::constant_time_eq(cookie_csrf.as_bytes(), form.csrf.as_bytes()) {
+        tracing::warn!(peer = %peer.ip(), "admin login without a valid CSRF token refused");
+        return (StatusCode::FORBIDDEN, "invalid or missing CSRF token; reload the login page\n").into_response();
+    }
+    let address = [ThrottleKey::Address(peer.ip())];
+    if let Err(wait) = state.throttle.check(&address) {
+        let mut r = login_page(&state, StatusCode::TOO_MANY_REQUESTS, Some(format!("Too many failed logins from your address; try again in {wait} seconds.")));
+        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return r;
+    }
+    let now = state.store.now();
+    let account = match state.store.admin_user(&form.user).await {
+        Ok(a) => Some(a),
+        Err(StoreError::NotFound) => None,
+        Err(e) => return unavailable(&e),
+    };
+    if let Some(locked_until) = account.as_ref().and_then(|a| a.locked_until).filter(|u| *u > now) {
+        let wait = (locked_until - now).max(1) as u64;
+        let mut r = login_page(&state, StatusCode::TOO_MANY_REQUESTS, Some(format!("This account is locked after failed logins; try again in {wait} seconds.")));
+        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return r;
+    }
+    let hash = account.as_ref().map_or_else(|| dummy_hash().to_owned(), |a| a.password_hash.clone());
+    let password = form.password.clone();
+    let good = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.unwrap_or(false) && account.is_some();
+    if !good {
+        tracing::warn!(peer = %peer.ip(), "admin login failed");
+        for locked in state.throttle.failure(&address) {
+            audit(&state, &form.user, "admin_address_locked_out", &format!("address {:?}: {} failed logins; locked out", locked.key, locked.failures)).await;
+        }
+        if account.is_some() {
+            let lock_until = now + state.settings.login_lockout.as_secs() as i64;
+            match state.store.admin_login_failed(&form.user, i64::from(state.settings.max_failed_logins), lock_until).await {
+                Ok(true) => audit(&state, &form.user, "admin_account_locked_out", &format!("account {}: too many failed logins; locked", form.user)).await,
+                Ok(false) => {}
+                Err(e) => return unavailable(&e),
+            }
+        }
+        return login_page(&state, StatusCode::UNAUTHORIZED, Some("Wrong name or password.".into()));
+    }
+    let (Ok(session), Ok(csrf)) = (auth::token(), auth::token()) else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no randomness\n").into_response();
+    };
+    let lifetime = state.settings.session_lifetime.as_secs();
+    if let Err(e) = state.store.admin_login_succeeded(&form.user).await {
+        return unavailable(&e);
+    }
+    if let Err(e) = state.store.create_admin_session(&crate::crypto::sha256_hex(session.as_bytes()), &form.user, &csrf, now + lifetime as i64).await {
+        return unavailable(&e);
+    }
+    audit(&state, &form.user, "admin_login", &format!("{} logged in from {}", form.user, peer.ip())).await;
+    let mut r = see_other("/");
+    if let Ok(v) = HeaderValue::from_str(&auth::set_cookie(SESSION_COOKIE, &session, lifetime, state.https)) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn logout(State(state): State<AdminState>, admin: Admin, Form(form): Form<CsrfForm>) -> Response {
+    if let Err(r) = admin.check_csrf(&form.csrf) {
+        return r;
+    }
+    if let Err(e) = state.store.delete_admin_session(&admin.session_hash).await {
+        return unavailable(&e);
+    }
+    let mut r = see_other("/login");
+    if let Ok(v) = HeaderValue::from_str(&auth::set_cookie(SESSION_COOKIE, "", 0, state.https)) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+// ---- queues ------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+pub struct Notice {
+    saved: Option<String>,
+}
+
+pub async fn queues(State(state): State<AdminState>, admin: Admin, Query(notice): Query<Notice>) -> Response {
+    let notice = notice.saved.map(|q| format!("Queue {q} saved; every node applies it within seconds."));
+    queues_page(&state, &admin, StatusCode::OK, None, notice)
+}
+
+fn queues_page(state: &AdminState, admin: &Admin, status: StatusCode, error: Option<String>, notice: Option<String>) -> Response {
+    let live = state.live.load();
+    let queues: Vec<Value> = live
+        .config
+        .queue
+        .iter()
+        .map(|q| {
+            let o = live.overrides.iter().find(|o| o.queue == q.name);
+            context! {
+                name => &q.name, address => &q.address, site => &q.site,
+                spam_tag_score => q.spam_tag_score, spam_reject_score => q.spam_reject_score,
+                max_pages => q.max_pages, retention => humantime::format_duration(q.retention).to_string(),
+                color => q.color, allowed_types => q.allowed_types.join(", "),
+                updated_by => o.map(|o| o.updated_by.clone()), updated_at => o.map(|o| fmt_time(o.updated_at)),
+            }
+        })
+        .collect();
+    render(state, "queues.html", Some(admin), status, context! { title => "Queues", queues, error, notice })
+}
+
+fn parse_override(name: &str, form: &HashMap<String, String>, user: &str, now: i64) -> Result<QueueOverride, String> {
+    let field = |k: &str| form.get(k).map(|v| v.trim()).unwrap_or("");
+    let number = |k: &str| -> Result<f64, String> {
+        field(k).parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| format!("{k}: {:?} is not a number", field(k)))
+    };
+    let max_pages = field("max_pages").parse::<u32>().map_err(|_| format!("max_pages: {:?} is not a whole number", field("max_pages")))?;
+    let retention = humantime::parse_duration(field("retention")).map_err(|e| format!("retention: {:?}: {e}", field("retention")))?;
+    let allowed_types: Vec<String> = field("allowed_types").split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
+    Ok(QueueOverride {
+        queue: name.to_owned(),
+        spam_tag_score: Some(number("spam_tag_score")?),
+        spam_reject_score: Some(number("spam_reject_score")?),
+        max_pages: Some(max_pages),
+        retention: Some(retention),
+        color: Some(field("color") == "1"),
+        allowed_types: Some(allowed_types),
+        updated_at: now,
+        updated_by: user.to_owned(),
+    })
+}
+
+pub async fn save_queue(State(state): State<AdminState>, admin: Admin, Path(name): Path<String>, Form(form): Form<HashMap<String, String>>) -> Response {
+    if let Err(r) = admin.check_csrf(form.get("csrf").map_or("", String::as_str)) {
+        return r;
+    }
+    let live = state.live.load_full();
+    let Some(index) = live.file_config.queue.iter().position(|q| q.name == name) else {
+        return (StatusCode::NOT_FOUND, "no such queue\n").into_response();
+    };
+    let change = match parse_override(&name, &form, &admin.user, state.store.now()) {
+        Ok(o) => o,
+        Err(problem) => return queues_page(&state, &admin, StatusCode::BAD_REQUEST, Some(format!("{name} not saved: {problem}")), None),
+    };
+    let mut overrides: Vec<QueueOverride> = live.overrides.iter().filter(|o| o.queue != name).cloned().collect();
+    overrides.push(change.clone());
+    let candidate = live.file_config.with_overrides(&overrides);
+    let prefix = format!("queue[{index}]");
+    let problems: Vec<String> = candidate.validate().into_iter().filter(|i| i.key.starts_with(&prefix)).map(|i| i.to_string()).collect();
+    if !problems.is_empty() {
+        return queues_page(&state, &admin, StatusCode::BAD_REQUEST, Some(format!("{name} not saved: {}", problems.join("; "))), None);
+    }
+    let before = &live.config.queue[index];
+    let after = &candidate.queue[index];
+    let detail = format!(
+        "queue {name}: spam_tag_score {} -> {}, spam_reject_score {} -> {}, max_pages {} -> {}, retention {}s -> {}s, color {} -> {}, allowed_types [{}] -> [{}]",
+        before.spam_tag_score, after.spam_tag_score, before.spam_reject_score, after.spam_reject_score, before.max_pages, after.max_pages,
+        before.retention.as_secs(), after.retention.as_secs(), before.color, after.color, before.allowed_types.join(","), after.allowed_types.join(",")
+    );
+    if let Err(e) = state.store.set_queue_override(&change).await {
+        return unavailable(&e);
+    }
+    audit(&state, &admin.user, "queue_changed", &detail).await;
+    // This node at once; the others within their polling interval.
+    state.live.rcu(|current| {
+        let mut mine: Vec<QueueOverride> = current.overrides.iter().filter(|o| o.queue != name).cloned().collect();
+        mine.push(change.clone());
+        Arc::new(current.with_overrides(mine))
+    });
+    see_other(&format!("/queues?saved={name}"))
+}
+
+// ---- threshold tuning --------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct TuningQuery {
+    queue: Option<String>,
+    days: Option<u32>,
+    tag: Option<String>,
+    reject: Option<String>,
+}
+
+fn class(score: f64, tag: f64, reject: f64) -> &'static str {
+    if score >= reject {
+        "refused"
+    } else if score >= tag {
+        "tagged"
+    } else {
+        "pass"
+    }
+}
+
+/// Histogram bins of one spam point from -10 to 30 (with open ends), only the used range.
+const BIN_MIN: i64 = -10;
+const BIN_MAX: i64 = 30;
+
+pub async fn tuning(State(state): State<AdminState>, admin: Admin, Query(q): Query<TuningQuery>) -> Response {
+    let live = state.live.load_full();
+    let queue_names: Vec<String> = live.config.queue.iter().map(|q| q.name.clone()).collect();
+    let Some(queue) = q.queue.as_ref().and_then(|n| live.config.queue.iter().find(|c| &c.name == n)).or(live.config.queue.first()) else {
+        return (StatusCode::NOT_FOUND, "no queues configured\n").into_response();
+    };
+    let days = q.days.unwrap_or(7).clamp(1, 365);
+    let parse = |v: &Option<String>, default: f64| v.as_deref().and_then(|s| s.trim().parse::<f64>().ok()).filter(|v| v.is_finite()).unwrap_or(default);
+    let (tag, reject) = (parse(&q.tag, queue.spam_tag_score), parse(&q.reject, queue.spam_reject_score));
+    let since = state.store.now() - i64::from(days) * 86_400;
+    let scores = match state.store.spam_scores(&queue.name, since).await {
+        Ok(s) => s,
+        Err(e) => return unavailable(&e),
+    };
+    let count = |t: f64, r: f64| {
+        let mut c: HashMap<&str, usize> = HashMap::new();
+        for (s, _) in &scores {
+            *c.entry(class(*s, t, r)).or_default() += 1;
+        }
+        context! { pass => c.get("pass").copied().unwrap_or(0), tagged => c.get("tagged").copied().unwrap_or(0), refused => c.get("refused").copied().unwrap_or(0) }
+    };
+    let now = count(queue.spam_tag_score, queue.spam_reject_score);
+    let whatif = count(tag, reject);
+    let bin_of = |s: f64| (s.floor() as i64).clamp(BIN_MIN, BIN_MAX);
+    let mut counts: HashMap<i64, usize> = HashMap::new();
+    for (s, _) in &scores {
+        *counts.entry(bin_of(*s)).or_default() += 1;
+    }
+    let lines = [tag, reject, queue.spam_tag_score, queue.spam_reject_score].map(bin_of);
+    let lo = scores.iter().map(|(s, _)| bin_of(*s)).chain(lines).min().unwrap_or(0).min(0);
+    let hi = scores.iter().map(|(s, _)| bin_of(*s)).chain(lines).max().unwrap_or(0);
+    let most = counts.values().copied().max().unwrap_or(1).max(1);
+    let bins: Vec<Value> = (lo..=hi)
+        .map(|b| {
+            let label = match b {
+                BIN_MIN => format!("< {}", BIN_MIN + 1),
+                BIN_MAX => format!("≥ {BIN_MAX}"),
+                _ => format!("{b} to {}", b + 1),
+            };
+            let within = |line: f64| bin_of(line) == b;
+            context! {
+                label, count => counts.get(&b).copied().unwrap_or(0),
+                tag_line => within(queue.spam_tag_score), reject_line => within(queue.spam_reject_score),
+                refused => (b as f64) >= reject, tagged => (b as f64) >= tag,
+            }
+        })
+        .collect();
+    // Messages whose outcome the proposed lines change: those between old and new lines.
+    let (lo_line, hi_line) = (tag.min(queue.spam_tag_score).min(reject.min(queue.spam_reject_score)), tag.max(queue.spam_tag_score).max(reject.max(queue.spam_reject_score)));
+    let filter = TraceFilter { queue: queue.name.clone(), since: Some(since), score_min: Some(lo_line), score_max: Some(hi_line), limit: 500, ..TraceFilter::default() };
+    let changes: Vec<Value> = match state.store.search_traces(&filter).await {
+        Ok(traces) => traces
+            .into_iter()
+            .filter_map(|t| {
+                let s = t.spam_score?;
+                let (before, after) = (class(s, queue.spam_tag_score, queue.spam_reject_score), class(s, tag, reject));
+                (before != after).then(|| context! { received => fmt_time(t.received_at), from => t.header_from, message_id => t.message_id, score => s, now => before, would => after })
+            })
+            .take(20)
+            .collect(),
+        Err(e) => return unavailable(&e),
+    };
+    let scale = 300.0 / most as f64;
+    render(
+        &state,
+        "tuning.html",
+        Some(&admin),
+        StatusCode::OK,
+        context! {
+            title => "Threshold tuning", queue => queue.name.clone(), queue_names, days, tag, reject,
+            current_tag => queue.spam_tag_score, current_reject => queue.spam_reject_score,
+            total => scores.len(), now, whatif, bins, changes, scale,
+        },
+    )
+}
+
+// ---- trace -------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+pub struct TraceQuery {
+    #[serde(default)]
+    sender: String,
+    #[serde(default)]
+    message_id: String,
+    #[serde(default)]
+    queue: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    date: String,
+}
+
+const TRACE_LIMIT: i64 = 50;
+
+pub async fn trace(State(state): State<AdminState>, admin: Admin, Query(q): Query<TraceQuery>) -> Response {
+    let searched = !(q.sender.is_empty() && q.message_id.is_empty() && q.queue.is_empty() && q.code.is_empty() && q.date.is_empty());
+    let mut filter = TraceFilter { sender: q.sender.trim().to_owned(), message_id: q.message_id.trim().to_owned(), queue: q.queue.trim().to_owned(), limit: TRACE_LIMIT, ..TraceFilter::default() };
+    if !q.code.trim().is_empty() {
+        match ReleaseCode::parse(&q.code) {
+            Some(code) => filter.code_hash = Some(state.store.code_hash_of(&code)),
+            None => return trace_page(&state, &admin, &q, StatusCode::BAD_REQUEST, Some("A release code is 4 to 18 digits.".into()), Vec::new(), searched).await,
+        }
+    }
+    if !q.date.trim().is_empty() {
+        match q.date.trim().parse::<jiff::civil::Date>().ok().and_then(|d| d.in_tz("UTC").ok()) {
+            Some(day) => {
+                filter.since = Some(day.timestamp().as_second());
+                filter.until = Some(day.timestamp().as_second() + 86_400);
+            }
+            None => return trace_page(&state, &admin, &q, StatusCode::BAD_REQUEST, Some("The date must look like 2026-11-25.".into()), Vec::new(), searched).await,
+        }
+    }
+    match state.store.search_traces(&filter).await {
+        Ok(traces) => trace_page(&state, &admin, &q, StatusCode::OK, None, traces, searched).await,
+        Err(e) => unavailable(&e),
+    }
+}
+
+async fn trace_page(
+    state: &AdminState,
+    admin: &Admin,
+    q: &TraceQuery,
+    status: StatusCode,
+    error: Option<String>,
+    traces: Vec<crate::store::trace::Trace>,
+    searched: bool,
+) -> Response {
+    let mut shown = Vec::new();
+    for t in traces {
+        let replies = state.store.reply_attempts(&t.id).await.unwrap_or_default();
+        shown.push(context! {
+            received => fmt_time(t.received_at), replies => Value::from(minijinja::value::Serde(&replies)), ..Value::from(minijinja::value::Serde(&t))
+        });
+    }
+    let f = context! { sender => &q.sender, message_id => &q.message_id, queue => &q.queue, date => &q.date };
+    render(state, "trace.html", Some(admin), status, context! { title => "Message trace", f, traces => shown, searched, error, limit => TRACE_LIMIT })
+}
+
+// ---- jobs --------------------------------------------------------------------------------
+
+pub async fn jobs(State(state): State<AdminState>, admin: Admin) -> Response {
+    match state.store.pending_jobs(1000).await {
+        Ok(jobs) => {
+            let jobs: Vec<Value> = jobs
+                .iter()
+                .map(|j| context! { created => fmt_time(j.created_at), expires => fmt_time(j.expires_at), ..Value::from(minijinja::value::Serde(j)) })
+                .collect();
+            render(&state, "jobs.html", Some(&admin), StatusCode::OK, context! { title => "Jobs waiting for release", jobs })
+        }
+        Err(e) => unavailable(&e),
+    }
+}
+
+pub async fn cancel_job(State(state): State<AdminState>, admin: Admin, Path(id): Path<String>, Form(form): Form<CsrfForm>) -> Response {
+    if let Err(r) = admin.check_csrf(&form.csrf) {
+        return r;
+    }
+    let site = match state.store.job_site(&id).await {
+        Ok(s) => s,
+        Err(StoreError::NotFound) => return (StatusCode::NOT_FOUND, "no such job\n").into_response(),
+        Err(e) => return unavailable(&e),
+    };
+    match state.store.destroy_job(&id, &site).await {
+        Ok(()) | Err(StoreError::NotFound) => {}
+        Err(e) => return unavailable(&e),
+    }
+    audit(&state, &admin.user, "job_cancelled", &format!("job {id} of site {site} cancelled")).await;
+    see_other("/jobs")
+}
+
+// ---- dashboard ---------------------------------------------------------------------------
+
+pub async fn dashboard(State(state): State<AdminState>, admin: Admin) -> Response {
+    let now = state.store.now();
+    let since = now - 24 * 3600;
+    let traces = match state.store.search_traces(&TraceFilter { since: Some(since), limit: 100_000, ..TraceFilter::default() }).await {
+        Ok(t) => t,
+        Err(e) => return unavailable(&e),
+    };
+    let mut hours: Vec<(i64, [usize; 3])> = (0..24).map(|h| (since - since % 3600 + (h + 1) * 3600, [0; 3])).collect();
+    let mut reasons: HashMap<String, usize> = HashMap::new();
+    let mut pages = 0u64;
+    for t in &traces {
+        let slot = ((t.received_at - hours[0].0) / 3600).clamp(0, 23) as usize;
+        let i = match t.outcome.as_str() {
+            "accepted" => 0,
+            "refused" => 1,
+            _ => 2,
+        };
+        hours[slot].1[i] += 1;
+        if t.outcome == "refused" {
+            let reason = t.reply.splitn(3, ' ').nth(2).unwrap_or(&t.reply).to_owned();
+            *reasons.entry(reason).or_default() += 1;
+        }
+        pages += t.documents.iter().filter(|d| d.outcome == "stored").map(|d| u64::from(d.pages)).sum::<u64>();
+    }
+    let most = hours.iter().map(|(_, c)| c.iter().sum::<usize>()).max().unwrap_or(1).max(1);
+    let hours: Vec<Value> =
+        hours.iter().map(|(h, c)| context! { hour => fmt_time(*h), accepted => c[0], refused => c[1], tempfail => c[2] }).collect();
+    let mut reasons: Vec<(String, usize)> = reasons.into_iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let reasons: Vec<Value> = reasons.iter().take(20).map(|(r, n)| context! { reason => r, count => n }).collect();
+    let pending = state.store.pending_counts().await.map(|(j, _)| j).unwrap_or(0);
+    render(
+        &state,
+        "dashboard.html",
+        Some(&admin),
+        StatusCode::OK,
+        context! { title => "Dashboard", hours, reasons, pages, pending, scale => 300.0 / most as f64 },
+    )
+}
