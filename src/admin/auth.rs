@@ -119,13 +119,23 @@ impl Admin {
     ///
     /// # Errors
     /// A 403 response naming the problem.
-    pub fn check_csrf(&self, submitted: &str) -> Result<(), Response> {
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), CsrfRefused> {
         if !submitted.is_empty() && crypto::constant_time_eq(submitted.as_bytes(), self.csrf.as_bytes()) {
             Ok(())
         } else {
             tracing::warn!(user = %self.user, "admin POST without a valid CSRF token refused");
-            Err((StatusCode::FORBIDDEN, "invalid or missing CSRF token; reload the page and try again\n").into_response())
+            Err(CsrfRefused)
         }
+    }
+}
+
+/// A POST without the session's CSRF token: `403`.
+#[derive(Debug)]
+pub struct CsrfRefused;
+
+impl IntoResponse for CsrfRefused {
+    fn into_response(self) -> Response {
+        (StatusCode::FORBIDDEN, "invalid or missing CSRF token; reload the page and try again\n").into_response()
     }
 }
 

@@ -152,7 +152,7 @@ pub struct CsrfForm {
 
 pub async fn logout(State(state): State<AdminState>, admin: Admin, Form(form): Form<CsrfForm>) -> Response {
     if let Err(r) = admin.check_csrf(&form.csrf) {
-        return r;
+        return r.into_response();
     }
     if let Err(e) = state.store.delete_admin_session(&admin.session_hash).await {
         return unavailable(&e);
@@ -219,7 +219,7 @@ fn parse_override(name: &str, form: &HashMap<String, String>, user: &str, now: i
 
 pub async fn save_queue(State(state): State<AdminState>, admin: Admin, Path(name): Path<String>, Form(form): Form<HashMap<String, String>>) -> Response {
     if let Err(r) = admin.check_csrf(form.get("csrf").map_or("", String::as_str)) {
-        return r;
+        return r.into_response();
     }
     let live = state.live.load_full();
     let Some(index) = live.file_config.queue.iter().position(|q| q.name == name) else {
@@ -436,7 +436,7 @@ pub async fn jobs(State(state): State<AdminState>, admin: Admin) -> Response {
 
 pub async fn cancel_job(State(state): State<AdminState>, admin: Admin, Path(id): Path<String>, Form(form): Form<CsrfForm>) -> Response {
     if let Err(r) = admin.check_csrf(&form.csrf) {
-        return r;
+        return r.into_response();
     }
     let site = match state.store.job_site(&id).await {
         Ok(s) => s,

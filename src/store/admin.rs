@@ -251,7 +251,7 @@ impl Store {
              AND ($9 = 0 OR (spam_score IS NOT NULL AND spam_score >= $10 AND spam_score < $11)) \
              ORDER BY received_at DESC, id DESC LIMIT $12"
         );
-        let like = |s: &str| format!("%{}%", s.to_lowercase().replace('\\', "").replace('%', "").replace('_', ""));
+        let like = |s: &str| format!("%{}%", s.to_lowercase().replace(['\\', '%', '_'], ""));
         let scored = f.score_min.is_some() || f.score_max.is_some();
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&f.sender)
