@@ -20,6 +20,8 @@ CREATE INDEX admin_sessions_expires ON admin_sessions (expires_at);
 
 CREATE TABLE queue_settings (
     queue              TEXT PRIMARY KEY,
+    address            TEXT,
+    site               TEXT,
     spam_tag_score     DOUBLE PRECISION,
     spam_reject_score  DOUBLE PRECISION,
     max_pages          BIGINT,

@@ -1001,6 +1001,8 @@ mod tests;
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct QueueOverride {
     pub queue: String,
+    pub address: Option<String>,
+    pub site: Option<String>,
     pub spam_tag_score: Option<f64>,
     pub spam_reject_score: Option<f64>,
     pub max_pages: Option<u32>,
@@ -1013,6 +1015,12 @@ pub struct QueueOverride {
 
 impl QueueOverride {
     fn apply(&self, q: &mut QueueConfig) {
+        if let Some(v) = &self.address {
+            q.address.clone_from(v);
+        }
+        if let Some(v) = &self.site {
+            q.site.clone_from(v);
+        }
         if let Some(v) = self.spam_tag_score {
             q.spam_tag_score = v;
         }

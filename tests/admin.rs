@@ -239,6 +239,17 @@ fn login_brute_force_is_throttled_and_every_post_needs_the_csrf_token() {
     let (status, _) = b.post("/queues/bw", &[("csrf", &csrf), ("spam_tag_score", "4"), ("spam_reject_score", "8"), ("max_pages", "5"), ("retention", "1h"), ("allowed_types", "pdf")]);
     assert_eq!(status, 303);
     assert_eq!(sql(&server, "SELECT spam_reject_score || ' ' || updated_by FROM queue_settings"), vec!["8.0 librarian".to_owned()]);
+    // The print address moves at once: the new one takes mail, the old one is unknown.
+    let moved = [("csrf", csrf.as_str()), ("address", "Copies@Print.Example.org"), ("site", "main"), ("spam_tag_score", "4"), ("spam_reject_score", "8"), ("max_pages", "5"), ("retention", "1h"), ("allowed_types", "pdf")];
+    assert_eq!(b.post("/queues/bw", &moved).0, 303);
+    let t = server.swaks_to("copies@print.example.org", "patron@example.com", "print", &[&fixture("simple.pdf")]);
+    assert!(t.contains("250 2.0.0 Ok: queued as"), "{t}");
+    let t = server.swaks_to("bw@print.example.org", "patron@example.com", "print", &[&fixture("simple.pdf")]);
+    assert!(t.contains("<** 550 5.1.1"), "{t}");
+    let unknown_site = [("csrf", csrf.as_str()), ("address", "bw@print.example.org"), ("site", "nowhere"), ("spam_tag_score", "4"), ("spam_reject_score", "8"), ("max_pages", "5"), ("retention", "1h"), ("allowed_types", "pdf")];
+    let (status, page) = b.post("/queues/bw", &unknown_site);
+    assert_eq!(status, 400);
+    assert!(page.contains("nowhere"), "{page}");
     assert_eq!(b.post("/logout", &[("csrf", &csrf)]).0, 303);
     assert_eq!(b.get("/queues").0, 303, "logged out");
 

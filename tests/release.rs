@@ -404,6 +404,13 @@ fn every_api_error_is_json_with_a_stable_code() {
     }
     assert_eq!(sql(&server, "SELECT print_failures || '|' || last_failure FROM jobs"), vec!["2|paper jam in tray 2Injected: yes".to_owned()]);
 
+    // A revoked token is refused at once, with the same 401 as an unknown one.
+    let id = sql(&server, "SELECT id FROM station_tokens")[0].clone();
+    let revoked = common::run(&["station-token", "revoke", &id, "--config", server.config.to_str().unwrap()]);
+    assert!(revoked.status.success(), "{}", String::from_utf8_lossy(&revoked.stderr));
+    check(client.get(format!("{url}/api/v1/sites/main/jobs")).bearer_auth(&token).send().unwrap(), 401, "unauthorized");
+    let token = server.station_token();
+
     // The OpenAPI document is served as kept in docs/.
     let spec = client.get(format!("{url}/api/v1/openapi.json")).send().unwrap().text().unwrap();
     assert_eq!(spec, std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json")).unwrap());

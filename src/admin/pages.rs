@@ -185,7 +185,7 @@ fn queues_page(state: &AdminState, admin: &Admin, status: StatusCode, error: Opt
         .map(|q| {
             let o = live.overrides.iter().find(|o| o.queue == q.name);
             context! {
-                name => &q.name, address => &q.address, site => &q.site,
+                name => &q.name, address => &q.address, site => &q.site, sites => live.config.site.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
                 spam_tag_score => q.spam_tag_score, spam_reject_score => q.spam_reject_score,
                 max_pages => q.max_pages, retention => humantime::format_duration(q.retention).to_string(),
                 color => q.color, allowed_types => q.allowed_types.join(", "),
@@ -204,8 +204,14 @@ fn parse_override(name: &str, form: &HashMap<String, String>, user: &str, now: i
     let max_pages = field("max_pages").parse::<u32>().map_err(|_| format!("max_pages: {:?} is not a whole number", field("max_pages")))?;
     let retention = humantime::parse_duration(field("retention")).map_err(|e| format!("retention: {:?}: {e}", field("retention")))?;
     let allowed_types: Vec<String> = field("allowed_types").split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
+    let address = field("address").to_lowercase();
+    if !address.is_empty() && !address.contains('@') {
+        return Err(format!("address: {address:?} is not an email address"));
+    }
     Ok(QueueOverride {
         queue: name.to_owned(),
+        address: (!address.is_empty()).then_some(address),
+        site: (!field("site").is_empty()).then(|| field("site").to_owned()),
         spam_tag_score: Some(number("spam_tag_score")?),
         spam_reject_score: Some(number("spam_reject_score")?),
         max_pages: Some(max_pages),
@@ -240,8 +246,8 @@ pub async fn save_queue(State(state): State<AdminState>, admin: Admin, Path(name
     let before = &live.config.queue[index];
     let after = &candidate.queue[index];
     let detail = format!(
-        "queue {name}: spam_tag_score {} -> {}, spam_reject_score {} -> {}, max_pages {} -> {}, retention {}s -> {}s, color {} -> {}, allowed_types [{}] -> [{}]",
-        before.spam_tag_score, after.spam_tag_score, before.spam_reject_score, after.spam_reject_score, before.max_pages, after.max_pages,
+        "queue {name}: address {} -> {}, site {} -> {}, spam_tag_score {} -> {}, spam_reject_score {} -> {}, max_pages {} -> {}, retention {}s -> {}s, color {} -> {}, allowed_types [{}] -> [{}]",
+        before.address, after.address, before.site, after.site, before.spam_tag_score, after.spam_tag_score, before.spam_reject_score, after.spam_reject_score, before.max_pages, after.max_pages,
         before.retention.as_secs(), after.retention.as_secs(), before.color, after.color, before.allowed_types.join(","), after.allowed_types.join(",")
     );
     if let Err(e) = state.store.set_queue_override(&change).await {

@@ -173,8 +173,8 @@ impl Store {
     /// [`StoreError::Db`] or [`StoreError::Corrupt`].
     pub async fn queue_overrides(&self) -> Result<Vec<QueueOverride>, StoreError> {
         let rows = sqlx::query(
-            "SELECT queue, spam_tag_score, spam_reject_score, max_pages, retention_secs, color, allowed_types, updated_at, updated_by \
-             FROM queue_settings ORDER BY queue",
+            "SELECT queue, spam_tag_score, spam_reject_score, max_pages, retention_secs, color, allowed_types, updated_at, updated_by, \
+             address, site FROM queue_settings ORDER BY queue",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -192,6 +192,8 @@ impl Store {
                         .map(|s| s.split(',').filter(|t| !t.is_empty()).map(str::to_owned).collect()),
                     updated_at: r.try_get(7)?,
                     updated_by: r.try_get(8)?,
+                    address: r.try_get(9)?,
+                    site: r.try_get(10)?,
                 })
             })
             .collect()
@@ -215,8 +217,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM queue_settings WHERE queue = $1").bind(&o.queue).execute(&mut *tx).await?;
         sqlx::query(
-            "INSERT INTO queue_settings (queue, spam_tag_score, spam_reject_score, max_pages, retention_secs, color, allowed_types, updated_at, updated_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO queue_settings (queue, spam_tag_score, spam_reject_score, max_pages, retention_secs, color, allowed_types, updated_at, updated_by, \
+             address, site) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&o.queue)
         .bind(o.spam_tag_score)
@@ -227,6 +229,8 @@ impl Store {
         .bind(o.allowed_types.as_ref().map(|t| t.join(",")))
         .bind(o.updated_at)
         .bind(&o.updated_by)
+        .bind(&o.address)
+        .bind(&o.site)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
