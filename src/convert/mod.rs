@@ -202,7 +202,7 @@ impl Converter {
                 // A sound, unencrypted PDF prints as the patron sent it, byte for byte (pages
                 // and colours are still read from qpdf's rewrite); a repaired or decrypted one
                 // prints as qpdf rewrote it.
-                Ok((checked == pdf::Checked::Clean && !pdf::is_encrypted(&doc.bytes)).then(|| doc.bytes.clone()))
+                Ok((checked == pdf::Checked::Clean && !pdf::is_encrypted(&doc.bytes) && !pdf::has_trailing_data(&doc.bytes)).then(|| doc.bytes.clone()))
             }
             T::Jpeg | T::Png | T::Gif | T::Bmp | T::Webp | T::Tiff => {
                 self.image(doc.bytes.clone(), doc.detected, image::Exif::Honour, setup, out).await.map(|()| None)

@@ -50,6 +50,17 @@ pub fn is_encrypted(pdf: &[u8]) -> bool {
     pdf.windows(8).any(|w| w == b"/Encrypt")
 }
 
+/// Whether anything but whitespace follows the last `%%EOF`: another file appended to the PDF
+/// (a PDF+ZIP polyglot, say). Then qpdf's rewrite, which ends at the PDF's own end, is printed,
+/// so the appended bytes never reach the store, the station or the printer.
+pub fn has_trailing_data(pdf: &[u8]) -> bool {
+    let tail_from = pdf.len().saturating_sub(1024 * 1024);
+    match pdf[tail_from..].windows(5).rposition(|w| w == b"%%EOF") {
+        Some(at) => pdf[tail_from + at + 5..].iter().any(|b| !b.is_ascii_whitespace() && *b != 0),
+        None => true,
+    }
+}
+
 /// Counts the pages of a (normalised) PDF.
 ///
 /// # Errors
@@ -65,7 +76,15 @@ pub fn count_pages(pdf: &[u8]) -> Result<u32, ConvertError> {
 
 #[cfg(test)]
 mod tests {
-    use super::qpdf_reason;
+    use super::{has_trailing_data, qpdf_reason};
+
+    #[test]
+    fn data_after_the_last_eof_is_noticed() {
+        assert!(!has_trailing_data(b"%PDF-1.4\n...\n%%EOF\n"));
+        assert!(!has_trailing_data(b"%PDF-1.4\n%%EOF\n...\n%%EOF\r\n\0"));
+        assert!(has_trailing_data(b"%PDF-1.4\n...%%EOF\nPK\x03\x04setup.exe"));
+        assert!(has_trailing_data(b"%PDF-1.4\n no end marker"));
+    }
 
     #[test]
     fn qpdf_reason_drops_the_scratch_path() {

@@ -75,6 +75,19 @@ pub enum IntakeError {
     NoHeaders,
     #[error("the MIME structure is too broken to read")]
     Unreadable,
+    #[error("a header line is {bytes} bytes long (the limit is {MAX_HEADER_LINE}; RFC 5322 allows 998)")]
+    HeaderLineTooLong { bytes: usize },
+}
+
+/// The longest header line accepted. RFC 5322 allows 998 characters; real mail has longer ones
+/// (signatures, long References), so the limit is generous — but a megabyte line only serves
+/// to stall the spam filter (spamd spent its whole time limit on one), so it is refused.
+pub const MAX_HEADER_LINE: usize = 64 * 1024;
+
+/// The length of the longest line of the header section.
+fn longest_header_line(raw: &[u8]) -> usize {
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").or_else(|| raw.windows(2).position(|w| w == b"\n\n")).unwrap_or(raw.len());
+    raw[..end].split(|b| *b == b'\n').map(<[u8]>::len).max().unwrap_or(0)
 }
 
 impl Submission {
@@ -83,6 +96,10 @@ impl Submission {
     /// # Errors
     /// [`IntakeError`] when the bytes are not a message at all.
     pub fn parse(raw: &[u8]) -> Result<Self, IntakeError> {
+        let longest = longest_header_line(raw);
+        if longest > MAX_HEADER_LINE {
+            return Err(IntakeError::HeaderLineTooLong { bytes: longest });
+        }
         // mail-parser 0.11 has a debug assertion on some broken nested multiparts (found by
         // fuzzing: tests/fixtures/hostile/mail-parser-invalid-part-id.eml). Release builds
         // recover; any build must answer the sender rather than drop the session.
