@@ -4,14 +4,13 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::console::Browser;
 use common::{Relay, Scanners, Server, free_port, sql};
 
-const BIN: &str = env!("CARGO_BIN_EXE_printgate");
 const PASSWORD: &str = "a long librarian passphrase";
 
 fn fixture(name: &str) -> PathBuf {
@@ -23,90 +22,12 @@ fn start(relay: &Relay) -> (Server, String) {
     let port = free_port();
     let server = Server::start_full(&Scanners::real(), relay.port, "", &format!("[auth]\nresolver = \"static\"\n\n[admin]\nlisten = \"127.0.0.1:{port}\"\n"));
     common::wait_for_port(port, Duration::from_secs(10));
-    add_user(&server, "librarian", PASSWORD);
+    common::console::add_admin(&server, "librarian", PASSWORD);
     (server, format!("http://127.0.0.1:{port}"))
-}
-
-fn add_user(server: &Server, name: &str, password: &str) {
-    let mut child = Command::new(BIN)
-        .args(["admin-user", "add", name, "--config", server.config.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "admin-user add: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 fn send(server: &Server, from: &str, file: &Path) -> String {
     server.swaks(from, "please print", &[file])
-}
-
-/// A client that keeps cookies by hand (the console's are HttpOnly, SameSite=Strict).
-struct Browser {
-    http: reqwest::blocking::Client,
-    url: String,
-    cookies: Vec<(String, String)>,
-}
-
-impl Browser {
-    fn new(url: &str) -> Self {
-        let http = reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { http, url: url.to_owned(), cookies: Vec::new() }
-    }
-
-    fn keep(&mut self, resp: &reqwest::blocking::Response) {
-        for v in resp.headers().get_all("set-cookie") {
-            let pair = v.to_str().unwrap().split(';').next().unwrap().to_owned();
-            let (k, val) = pair.split_once('=').unwrap();
-            self.cookies.retain(|(n, _)| n != k);
-            self.cookies.push((k.to_owned(), val.to_owned()));
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
-    }
-
-    fn get(&mut self, path: &str) -> (u16, String) {
-        let resp = self.http.get(format!("{}{path}", self.url)).header("cookie", self.cookie_header()).send().unwrap();
-        self.keep(&resp);
-        (resp.status().as_u16(), resp.text().unwrap())
-    }
-
-    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-        let body = form.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.url))
-            .header("cookie", self.cookie_header())
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .unwrap();
-        self.keep(&resp);
-        (resp.status().as_u16(), resp.text().unwrap())
-    }
-
-    /// The value of the first hidden `csrf` field on a page.
-    fn csrf(page: &str) -> String {
-        let at = page.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
-        page[at..at + 64].to_owned()
-    }
-
-    fn login(&mut self, user: &str, password: &str) -> (u16, String) {
-        let (_, form) = self.get("/login");
-        let csrf = Self::csrf(&form);
-        self.post("/login", &[("user", user), ("password", password), ("csrf", &csrf)])
-    }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
 }
 
 #[test]
@@ -211,7 +132,7 @@ fn login_brute_force_is_throttled_and_every_post_needs_the_csrf_token() {
     let tmp = tempfile::tempdir().unwrap();
     let relay = Relay::start(&tmp.path().join("relay"));
     let (server, url) = start(&relay);
-    add_user(&server, "second", "another long passphrase");
+    common::console::add_admin(&server, "second", "another long passphrase");
 
     // CSRF first, from a logged-in session.
     let mut b = Browser::new(&url);

@@ -132,3 +132,47 @@ fn site_key_rotation_keeps_earlier_jobs_releasable() {
         assert_eq!(&std::fs::read(dir.join(name)).unwrap(), pdf);
     }
 }
+
+#[test]
+fn a_queue_setting_saved_in_node_as_console_applies_on_node_b_without_restart() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let db = PgDatabase::create();
+    let shared = work.path().join("shared");
+    std::fs::create_dir_all(shared.join("blobs")).unwrap();
+    let blobs = format!("file://{}/blobs", shared.display());
+    let console_port = common::free_port();
+    let auth = format!("[auth]\nresolver = \"static\"\n\n[admin]\nlisten = \"127.0.0.1:{console_port}\"\n");
+    let a = Server::start_custom(&Scanners::real(), relay.port, "", &auth, &|c, dir| shared_store(c, dir, &db, &blobs, &shared, None));
+    let a_public = a.key_path().with_file_name("main.pub.pem");
+    let b = Server::start_custom(&Scanners::real(), relay.port, "", "[auth]\nresolver = \"static\"\n", &|c, dir| {
+        shared_store(c, dir, &db, &blobs, &shared, Some(&a_public))
+    });
+    let pdf = work.path().join("page.pdf");
+    std::fs::write(&pdf, printgate::convert::sample::sample_pdf("one page", 1)).unwrap();
+    // Before: node B takes the mail.
+    let before = b.swaks("patron@example.com", "print", &[&pdf]);
+    assert!(before.contains("250 2.0.0 Ok: queued as"), "{before}");
+
+    // An admin on node A caps the queue at 0.5 spam points below everything: reject all.
+    common::console::add_admin(&a, "librarian", "a long librarian passphrase");
+    let mut console = common::console::Browser::new(&format!("http://127.0.0.1:{console_port}"));
+    assert_eq!(console.login("librarian", "a long librarian passphrase").0, 303);
+    let (_, page) = console.get("/queues");
+    let csrf = common::console::Browser::csrf(&page);
+    let form = [("csrf", csrf.as_str()), ("spam_tag_score", "-99"), ("spam_reject_score", "-98"), ("max_pages", "100"), ("retention", "72h"), ("allowed_types", "pdf")];
+    assert_eq!(console.post("/queues/bw", &form).0, 303);
+
+    // Node B, never restarted or signalled, refuses the same mail within its polling interval.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let t = b.swaks("patron@example.com", "print", &[&pdf]);
+        if t.contains("<** 550 5.7.1") {
+            break;
+        }
+        assert!(t.contains("250 2.0.0 Ok: queued as"), "{t}");
+        assert!(std::time::Instant::now() < deadline, "node B never applied node A's setting:\n{}", b.log());
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(b.log().contains("queue settings from the admin console applied"), "{}", b.log());
+}

@@ -3,6 +3,8 @@
 //! as the patron's mail client. Nothing here is a mock.
 #![allow(dead_code)]
 
+pub mod console;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -1,0 +1,83 @@
+//! A plain HTTP client for the admin console that keeps its cookies by hand (they are HttpOnly
+//! and SameSite=Strict) and finds the CSRF tokens in its forms.
+
+/// A client that keeps cookies by hand (the console's are HttpOnly, SameSite=Strict).
+pub struct Browser {
+    http: reqwest::blocking::Client,
+    url: String,
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    pub fn new(url: &str) -> Self {
+        let http = reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { http, url: url.to_owned(), cookies: Vec::new() }
+    }
+
+    fn keep(&mut self, resp: &reqwest::blocking::Response) {
+        for v in resp.headers().get_all("set-cookie") {
+            let pair = v.to_str().unwrap().split(';').next().unwrap().to_owned();
+            let (k, val) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != k);
+            self.cookies.push((k.to_owned(), val.to_owned()));
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    pub fn get(&mut self, path: &str) -> (u16, String) {
+        let resp = self.http.get(format!("{}{path}", self.url)).header("cookie", self.cookie_header()).send().unwrap();
+        self.keep(&resp);
+        (resp.status().as_u16(), resp.text().unwrap())
+    }
+
+    pub fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let body = form.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("cookie", self.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .unwrap();
+        self.keep(&resp);
+        (resp.status().as_u16(), resp.text().unwrap())
+    }
+
+    /// The value of the first hidden `csrf` field on a page.
+    pub fn csrf(page: &str) -> String {
+        let at = page.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
+        page[at..at + 64].to_owned()
+    }
+
+    pub fn login(&mut self, user: &str, password: &str) -> (u16, String) {
+        let (_, form) = self.get("/login");
+        let csrf = Self::csrf(&form);
+        self.post("/login", &[("user", user), ("password", password), ("csrf", &csrf)])
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+
+/// `printgate admin-user add NAME` with the password on standard input.
+pub fn add_admin(server: &super::Server, name: &str, password: &str) {
+    let mut child = std::process::Command::new(super::BIN)
+        .args(["admin-user", "add", name, "--config", server.config.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), format!("{password}\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "admin-user add: {}", String::from_utf8_lossy(&out.stderr));
+}
+
