@@ -125,6 +125,9 @@ fn every_hostile_mail_gets_a_definite_answer_within_its_limits() {
                     let bytes = std::fs::read(file.unwrap().path()).unwrap();
                     assert!(bytes.starts_with(b"%PDF-"), "{name}: not a PDF");
                     assert!(!bytes.windows(4).any(|w| w == b"PK\x03\x04"), "{name}: the appended ZIP reached the station");
+                    for active in [&b"/JavaScript"[..], b"/OpenAction", b"/Launch", b"app.alert"] {
+                        assert!(!bytes.windows(active.len()).any(|w| w == active), "{name}: {} reached the station", String::from_utf8_lossy(active));
+                    }
                 }
             }
             if expect == "refused" {

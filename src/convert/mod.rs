@@ -199,10 +199,15 @@ impl Converter {
                 let input = work.write("in.pdf", &doc.bytes).map_err(scratch_error)?;
                 let checked = pdf::normalise(&self.tools, &input, out).await?;
                 let _ = std::fs::remove_file(input);
-                // A sound, unencrypted PDF prints as the patron sent it, byte for byte (pages
-                // and colours are still read from qpdf's rewrite); a repaired or decrypted one
-                // prints as qpdf rewrote it.
-                Ok((checked == pdf::Checked::Clean && !pdf::is_encrypted(&doc.bytes) && !pdf::has_trailing_data(&doc.bytes)).then(|| doc.bytes.clone()))
+                let rewrite = out.to_owned();
+                let stripped = tokio::task::spawn_blocking(move || pdf::strip_active_content(&rewrite))
+                    .await
+                    .map_err(|e| ConvertError::Internal(e.to_string()))??;
+                // A sound, unencrypted, passive PDF prints as the patron sent it, byte for byte
+                // (pages and colours are still read from qpdf's rewrite); a repaired, decrypted
+                // or stripped one, or one with another file appended, prints as rewritten.
+                let as_sent = checked == pdf::Checked::Clean && !stripped && !pdf::is_encrypted(&doc.bytes) && !pdf::has_trailing_data(&doc.bytes);
+                Ok(as_sent.then(|| doc.bytes.clone()))
             }
             T::Jpeg | T::Png | T::Gif | T::Bmp | T::Webp | T::Tiff => {
                 self.image(doc.bytes.clone(), doc.detected, image::Exif::Honour, setup, out).await.map(|()| None)

@@ -61,6 +61,56 @@ pub fn has_trailing_data(pdf: &[u8]) -> bool {
     }
 }
 
+/// Dictionary keys that make a PDF act rather than show: document and page actions, scripts,
+/// embedded files. Printers ignore them; a released PDF opened in a viewer would not.
+const ACTIVE_KEYS: &[&[u8]] = &[b"OpenAction", b"AA", b"JavaScript", b"JS", b"EmbeddedFiles", b"Launch"];
+
+/// Removes actions, scripts and embedded files from the (normalised) PDF at `path`, rewriting
+/// it when anything was removed. Returns whether it was: then the rewrite is printed, not the
+/// patron's bytes. Link annotations whose action launches a program or runs a script lose the
+/// action (the link's area stays, inert).
+///
+/// # Errors
+/// [`ConvertError::BrokenPdf`] when the file cannot be loaded or saved.
+pub fn strip_active_content(path: &Path) -> Result<bool, ConvertError> {
+    let mut doc = lopdf::Document::load(path).map_err(|e| ConvertError::BrokenPdf(e.to_string()))?;
+    let mut removed = 0usize;
+    for object in doc.objects.values_mut() {
+        removed += strip_object(object);
+    }
+    if removed > 0 {
+        doc.save(path).map_err(|e| ConvertError::BrokenPdf(e.to_string()))?;
+    }
+    Ok(removed > 0)
+}
+
+/// Strips one object and every dictionary nested in it; returns how many things it removed.
+fn strip_object(object: &mut lopdf::Object) -> usize {
+    use lopdf::Object;
+    let dict = match object {
+        Object::Dictionary(d) => d,
+        Object::Stream(s) => &mut s.dict,
+        Object::Array(items) => return items.iter_mut().map(strip_object).sum(),
+        _ => return 0,
+    };
+    let mut removed = 0;
+    for key in ACTIVE_KEYS {
+        if dict.remove(key).is_some() {
+            removed += 1;
+        }
+    }
+    let acts = |o: &Object| matches!(o.as_name(), Ok(b"Launch" | b"JavaScript" | b"ImportData" | b"SubmitForm" | b"GoToE" | b"Rendition"));
+    if dict.get(b"S").is_ok_and(acts) {
+        dict.set("S", Object::Name(b"Named".to_vec()));
+        dict.set("N", Object::Name(b"NextPage".to_vec()));
+        removed += 1;
+    }
+    for (_, value) in dict.iter_mut() {
+        removed += strip_object(value);
+    }
+    removed
+}
+
 /// Counts the pages of a (normalised) PDF.
 ///
 /// # Errors
