@@ -184,12 +184,21 @@ impl PrivateDaemons {
         let spamd_port = self.env("PRINTGATE_TEST_SPAMD").rsplit(':').next().unwrap().to_owned();
         let clamd_port = self.env("PRINTGATE_TEST_CLAMD_TCP").rsplit(':').next().unwrap().to_owned();
         let d = self.dir.path().display();
-        let status = Command::new("bash")
-            .arg("-c")
-            .arg(format!("source {} && pg_stop_daemons {d}; pg__start_clamd {d} {clamd_port} && pg__start_spamd {d} {spamd_port}", lib.display()))
-            .status()
-            .unwrap();
-        assert!(status.success(), "private daemons did not restart");
+        // On a loaded machine clamd's start-up has been seen to fail once (an empty error log,
+        // exit status non-zero after loading): that is the harness, not printgate, so retry.
+        let restarted = (0..3).any(|attempt| {
+            if attempt > 0 {
+                eprintln!("restarting the private daemons again (attempt {})", attempt + 1);
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+            Command::new("bash")
+                .arg("-c")
+                .arg(format!("source {} && pg_stop_daemons {d}; pg__start_clamd {d} {clamd_port} && pg__start_spamd {d} {spamd_port}", lib.display()))
+                .status()
+                .unwrap()
+                .success()
+        });
+        assert!(restarted, "private daemons did not restart");
     }
 }
 
