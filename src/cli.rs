@@ -220,6 +220,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 on_signal.cancel();
             });
             let mut poller = crate::station::poll::Poller::new(&client, &site, &output, interval);
+            poller.report = |place| println!("{place}");
             let result = poller.run(once, &stop).await;
             let s = &poller.stats;
             eprintln!("polled {} time(s): {} delivered, {} failed attempt(s), {} server error(s)", s.rounds, s.delivered, s.failed_attempts, s.server_errors);

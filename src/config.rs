@@ -570,6 +570,26 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         .map_err(|e| serde::de::Error::custom(format!("invalid duration {text:?}: {e}")))
 }
 
+/// The rules an HTTP listener (`[api]`, `[admin]`) shares: certificate and key together and
+/// readable; without them, plain HTTP on a loopback address only. `(key, problem)` pairs.
+fn http_listener_issues(section: &str, listen: SocketAddr, cert: Option<&Path>, key: Option<&Path>) -> Vec<(String, String)> {
+    let mut issues = Vec::new();
+    if cert.is_some() != key.is_some() {
+        issues.push((format!("{section}.tls_cert"), "tls_cert and tls_key must be set together".to_owned()));
+    }
+    for (name, path) in [("tls_cert", cert), ("tls_key", key)] {
+        if let Some(path) = path
+            && !path.is_file()
+        {
+            issues.push((format!("{section}.{name}"), format!("{} is not a readable file", path.display())));
+        }
+    }
+    if cert.is_none() && !listen.ip().is_loopback() {
+        issues.push((format!("{section}.listen"), "plain HTTP is only allowed on a loopback address; set tls_cert and tls_key to serve HTTPS".to_owned()));
+    }
+    issues
+}
+
 /// One problem found in the configuration, naming the key it concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigIssue {
@@ -756,18 +776,8 @@ impl Config {
         if !self.relay.from.contains('@') {
             push("relay.from", format!("{:?} is not an email address", self.relay.from));
         }
-        if self.api.tls_cert.is_some() != self.api.tls_key.is_some() {
-            push("api.tls_cert", "tls_cert and tls_key must be set together".into());
-        }
-        for (key, path) in [("api.tls_cert", &self.api.tls_cert), ("api.tls_key", &self.api.tls_key)] {
-            if let Some(path) = path
-                && !path.is_file()
-            {
-                push(key, format!("{} is not a readable file", path.display()));
-            }
-        }
-        if self.api.tls_cert.is_none() && !self.api.listen.ip().is_loopback() {
-            push("api.listen", "plain HTTP is only allowed on a loopback address; set tls_cert and tls_key to serve HTTPS".into());
+        for (key, problem) in http_listener_issues("api", self.api.listen, self.api.tls_cert.as_deref(), self.api.tls_key.as_deref()) {
+            push(&key, problem);
         }
         if self.api.max_failed_codes == 0 || self.api.max_failed_codes_per_address == 0 {
             push("api.max_failed_codes", "must be at least 1".into());
@@ -779,18 +789,8 @@ impl Config {
             push("api.poll_limit", "must be at least 1".into());
         }
         if let Some(admin) = &self.admin {
-            if admin.tls_cert.is_some() != admin.tls_key.is_some() {
-                push("admin.tls_cert", "tls_cert and tls_key must be set together".into());
-            }
-            for (key, path) in [("admin.tls_cert", &admin.tls_cert), ("admin.tls_key", &admin.tls_key)] {
-                if let Some(path) = path
-                    && !path.is_file()
-                {
-                    push(key, format!("{} is not a readable file", path.display()));
-                }
-            }
-            if admin.tls_cert.is_none() && !admin.listen.ip().is_loopback() {
-                push("admin.listen", "plain HTTP is only allowed on a loopback address; set tls_cert and tls_key to serve HTTPS".into());
+            for (key, problem) in http_listener_issues("admin", admin.listen, admin.tls_cert.as_deref(), admin.tls_key.as_deref()) {
+                push(&key, problem);
             }
             if admin.max_failed_logins == 0 || admin.max_failed_logins_per_address == 0 {
                 push("admin.max_failed_logins", "must be at least 1".into());

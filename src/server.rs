@@ -66,11 +66,7 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
         Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding smtp.tls_listen {addr}"))?),
         None => None,
     };
-    let api_socket = TcpListener::bind(config.api.listen).await.with_context(|| format!("binding api.listen {}", config.api.listen))?;
-    let api_listener = match (&config.api.tls_cert, &config.api.tls_key) {
-        (Some(cert), Some(key)) => crate::api::listen::ApiListener::tls(api_socket, crate::api::listen::https_acceptor(cert, key)?)?,
-        _ => crate::api::listen::ApiListener::plain(api_socket)?,
-    };
+    let api_listener = crate::api::listen::bind("api", config.api.listen, config.api.tls_cert.as_deref(), config.api.tls_key.as_deref()).await?;
     tracing::info!(
         smtp = %smtp_listener.local_addr()?,
         smtps = ?tls_listener.as_ref().and_then(|l| l.local_addr().ok()),
@@ -106,16 +102,7 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
     tasks.spawn(janitor(store.clone(), live.clone(), outbox_wake, config.store.trace_retention, shutdown.clone()));
 
     let app = crate::api::router(crate::api::ApiState::new(store.clone(), &config.api));
-    let api_shutdown = shutdown.clone();
-    tasks.spawn(async move {
-        use axum::serve::ListenerExt;
-        let served = axum::serve(api_listener.tap_io(|_| {}), app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(async move { api_shutdown.cancelled().await })
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "release API stopped");
-        }
-    });
+    tasks.spawn(crate::api::listen::serve(api_listener, app, shutdown.clone(), "release API"));
     // Queue settings changed in any node's admin console reach this node within seconds.
     tasks.spawn(crate::live::follow_queue_settings(live.clone(), store.clone(), QUEUE_SETTINGS_EVERY, shutdown.clone()));
     if let Some(admin) = &config.admin {

@@ -9,7 +9,6 @@
 pub mod auth;
 pub mod pages;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -83,22 +82,8 @@ pub fn router(state: AdminState) -> Router {
 /// # Errors
 /// Binding the listener or loading the certificate.
 pub async fn serve(state: AdminState, shutdown: tokio_util::sync::CancellationToken) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    use anyhow::Context;
     let settings = state.settings.clone();
-    let socket = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("binding admin.listen {}", settings.listen))?;
-    let listener = match (&settings.tls_cert, &settings.tls_key) {
-        (Some(cert), Some(key)) => crate::api::listen::ApiListener::tls(socket, crate::api::listen::https_acceptor(cert, key)?)?,
-        _ => crate::api::listen::ApiListener::plain(socket)?,
-    };
+    let listener = crate::api::listen::bind("admin", settings.listen, settings.tls_cert.as_deref(), settings.tls_key.as_deref()).await?;
     tracing::info!(admin = %settings.listen, https = settings.tls_cert.is_some(), "admin console listening");
-    let app = router(state);
-    Ok(tokio::spawn(async move {
-        use axum::serve::ListenerExt;
-        let served = axum::serve(listener.tap_io(|_| {}), app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "admin console stopped");
-        }
-    }))
+    Ok(tokio::spawn(crate::api::listen::serve(listener, router(state), shutdown, "admin console")))
 }

@@ -124,3 +124,29 @@ impl axum::serve::Listener for ApiListener {
         Ok(self.local)
     }
 }
+
+/// Binds `addr` for an HTTP listener: HTTPS when `cert` and `key` are given, else plain HTTP
+/// (the config allows that on loopback only). `section` names the config key in errors.
+///
+/// # Errors
+/// Binding the address or loading the certificate, naming `SECTION.listen` or the file.
+pub async fn bind(section: &str, addr: SocketAddr, cert: Option<&Path>, key: Option<&Path>) -> anyhow::Result<ApiListener> {
+    use anyhow::Context;
+    let socket = TcpListener::bind(addr).await.with_context(|| format!("binding {section}.listen {addr}"))?;
+    Ok(match (cert, key) {
+        (Some(cert), Some(key)) => ApiListener::tls(socket, https_acceptor(cert, key)?)?,
+        _ => ApiListener::plain(socket)?,
+    })
+}
+
+/// Serves `app` on `listener` (with each client's address as `ConnectInfo<SocketAddr>`) until
+/// `shutdown`, then lets open requests finish. `what` names the listener in the error log.
+pub async fn serve(listener: ApiListener, app: axum::Router, shutdown: tokio_util::sync::CancellationToken, what: &'static str) {
+    use axum::serve::ListenerExt;
+    let served = axum::serve(listener.tap_io(|_| {}), app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await;
+    if let Err(e) = served {
+        tracing::error!(error = %e, "{what} stopped");
+    }
+}

@@ -40,11 +40,13 @@ pub struct Poller<'a> {
     /// Delivered, not yet acknowledged.
     unacked: HashSet<String>,
     pub stats: PollStats,
+    /// Told where each delivered job went (the CLI prints it).
+    pub report: fn(&str),
 }
 
 impl<'a> Poller<'a> {
     pub fn new(client: &'a StationClient, site: &'a str, output: &'a Output, interval: Duration) -> Self {
-        Self { client, site, output, interval, pending: HashMap::new(), unacked: HashSet::new(), stats: PollStats::default() }
+        Self { client, site, output, interval, pending: HashMap::new(), unacked: HashSet::new(), stats: PollStats::default(), report: |_| {} }
     }
 
     /// Polls until `stop` is cancelled (or after one round with `once`).
@@ -106,7 +108,7 @@ impl<'a> Poller<'a> {
                     self.pending.remove(&job.id);
                     self.unacked.insert(job.id.clone());
                     tracing::info!(job = %job.id, pages = job.pages, to = %place, "delivered");
-                    println!("{place}");
+                    (self.report)(&place);
                     self.client.ack(&job.id, true).await?;
                     self.unacked.remove(&job.id);
                 }
