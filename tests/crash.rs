@@ -8,66 +8,19 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::smtp_client::Outcome;
 use common::{Relay, Scanners, Server};
-
-#[derive(Debug, Clone, PartialEq)]
-enum Outcome {
-    /// `250` with this queue id.
-    Accepted(String),
-    /// An explicit 4xx/5xx reply after DATA.
-    Refused(String),
-    /// The connection failed or dropped before a final reply (the server was down or killed).
-    NoAnswer,
-}
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// One SMTP transaction with a plain client; any I/O failure is `NoAnswer`.
 fn send(port: u16, message: &str) -> Outcome {
-    let attempt = || -> std::io::Result<Outcome> {
-        let stream = TcpStream::connect(("127.0.0.1", port))?;
-        stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-        let mut writer = stream.try_clone()?;
-        let mut reader = BufReader::new(stream);
-        let mut reply = || -> std::io::Result<String> {
-            let mut all = String::new();
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line)? == 0 {
-                    return Err(std::io::ErrorKind::UnexpectedEof.into());
-                }
-                all.push_str(&line);
-                if line.as_bytes().get(3) != Some(&b'-') {
-                    return Ok(all);
-                }
-            }
-        };
-        reply()?;
-        for cmd in ["EHLO crash.test\r\n", "MAIL FROM:<patron@example.com>\r\n", "RCPT TO:<bw@print.example.org>\r\n", "DATA\r\n"] {
-            writer.write_all(cmd.as_bytes())?;
-            let r = reply()?;
-            if !(r.starts_with('2') || r.starts_with('3')) {
-                return Ok(Outcome::Refused(r));
-            }
-        }
-        writer.write_all(message.as_bytes())?;
-        writer.write_all(b".\r\n")?;
-        let r = reply()?;
-        let _ = writer.write_all(b"QUIT\r\n");
-        Ok(match r.strip_prefix("250 2.0.0 Ok: queued as ") {
-            Some(id) => Outcome::Accepted(id.trim().to_owned()),
-            None => Outcome::Refused(r),
-        })
-    };
-    attempt().unwrap_or(Outcome::NoAnswer)
+    common::smtp_client::send(port, "patron@example.com", "bw@print.example.org", message)
 }
 
 #[test]

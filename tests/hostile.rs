@@ -47,17 +47,7 @@ fn send_raw(port: u16, raw: &[u8]) -> String {
             return reply;
         }
     }
-    let mut body = Vec::with_capacity(raw.len() + 1024);
-    for line in raw.split_inclusive(|b| *b == b'\n') {
-        if line.first() == Some(&b'.') {
-            body.push(b'.');
-        }
-        body.extend_from_slice(line);
-    }
-    if !body.ends_with(b"\r\n") {
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(b".\r\n");
+    let body = common::smtp_client::dot_stuffed(raw);
     // The server may answer early (a line too long) and close: that answer is what counts.
     let _ = w.write_all(&body);
     let reply = read_reply(&mut reader);

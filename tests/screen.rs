@@ -9,6 +9,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::daemons::PrivateDaemons;
 use common::{Relay, Scanners, Server};
 
 const TESTFILES: &str = "/usr/share/clamav-testfiles";
@@ -148,68 +149,6 @@ fn thresholds_change_on_sighup_without_restart() {
     }
     let still = server.swaks("patron@example.com", gtube, &[&pdf]);
     assert!(still.contains("250 2.0.0 Ok: queued as"), "{still}");
-}
-
-/// A private clamd + spamd pair (started by scripts/lib.sh) that this test may kill.
-struct PrivateDaemons {
-    dir: tempfile::TempDir,
-}
-
-impl PrivateDaemons {
-    fn start() -> Self {
-        let dir = tempfile::Builder::new().prefix("pgd").tempdir_in("/tmp").unwrap();
-        let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lib.sh");
-        let status = Command::new("bash")
-            .arg("-c")
-            .arg(format!("source {} && PG_WITH_RSPAMD=0 pg_start_daemons {}", lib.display(), dir.path().display()))
-            .status()
-            .unwrap();
-        assert!(status.success(), "private daemons did not start");
-        Self { dir }
-    }
-
-    fn env(&self, name: &str) -> String {
-        let env = std::fs::read_to_string(self.dir.path().join("env")).unwrap();
-        let line = env.lines().find(|l| l.contains(name)).unwrap();
-        line.split('\'').nth(1).unwrap().to_owned()
-    }
-
-    fn kill(&self, daemon: &str) {
-        let pid = std::fs::read_to_string(self.dir.path().join(format!("{daemon}.pid"))).unwrap();
-        Command::new("kill").args(["-KILL", pid.trim()]).status().unwrap();
-    }
-
-    fn restart(&self) {
-        let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lib.sh");
-        let spamd_port = self.env("PRINTGATE_TEST_SPAMD").rsplit(':').next().unwrap().to_owned();
-        let clamd_port = self.env("PRINTGATE_TEST_CLAMD_TCP").rsplit(':').next().unwrap().to_owned();
-        let d = self.dir.path().display();
-        // On a loaded machine clamd's start-up has been seen to fail once (an empty error log,
-        // exit status non-zero after loading): that is the harness, not printgate, so retry.
-        let restarted = (0..3).any(|attempt| {
-            if attempt > 0 {
-                eprintln!("restarting the private daemons again (attempt {})", attempt + 1);
-                std::thread::sleep(std::time::Duration::from_secs(1));
-            }
-            Command::new("bash")
-                .arg("-c")
-                .arg(format!("source {} && pg_stop_daemons {d}; pg__start_clamd {d} {clamd_port} && pg__start_spamd {d} {spamd_port}", lib.display()))
-                .status()
-                .unwrap()
-                .success()
-        });
-        assert!(restarted, "private daemons did not restart");
-    }
-}
-
-impl Drop for PrivateDaemons {
-    fn drop(&mut self) {
-        let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lib.sh");
-        let _ = Command::new("bash")
-            .arg("-c")
-            .arg(format!("source {} && pg_stop_daemons {}", lib.display(), self.dir.path().display()))
-            .status();
-    }
 }
 
 #[test]

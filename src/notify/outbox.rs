@@ -75,9 +75,14 @@ pub async fn run(store: Store, relay: Relay, wake: Arc<Notify>, shutdown: Cancel
 /// (lettre writes the terminator separately), so sequential delivery caps a node at ~20/s.
 const CONCURRENT_SENDS: usize = 8;
 
-/// Replies claimed per round: 64, sent 8 at a time, finish well inside the claim's lease even
-/// at the relay's time-out.
-const CLAIM: i64 = 64;
+/// Replies claimed per round: exactly as many as are sent at once, so every claimed reply is on
+/// the wire straight away and finishes (at worst by [`SEND_TIMEOUT`]) inside the claim's lease.
+const CLAIM: i64 = CONCURRENT_SENDS as i64;
+
+/// The longest one delivery may take, all SMTP stages together; must stay below
+/// [`crate::store::OUTBOX_LEASE_SECS`] or a slow send could be claimed and sent twice.
+const SEND_TIMEOUT: Duration = Duration::from_secs(45);
+const _: () = assert!((SEND_TIMEOUT.as_secs() as i64) * 2 <= crate::store::OUTBOX_LEASE_SECS);
 
 async fn deliver_due(store: &Store, relay: &Relay) -> Result<(), crate::store::StoreError> {
     use futures::StreamExt;
@@ -86,7 +91,7 @@ async fn deliver_due(store: &Store, relay: &Relay) -> Result<(), crate::store::S
         let claimed = items.len() as i64;
         let results: Vec<Result<(), crate::store::StoreError>> = futures::stream::iter(items)
             .map(|item| deliver_one(store, relay, item))
-            .buffer_unordered(CONCURRENT_SENDS)
+            .buffer_unordered(CONCURRENT_SENDS.max(1))
             .collect()
             .await;
         results.into_iter().collect::<Result<(), _>>()?;
@@ -97,7 +102,11 @@ async fn deliver_due(store: &Store, relay: &Relay) -> Result<(), crate::store::S
 }
 
 async fn deliver_one(store: &Store, relay: &Relay, item: OutboxItem) -> Result<(), crate::store::StoreError> {
-    match relay.send(&item).await {
+    let sent = match tokio::time::timeout(SEND_TIMEOUT, relay.send(&item)).await {
+        Ok(result) => result,
+        Err(_) => Err(NotifyError::Relay(format!("no answer from the relay within {}s", SEND_TIMEOUT.as_secs()))),
+    };
+    match sent {
         Ok(()) => {
             crate::metrics::inc("printgate_replies_total", &[("result", "sent")]);
             store.outbox_sent(&item.id).await?;

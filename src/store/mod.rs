@@ -28,7 +28,7 @@ use crate::crypto::{self, Secret};
 pub use blob::{BlobUrl, Blobs};
 pub use codes::ReleaseCode;
 pub use commands::Resent;
-pub use outbox::NewReply;
+pub use outbox::{NewReply, OUTBOX_LEASE_SECS};
 pub use reminders::DueReminder;
 
 #[derive(Debug, thiserror::Error)]
@@ -168,6 +168,10 @@ impl Store {
         let is_sqlite = url.starts_with("sqlite:");
         let pool = AnyPoolOptions::new()
             .max_connections(if is_sqlite { 4 } else { 10 })
+            // A PostgreSQL server that is down fails each store call after 5 s instead of
+            // sqlx's 30 s, so an SMTP session (which writes the trace before the spool) is not
+            // held half a minute: the spool is durable and the pipeline retries the store.
+            .acquire_timeout(std::time::Duration::from_secs(if is_sqlite { 30 } else { 5 }))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if is_sqlite {

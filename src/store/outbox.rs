@@ -6,8 +6,10 @@ use super::{OUTBOX_PARK_SECS, OutboxItem, Store, StoreError, now};
 use crate::crypto;
 
 /// A claimed reply is this node's for this long; if the node dies mid-delivery, another node
-/// (or this one after a restart) takes it over when the lease runs out.
-pub const OUTBOX_LEASE_SECS: i64 = 600;
+/// (or this one after a restart) takes it over when the lease runs out. It must outlast one send
+/// (`notify::outbox` bounds a send to 45 s) and is short so that a crash delays the replies it
+/// held by a minute and a half, not ten minutes (a SIGKILL test caught a reply waiting that long).
+pub const OUTBOX_LEASE_SECS: i64 = 90;
 
 /// A mail to queue in the outbox (a reply, a command's confirmation, a reminder).
 #[derive(Debug, Clone)]

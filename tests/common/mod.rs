@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod console;
+pub mod daemons;
+pub mod smtp_client;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -280,6 +282,11 @@ listen = "127.0.0.1:{api_port}"
         }
     }
 
+    /// False if the process exited on its own (a crash) since it was started.
+    pub fn is_running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
     /// The server process's id, while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
@@ -457,7 +464,12 @@ pub fn psql(sql: &str) {
 /// variables printgate's S3 client reads set for this process and its children. Returns the
 /// blob URL (`s3://BUCKET/PREFIX`).
 pub fn s3_bucket() -> String {
-    let endpoint = daemon_env("PRINTGATE_TEST_S3");
+    s3_bucket_at(&daemon_env("PRINTGATE_TEST_S3"))
+}
+
+/// [`s3_bucket`] on the S3 server at `endpoint`.
+pub fn s3_bucket_at(endpoint: &str) -> String {
+    let endpoint = endpoint.to_owned();
     let bucket = format!("pgtest-{}", uuid::Uuid::new_v4().simple());
     let out = Command::new("curl").args(["-fsS", "-X", "PUT", &format!("{endpoint}/{bucket}")]).output().expect("curl must be installed");
     assert!(out.status.success(), "cannot create bucket {bucket}: {}", String::from_utf8_lossy(&out.stderr));
