@@ -208,6 +208,25 @@ async fn reminders_come_once_at_their_time(db: &Db, dir: &Path) {
 }
 on_both_back_ends!(reminders, reminders_come_once_at_their_time);
 
+/// A claimed reply belongs to its node for the lease: a second claim gets nothing until the
+/// lease runs out, then takes it over (the node holding it was killed); once sent it is gone.
+async fn outbox_claims_are_leased_and_taken_over(db: &Db, dir: &Path) {
+    let clock = Arc::new(AtomicI64::new(T0));
+    let (a, b) = (open(db, dir, &clock).await, open(db, dir, &clock).await);
+    record_with_reply(&a, "m1", "j1").await;
+    let claimed = a.outbox_due(T0, 8).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(b.outbox_due(T0, 8).await.unwrap().is_empty(), "claimed by node A");
+    let lease = printgate::store::OUTBOX_LEASE_SECS;
+    assert!(b.outbox_due(T0 + lease - 1, 8).await.unwrap().is_empty(), "still A's a second before the lease ends");
+    let taken = b.outbox_due(T0 + lease, 8).await.unwrap();
+    assert_eq!(taken.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), vec![claimed[0].id.as_str()], "B takes it over");
+    assert!(lease <= 120, "a crash must not hold replies for long: lease {lease} s");
+    b.outbox_sent(&taken[0].id).await.unwrap();
+    assert!(a.outbox_due(T0 + 10 * lease, 8).await.unwrap().is_empty(), "sent replies are never claimed again");
+}
+on_both_back_ends!(outbox_lease, outbox_claims_are_leased_and_taken_over);
+
 /// A message that arrives with less time left than `BEFORE` gets no reminder; and two nodes
 /// running the janitor together queue each reminder once.
 async fn two_nodes_queue_each_reminder_once(db: &Db, dir: &Path) {
