@@ -86,10 +86,11 @@ impl Inbound {
             Verdict::Accept { printable, spam_tagged } => {
                 // The trace goes in before the spool entry, so the pipeline can always update it.
                 trace.reply = format!("250 2.0.0 Ok: queued as {id}");
-                if let Err(e) = self.store.record_trace(&trace).await {
-                    tracing::warn!(spool_id = %id, error = %e, "cannot write the message trace");
-                }
                 let mut meta = spool_meta(id, queue, &envelope, &scans, spam_tagged, printable);
+                if let Err(e) = self.store.record_trace(&trace).await {
+                    tracing::warn!(spool_id = %meta.id, error = %e, "cannot write the message trace now; the pipeline will");
+                    meta.pending_trace = Some(trace.clone());
+                }
                 meta.sender_grade = auth.grade.as_str().to_owned();
                 meta.spf_fail_without_dkim = auth.spf == "fail" && auth.dkim != "pass";
                 meta.automatic = submission.automatic;
@@ -108,12 +109,7 @@ impl Inbound {
         if !matches!(disposition, Disposition::Accepted { .. }) {
             trace.outcome = outcome_word(&disposition).to_owned();
             trace.reply = SmtpReply::from(&disposition).to_string();
-            let store = self.store.clone();
-            tokio::spawn(async move {
-                if let Err(e) = store.record_trace(&trace).await {
-                    tracing::warn!(spool_id = %trace.id, error = %e, "cannot write the message trace");
-                }
-            });
+            tokio::spawn(record_trace_retrying(self.store.clone(), trace));
         }
         disposition
     }
@@ -127,6 +123,40 @@ impl Inbound {
         let _ = self.work.send(meta.id.clone());
         Disposition::Accepted { queue_id: meta.id }
     }
+}
+
+/// Traces of refused mail in memory, waiting for an unreachable store.
+static PENDING_TRACES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// At most this many (about 1 KiB each); beyond it a refusal's trace is dropped with a warning.
+const MAX_PENDING_TRACES: usize = 10_000;
+/// Retries 1 s, 2 s, 4 s … capped at 60 s: about 10 minutes in all.
+const TRACE_ATTEMPTS: u32 = 15;
+
+/// Records the trace of a mail that was not spooled (refused or deferred). Such mail has no
+/// spool entry to carry its trace through a database outage, so the write is retried in
+/// memory for about ten minutes; only a restart in that time loses it.
+async fn record_trace_retrying(store: Store, trace: Trace) {
+    use std::sync::atomic::Ordering;
+    if PENDING_TRACES.fetch_add(1, Ordering::SeqCst) >= MAX_PENDING_TRACES {
+        PENDING_TRACES.fetch_sub(1, Ordering::SeqCst);
+        tracing::warn!(spool_id = %trace.id, "too many traces waiting for the store; this one is dropped");
+        return;
+    }
+    let mut delay = std::time::Duration::from_secs(1);
+    for attempt in 1..=TRACE_ATTEMPTS {
+        match store.record_trace(&trace).await {
+            Ok(()) => break,
+            Err(e) if attempt == TRACE_ATTEMPTS => {
+                tracing::warn!(spool_id = %trace.id, error = %e, attempts = attempt, "cannot write the message trace; giving up");
+            }
+            Err(e) => {
+                tracing::debug!(spool_id = %trace.id, error = %e, attempt, "cannot write the message trace yet");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(60));
+            }
+        }
+    }
+    PENDING_TRACES.fetch_sub(1, Ordering::SeqCst);
 }
 
 fn spool_meta(
@@ -153,6 +183,7 @@ fn spool_meta(
         sender_grade: String::new(),
         spf_fail_without_dkim: false,
         automatic: false,
+        pending_trace: None,
     }
 }
 

@@ -105,6 +105,11 @@ impl Pipeline {
         let commands_address =
             reply_to.as_deref().filter(|_| has_jobs).and_then(|patron| command_address(&queue.address, &self.store.command_token(&meta.id, patron)));
         let extension = replies.language.duration(queue.extension);
+        // The screening trace the store could not take at DATA goes in first (idempotent), so
+        // the trace exists before the pipeline updates it.
+        if let Some(trace) = &meta.pending_trace {
+            self.store.record_trace(trace).await?;
+        }
         let recorded = self
             .store
             .record(&message, jobs, reply_to.as_deref().map(|to| (from.as_str(), to)), |code| {

@@ -12,6 +12,7 @@
 //!   the same reply after a crash between the relay's `250` and the store's update is counted
 //!   and printed, not hidden);
 //! - every 4xx and 5xx left nothing behind (no message, no reply);
+//! - every screened mail has its trace for the admin, also when PostgreSQL was down at DATA;
 //! - nothing is stored twice; the server never crashed on its own.
 //!
 //! Size: `PRINTGATE_SOAK_MAILS` (default 160) offered evenly over `PRINTGATE_SOAK_SECONDS`
@@ -409,12 +410,29 @@ fn mixed_load_survives_kills_and_every_daemon_going_away() {
     let blob_keys: Vec<String> = stack.postgres.sql("select blob_key from jobs");
     let in_bucket = bucket_keys(&stack.daemons.env("PRINTGATE_TEST_BOTO_PYTHON"), &s3, &bucket);
 
+    // Traces by the Message-ID they record (the admin's view of every answered mail).
+    let traces: HashMap<String, String> = stack
+        .postgres
+        .sql("select message_id, outcome from traces")
+        .into_iter()
+        .filter_map(|r| r.split_once('|').map(|(m, o)| (m.trim_matches(['<', '>']).to_owned(), o.to_owned())))
+        .collect();
     let mut problems = Vec::new();
     let (mut accepted, mut temporary, mut permanent, mut no_answer) = (0, 0, 0, 0);
     let mut by_kind: HashMap<&str, [usize; 4]> = HashMap::new();
     for (mid, (kind, expect, outcome)) in &outcomes {
         let slot = by_kind.entry(kind).or_default();
         let replies = reply_ids.get(mid).map_or(0, |r| r.ids.len());
+        // Every mail that was screened has its trace, also when PostgreSQL was down at the time
+        // (a line over 64 KiB is refused while reading DATA, before any screening).
+        let screened = matches!(outcome, Outcome::Accepted(_)) || (matches!(outcome, Outcome::Refused(_)) && *kind != "header-1mb-line");
+        match traces.get(mid) {
+            None if screened => problems.push(format!("{mid} ({kind}) has no trace ({outcome:?})")),
+            Some(t) if matches!(outcome, Outcome::Accepted(_)) && t != "accepted" => {
+                problems.push(format!("{mid} ({kind}) got 250 but its trace says {t}"))
+            }
+            _ => {}
+        }
         match outcome {
             Outcome::Accepted(queue_id) => {
                 accepted += 1;
@@ -523,4 +541,45 @@ fn replies_by_mail(dir: &Path) -> HashMap<String, Replies> {
         r.deliveries += 1;
     }
     by_mail
+}
+
+/// PostgreSQL down at DATA: a good mail still gets `250` within seconds (the spool is durable)
+/// and a spam mail its `5xx`; when the database is back the message is stored, replied to, and
+/// both mails have their traces (the accepted one carried in the spool entry, the refused one
+/// retried in memory).
+#[test]
+fn postgres_down_at_data_still_accepts_and_keeps_every_trace() {
+    let work = tempfile::tempdir().unwrap();
+    let postgres = PrivatePostgres::start();
+    let relay = Relay::start(&work.path().join("relay"));
+    let db_url = postgres.url();
+    let server = Server::start_custom(&Scanners::real(), relay.port, "", "[auth]\nresolver = \"static\"\n", &|config, dir| {
+        config.replace(&format!("sqlite://{}/data/printgate.db", dir.display()), &db_url)
+    });
+    postgres.crash();
+    let pdf = printgate::convert::sample::sample_pdf("outage", 1);
+    let good = mime("patron@example.com", "outage-good@soak.test", "print", "Please print.", &[("doc.pdf", "application/pdf", &pdf)]);
+    let spam = mime("patron@example.com", "outage-spam@soak.test", "offer", GTUBE, &[("doc.pdf", "application/pdf", &pdf)]);
+    let t = Instant::now();
+    let accepted = smtp_client::send(server.smtp_port, "patron@example.com", "bw@print.example.org", &good);
+    assert!(matches!(accepted, Outcome::Accepted(_)), "{accepted:?}\n{}", server.log());
+    assert!(t.elapsed() < Duration::from_secs(20), "the 250 took {:?} with the database down", t.elapsed());
+    let refused = smtp_client::send(server.smtp_port, "patron@example.com", "bw@print.example.org", &spam);
+    assert!(refused.is_permanent(), "{refused:?}");
+    assert!(server.log().contains("cannot write the message trace now; the pipeline will"), "{}", server.log());
+
+    postgres.start_server();
+    relay.wait_for(1, Duration::from_secs(60));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let rows = postgres.sql("select message_id, outcome from traces order by message_id");
+        if rows.len() == 2 {
+            assert_eq!(rows, vec!["outage-good@soak.test|accepted".to_owned(), "outage-spam@soak.test|refused".to_owned()]);
+            break;
+        }
+        assert!(Instant::now() < deadline, "traces after the outage: {rows:?}\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let Outcome::Accepted(queue_id) = accepted else { unreachable!() };
+    assert_eq!(postgres.sql(&format!("select count(*) from jobs where message_id = '{queue_id}'")), vec!["1".to_owned()]);
 }

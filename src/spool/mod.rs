@@ -45,6 +45,10 @@ pub struct SpoolMeta {
     /// The message is automatic or from a list (Auto-Submitted, List-Id, Precedence): no reply.
     #[serde(default)]
     pub automatic: bool,
+    /// The screening trace, when the store could not take it at DATA (database down): the
+    /// pipeline records it before the message, so the admin's trace survives the outage.
+    #[serde(default)]
+    pub pending_trace: Option<crate::store::trace::Trace>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -223,6 +227,7 @@ mod tests {
             sender_grade: "unauthenticated".into(),
             spf_fail_without_dkim: false,
             automatic: false,
+            pending_trace: None,
         }
     }
 

@@ -19,7 +19,7 @@ pub struct TraceDocument {
 }
 
 /// The trace record of one message (no body content).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Trace {
     pub id: String,
     pub received_at: i64,
@@ -42,7 +42,8 @@ pub struct Trace {
 }
 
 impl Store {
-    /// Records a message's screening.
+    /// Records a message's screening. Idempotent: a trace already recorded under this id (a
+    /// retry after a time-out that did commit, a replay of a spooled one) is kept as it is.
     ///
     /// # Errors
     /// [`StoreError::Db`].
@@ -51,7 +52,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO traces (id, received_at, queue, client_ip, helo, mail_from, header_from, message_id, size, tls, \
              outcome, reply, spam_score, spam_rules, virus, auth, grade, documents, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $2)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $2) \
+             ON CONFLICT (id) DO NOTHING",
         )
         .bind(&t.id)
         .bind(t.received_at)
