@@ -578,6 +578,7 @@ async fn open_store(kind: Kind, args: &Args) -> (Store, Raw) {
         secret_file: dir.join("secret.key"),
         code_digits: 8,
         trace_retention: Duration::from_secs(30 * 86400),
+        audit_retention: Duration::from_secs(365 * 86400),
     };
     let store = Store::open(&config).await.unwrap_or_else(|e| panic!("open the {} store: {e}", kind.label()));
     let raw = if kind.s3() {

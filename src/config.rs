@@ -303,6 +303,9 @@ pub struct StoreConfig {
     /// How long message traces (sender addresses, scores) are kept.
     #[serde(default = "default_trace_retention", deserialize_with = "duration")]
     pub trace_retention: Duration,
+    /// How long security audit events (lock-outs, console changes) are kept.
+    #[serde(default = "default_audit_retention", deserialize_with = "duration")]
+    pub audit_retention: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -544,6 +547,10 @@ fn default_secret_file() -> PathBuf {
 /// not to keep a patron's mail history.
 fn default_trace_retention() -> Duration {
     Duration::from_secs(30 * 24 * 3600)
+}
+/// One year: lock-outs and console changes are what an incident review looks back on.
+fn default_audit_retention() -> Duration {
+    Duration::from_secs(365 * 24 * 3600)
 }
 /// Replies are in English unless a queue says otherwise.
 fn default_language() -> String {

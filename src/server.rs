@@ -99,7 +99,8 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
     let pipeline = Arc::new(Pipeline { live: live.clone(), spool, store: store.clone(), outbox_wake: outbox_wake.clone(), converter });
     tasks.spawn(pipeline::run(pipeline, work_tx, work_rx, config.pipeline.workers, shutdown.clone()));
     tasks.spawn(outbox::run(store.clone(), relay, outbox_wake.clone(), shutdown.clone()));
-    tasks.spawn(janitor(store.clone(), live.clone(), outbox_wake, config.store.trace_retention, shutdown.clone()));
+    let retention = Retention { traces: config.store.trace_retention, audit: config.store.audit_retention };
+    tasks.spawn(janitor(store.clone(), live.clone(), outbox_wake, retention, shutdown.clone()));
 
     let app = crate::api::router(crate::api::ApiState::new(store.clone(), &config.api));
     tasks.spawn(crate::api::listen::serve(api_listener, app, shutdown.clone(), "release API"));
@@ -122,7 +123,14 @@ const QUEUE_SETTINGS_EVERY: Duration = Duration::from_secs(2);
 /// Orphan blobs are looked for this often (a listing of the whole blob store).
 const ORPHANS_EVERY: u32 = 60;
 
-async fn janitor(store: Store, live: Shared, outbox_wake: Arc<Notify>, trace_retention: Duration, shutdown: CancellationToken) {
+/// How long the janitor keeps traces and audit events.
+#[derive(Clone, Copy)]
+struct Retention {
+    traces: Duration,
+    audit: Duration,
+}
+
+async fn janitor(store: Store, live: Shared, outbox_wake: Arc<Notify>, retention: Retention, shutdown: CancellationToken) {
     let mut round: u32 = 0;
     loop {
         if round.is_multiple_of(ORPHANS_EVERY) {
@@ -133,9 +141,11 @@ async fn janitor(store: Store, live: Shared, outbox_wake: Arc<Notify>, trace_ret
             }
         }
         round = round.wrapping_add(1);
-        let cutoff = store.now() - trace_retention.as_secs() as i64;
-        if let Err(e) = store.purge_traces(cutoff).await {
+        if let Err(e) = store.purge_traces(store.now() - retention.traces.as_secs() as i64).await {
             tracing::warn!(error = %e, "trace purge failed; will retry");
+        }
+        if let Err(e) = store.purge_audit_events(store.now() - retention.audit.as_secs() as i64).await {
+            tracing::warn!(error = %e, "audit event purge failed; will retry");
         }
         match crate::notify::reminder::queue_due(&store, &live.load_full()).await {
             Ok(0) => {}

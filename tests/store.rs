@@ -50,6 +50,7 @@ async fn open(db: &Db, dir: &Path, clock: &Arc<AtomicI64>) -> Store {
         secret_file: dir.join("secret.key"),
         code_digits: 8,
         trace_retention: Duration::from_secs(30 * 86400),
+        audit_retention: Duration::from_secs(365 * 86400),
     };
     Store::open(&config).await.unwrap().with_clock(Clock::Manual(clock.clone()))
 }
@@ -226,6 +227,45 @@ async fn outbox_claims_are_leased_and_taken_over(db: &Db, dir: &Path) {
     assert!(a.outbox_due(T0 + 10 * lease, 8).await.unwrap().is_empty(), "sent replies are never claimed again");
 }
 on_both_back_ends!(outbox_lease, outbox_claims_are_leased_and_taken_over);
+
+/// The janitor's purges keep exactly what is younger than the cut-off: traces by their
+/// arrival, audit events by their time; and a trace recorded twice (a replay) stays one.
+async fn traces_and_audit_events_are_purged_at_their_cutoff(db: &Db, dir: &Path) {
+    let clock = Arc::new(AtomicI64::new(T0));
+    let store = open(db, dir, &clock).await;
+    let trace = |id: &str, received_at: i64| printgate::store::trace::Trace {
+        id: id.to_owned(),
+        received_at,
+        queue: "bw".into(),
+        client_ip: "192.0.2.1".into(),
+        helo: "h".into(),
+        mail_from: "patron@example.com".into(),
+        header_from: "patron@example.com".into(),
+        message_id: format!("{id}@example.com"),
+        size: 100,
+        tls: false,
+        outcome: "refused".into(),
+        reply: "554".into(),
+        spam_score: Some(1.0),
+        spam_rules: String::new(),
+        virus: String::new(),
+        auth: String::new(),
+        grade: "unauthenticated".into(),
+        documents: Vec::new(),
+    };
+    store.record_trace(&trace("old", T0 - 100)).await.unwrap();
+    store.record_trace(&trace("edge", T0)).await.unwrap();
+    store.record_trace(&trace("edge", T0)).await.unwrap(); // a replay: still one
+    store.audit("station_locked_out", Some("s1"), None, "old").await.unwrap();
+    clock.store(T0 + 50, Ordering::SeqCst);
+    store.audit("station_locked_out", Some("s1"), None, "new").await.unwrap();
+    assert_eq!(store.purge_traces(T0).await.unwrap(), 1, "only the trace received before the cut-off");
+    assert_eq!(store.recent_traces(10).await.unwrap(), vec!["edge".to_owned()]);
+    assert_eq!(store.purge_audit_events(T0 + 50).await.unwrap(), 1);
+    let left: Vec<String> = store.audit_events(0).await.unwrap().into_iter().map(|e| e.detail).collect();
+    assert_eq!(left, vec!["new".to_owned()]);
+}
+on_both_back_ends!(purges, traces_and_audit_events_are_purged_at_their_cutoff);
 
 /// A message that arrives with less time left than `BEFORE` gets no reminder; and two nodes
 /// running the janitor together queue each reminder once.

@@ -101,6 +101,15 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes audit events older than `before` (unix seconds). Returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub async fn purge_audit_events(&self, before: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM audit_events WHERE at < $1").bind(before).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+
     /// Audit events since `since` (Unix seconds), oldest first.
     ///
     /// # Errors
