@@ -255,6 +255,36 @@ async fn a_document_past_the_time_limit_is_killed_and_the_worker_restarts() {
     assert_ne!(after, before, "a new worker did the next document");
 }
 
+/// A worker whose LibreOffice was killed while idle (the OOM killer, an operator) costs the
+/// next document nothing: it is converted on a fresh worker, not refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_while_idle_does_not_cost_the_next_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let converter = Converter::new(&settings(dir.path(), 1)).unwrap();
+    converter.start().await;
+    let before = converter.office().idle_office_pids();
+    assert_eq!(before.len(), 1, "one worker is ready");
+    // LibreOffice itself (the launcher and soffice.bin, both started with the worker's profile),
+    // not the bridge that drives it.
+    let pattern = format!("UserInstallation=.*{}", dir.path().display());
+    let killed = Command::new("pkill").args(["-KILL", "-f", &pattern]).status().unwrap();
+    assert!(killed.success(), "no LibreOffice process matched {pattern}");
+    for _ in 0..50 {
+        if !pid_alive(before[0]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!pid_alive(before[0]), "soffice {} survived SIGKILL", before[0]);
+    let (doc, _) = document("plain.docx", std::fs::read(fixtures().join("plain.docx")).unwrap());
+    let rendered = converter.convert(&doc, Setup { paper: Paper::A4, max_pages: 10 }).await.expect("converted on a fresh worker");
+    assert_eq!(rendered.pages, 1);
+    assert_eq!(converter.office().restarts(), 1, "the dead worker was replaced once");
+    let after = converter.office().idle_office_pids();
+    assert_eq!(after.len(), 1);
+    assert_ne!(after, before);
+}
+
 fn pid_alive(pid: u32) -> bool {
     // A zombie still has a /proc entry; it counts as gone.
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.split_whitespace().nth(2).is_none_or(|state| state != "Z"))

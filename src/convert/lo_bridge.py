@@ -110,6 +110,16 @@ def main():
             convert(desktop, json.loads(line))
             reply({"ok": True})
         except Exception as e:  # the error goes to the caller, the worker lives on
+            # ...unless soffice itself is gone (killed from outside, or crashed on the document):
+            # then this worker exits without a reply, so the caller sees a dead worker and can
+            # try the document again on a fresh one instead of refusing it.
+            try:
+                office.wait(0.5)
+            except subprocess.TimeoutExpired:
+                pass
+            if office.poll() is not None:
+                sys.stderr.write("soffice exited with status %s during a conversion\n" % office.returncode)
+                sys.exit(3)
             message = getattr(e, "Message", "") or str(e) or type(e).__name__
             reply({"ok": False, "error": type(e).__name__ + ": " + message.splitlines()[0][:300] if message else type(e).__name__})
         if office.poll() is not None:

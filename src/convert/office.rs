@@ -162,35 +162,45 @@ impl OfficePool {
         };
         let (filter, options) = filter.unwrap_or_default();
         let request = serde_json::json!({ "in": input, "out": output, "filter": filter, "options": options });
-        match tokio::time::timeout(self.timeout, worker.request(&request)).await {
-            Ok(Ok(Reply { ok: true, .. })) => {
-                worker.documents += 1;
-                if worker.documents < self.recycle_after {
+        // A worker that dies is retried once on a fresh one: a worker killed from outside (the
+        // OOM killer, an operator, a crash while idle) must not cost a patron the document. A
+        // document that kills a second, fresh worker is the cause and is refused.
+        let mut fresh = false;
+        loop {
+            match tokio::time::timeout(self.timeout, worker.request(&request)).await {
+                Ok(Ok(Reply { ok: true, .. })) => {
+                    worker.documents += 1;
+                    if worker.documents < self.recycle_after {
+                        self.put_back(worker);
+                    } else {
+                        tracing::info!(worker = worker.id, documents = worker.documents, "recycling a LibreOffice worker");
+                        drop(worker);
+                        self.replace_in_background();
+                    }
+                    return Ok(());
+                }
+                Ok(Ok(Reply { error, .. })) => {
                     self.put_back(worker);
-                } else {
-                    tracing::info!(worker = worker.id, documents = worker.documents, "recycling a LibreOffice worker");
+                    return Err(ConvertError::OfficeFailed(error.unwrap_or_else(|| "no reason given".into())));
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(worker = worker.id, error = %e, retry = !fresh, "a LibreOffice worker died while converting; replacing it");
+                    self.restarts.fetch_add(1, Ordering::Relaxed);
+                    drop(worker);
+                    if fresh {
+                        self.replace_in_background();
+                        return Err(ConvertError::OfficeCrashed);
+                    }
+                    fresh = true;
+                    worker = self.spawn().await?;
+                }
+                Err(_) => {
+                    tracing::warn!(worker = worker.id, limit = ?self.timeout, "a document ran past the conversion time limit; killing its LibreOffice worker");
+                    self.restarts.fetch_add(1, Ordering::Relaxed);
                     drop(worker);
                     self.replace_in_background();
+                    return Err(ConvertError::Timeout(self.timeout));
                 }
-                Ok(())
-            }
-            Ok(Ok(Reply { error, .. })) => {
-                self.put_back(worker);
-                Err(ConvertError::OfficeFailed(error.unwrap_or_else(|| "no reason given".into())))
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(worker = worker.id, error = %e, "a LibreOffice worker died while converting; replacing it");
-                self.restarts.fetch_add(1, Ordering::Relaxed);
-                drop(worker);
-                self.replace_in_background();
-                Err(ConvertError::OfficeCrashed)
-            }
-            Err(_) => {
-                tracing::warn!(worker = worker.id, limit = ?self.timeout, "a document ran past the conversion time limit; killing its LibreOffice worker");
-                self.restarts.fetch_add(1, Ordering::Relaxed);
-                drop(worker);
-                self.replace_in_background();
-                Err(ConvertError::Timeout(self.timeout))
             }
         }
     }
