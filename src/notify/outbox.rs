@@ -91,7 +91,7 @@ async fn deliver_due(store: &Store, relay: &Relay) -> Result<(), crate::store::S
         let claimed = items.len() as i64;
         let results: Vec<Result<(), crate::store::StoreError>> = futures::stream::iter(items)
             .map(|item| deliver_one(store, relay, item))
-            .buffer_unordered(CONCURRENT_SENDS.max(1))
+            .buffer_unordered(CONCURRENT_SENDS)
             .collect()
             .await;
         results.into_iter().collect::<Result<(), _>>()?;

@@ -103,16 +103,11 @@ impl PrivateDaemons {
 
 impl Drop for PrivateDaemons {
     fn drop(&mut self) {
-        let _ = self.thaw_all();
+        // A frozen S3 server would ignore the TERM that stops it.
+        if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("s3.pid")) {
+            let _ = Command::new("kill").args(["-CONT", pid.trim()]).status();
+        }
         let _ = bash(&format!("source {} && pg_stop_daemons {}", lib_sh().display(), self.dir.path().display()));
-    }
-}
-
-impl PrivateDaemons {
-    fn thaw_all(&self) -> Option<()> {
-        let pid = std::fs::read_to_string(self.dir.path().join("s3.pid")).ok()?;
-        Command::new("kill").args(["-CONT", pid.trim()]).status().ok()?;
-        Some(())
     }
 }
 
