@@ -176,3 +176,39 @@ fn a_queue_setting_saved_in_node_as_console_applies_on_node_b_without_restart() 
     }
     assert!(b.log().contains("queue settings from the admin console applied"), "{}", b.log());
 }
+
+/// Wrong release codes spread over two nodes meet one limit: 10 per station token across the
+/// cluster (the counters are in the shared store), not 10 per node; the lock-out is audited
+/// once and holds on both nodes.
+#[test]
+fn wrong_codes_spread_over_two_nodes_meet_one_limit() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let db = PgDatabase::create();
+    let blobs = common::s3_bucket();
+    let shared = work.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    let auth = "[auth]\nresolver = \"static\"\n";
+    let a = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| shared_store(c, dir, &db, &blobs, &shared, None));
+    let a_public = a.key_path().with_file_name("main.pub.pem");
+    let b = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| shared_store(c, dir, &db, &blobs, &shared, Some(&a_public)));
+    let token = a.station_token();
+    let client = reqwest::blocking::Client::new();
+    let statuses: Vec<u16> = (0..20)
+        .map(|i| {
+            let node = if i % 2 == 0 { &a } else { &b };
+            client
+                .post(format!("{}/api/v1/release", node.api_url()))
+                .bearer_auth(&token)
+                .json(&serde_json::json!({ "code": format!("{:08}", 20_000_000 + i * 7919) }))
+                .send()
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+        .collect();
+    assert_eq!(&statuses[..10], &[404; 10], "{statuses:?}");
+    assert_eq!(&statuses[10..], &[429; 10], "the 11th wrong code, on either node, is locked out: {statuses:?}");
+    let audit = db.query("SELECT kind FROM audit_events");
+    assert_eq!(audit, vec!["station_locked_out".to_owned()], "one lock-out, audited once");
+}

@@ -381,10 +381,10 @@ fn mixed_load_survives_kills_and_every_daemon_going_away() {
     let reply_ids = loop {
         let stored = stack.postgres.sql("select count(*) from messages")[0].parse::<usize>().unwrap();
         let spool_empty = std::fs::read_dir(server.data_dir().join("spool")).unwrap().next().is_none();
-        let replies = replies_by_mail(&relay_dir);
+        let replies = common::replies_by_mail(&relay_dir);
         if spool_empty && replies.len() >= stored {
             std::thread::sleep(Duration::from_secs(2)); // let smtp-sink finish its last file
-            break replies_by_mail(&relay_dir);
+            break common::replies_by_mail(&relay_dir);
         }
         assert!(
             Instant::now() < deadline,
@@ -520,27 +520,6 @@ fn mixed_load_survives_kills_and_every_daemon_going_away() {
         assert!(temporary > 0, "no fault ever showed as a 4xx: the faults did not land");
     }
     assert!(problems.is_empty(), "{} invariant violations:\n{}", problems.len(), problems.join("\n"));
-}
-
-/// The replies the relay received, by the mail they answer (`In-Reply-To`).
-struct Replies {
-    /// Distinct reply Message-IDs: one per mail, whatever happened.
-    ids: HashSet<String>,
-    /// Deliveries to the relay, counting a re-send of the same reply after a crash.
-    deliveries: usize,
-}
-
-fn replies_by_mail(dir: &Path) -> HashMap<String, Replies> {
-    let mut by_mail: HashMap<String, Replies> = HashMap::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let Ok(raw) = std::fs::read(entry.unwrap().path()) else { continue };
-        let Some(m) = mail_parser::MessageParser::default().parse(&raw) else { continue };
-        let answers = m.in_reply_to().as_text().unwrap_or_default().to_owned();
-        let r = by_mail.entry(answers).or_insert_with(|| Replies { ids: HashSet::new(), deliveries: 0 });
-        r.ids.insert(m.message_id().unwrap_or_default().to_owned());
-        r.deliveries += 1;
-    }
-    by_mail
 }
 
 /// PostgreSQL down at DATA: a good mail still gets `250` within seconds (the spool is durable)

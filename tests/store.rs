@@ -291,6 +291,38 @@ async fn two_nodes_queue_each_reminder_once(db: &Db, dir: &Path) {
 }
 on_both_back_ends!(reminders_two_nodes, two_nodes_queue_each_reminder_once);
 
+/// Failure counters are one per cluster: two nodes counting wrong codes for the same key at
+/// once start exactly one lock-out, both see it, and the janitor drops it when it ends.
+async fn two_nodes_share_failure_counters(db: &Db, dir: &Path) {
+    let clock = Arc::new(AtomicI64::new(T0));
+    let (a, b) = (open(db, dir, &clock).await, open(db, dir, &clock).await);
+    let limit = printgate::store::FailureLimit { max_failures: 10, window_secs: 600, lockout_secs: 900 };
+    let key = "release:station:s1";
+    let count = |store: Store| async move {
+        let mut started = Vec::new();
+        for _ in 0..15 {
+            if let Some(s) = store.count_failure(key, limit).await.unwrap() {
+                started.push(s);
+            }
+        }
+        started
+    };
+    let (sa, sb) = tokio::join!(count(a.clone()), count(b.clone()));
+    let started: Vec<_> = sa.into_iter().chain(sb).collect();
+    assert_eq!(started.len(), 1, "30 failures over two nodes, limit 10: one lock-out, not one per node: {started:?}");
+    assert_eq!(started[0].failures, 10);
+    assert_eq!(started[0].until, T0 + 900);
+    for node in [&a, &b] {
+        assert_eq!(node.locked_until(&[key.to_owned(), "release:address:192.0.2.1".to_owned()]).await.unwrap(), Some(T0 + 900));
+        assert_eq!(node.locked_until(&["release:station:s2".to_owned()]).await.unwrap(), None, "other keys are free");
+    }
+    clock.store(T0 + 900, Ordering::SeqCst);
+    assert_eq!(a.locked_until(&[key.to_owned()]).await.unwrap(), None, "the lock-out ends on time");
+    assert!(a.purge_throttle(T0 + 900 - 600, T0 + 900).await.unwrap() > 0, "the ended lock-out and the stale failures go");
+    assert!(b.count_failure(key, limit).await.unwrap().is_none(), "counting starts afresh");
+}
+on_both_back_ends!(throttle, two_nodes_share_failure_counters);
+
 async fn store_short(store: &Store, message: &NewMessage) {
     let reply = Some(("printgate@print.test", "patron@example.com"));
     store.record(message, vec![job("short-job", vec![7; 10])], reply, |_| Some(b"reply".to_vec())).await.unwrap();

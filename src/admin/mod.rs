@@ -33,7 +33,7 @@ pub struct AdminState {
 
 impl AdminState {
     pub fn new(store: Store, live: Shared, settings: crate::config::AdminConfig) -> Self {
-        let throttle = Throttle::new(Limits {
+        let throttle = Throttle::new("admin", Limits {
             per_station: settings.max_failed_logins_per_address,
             per_address: settings.max_failed_logins_per_address,
             window: settings.login_lockout,

@@ -91,7 +91,11 @@ pub async fn login(State(state): State<AdminState>, ConnectInfo(peer): ConnectIn
         return (StatusCode::FORBIDDEN, "invalid or missing CSRF token; reload the login page\n").into_response();
     }
     let address = [ThrottleKey::Address(peer.ip())];
-    if let Err(wait) = state.throttle.check(&address) {
+    if let Err(refusal) = state.throttle.check(&state.store, &address).await {
+        let wait = match refusal {
+            crate::api::throttle::Refusal::LockedOut { retry_after } => retry_after,
+            crate::api::throttle::Refusal::Store(e) => return unavailable(&e),
+        };
         let mut r = login_page(&state, StatusCode::TOO_MANY_REQUESTS, Some(format!("Too many failed logins from your address; try again in {wait} seconds.")));
         r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
         return r;
@@ -113,8 +117,8 @@ pub async fn login(State(state): State<AdminState>, ConnectInfo(peer): ConnectIn
     let good = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.unwrap_or(false) && account.is_some();
     if !good {
         tracing::warn!(peer = %peer.ip(), "admin login failed");
-        for locked in state.throttle.failure(&address) {
-            audit(&state, &form.user, "admin_address_locked_out", &format!("address {:?}: {} failed logins; locked out", locked.key, locked.failures)).await;
+        for locked in state.throttle.failure(&state.store, &address).await {
+            audit(&state, &form.user, "admin_address_locked_out", &format!("{}: {} failed logins; locked out", locked.key, locked.failures)).await;
         }
         if account.is_some() {
             let lock_until = now + state.settings.login_lockout.as_secs() as i64;

@@ -48,7 +48,7 @@ impl ApiState {
             window: config.failed_code_window,
             lockout: config.lockout,
         };
-        Self { store, throttle: Arc::new(Throttle::new(limits)), poll_limit: config.poll_limit }
+        Self { store, throttle: Arc::new(Throttle::new("release", limits)), poll_limit: config.poll_limit }
     }
 }
 
@@ -130,9 +130,12 @@ async fn release(
     ApiJson(req): ApiJson<ReleaseRequest>,
 ) -> Result<Json<JobList>, ApiError> {
     let keys = [ThrottleKey::Station(station.token_id.clone()), ThrottleKey::Address(peer.ip())];
-    state.throttle.check(&keys).map_err(|retry_after| {
-        crate::metrics::inc("printgate_release_requests_total", &[("result", "locked_out")]);
-        ApiError::LockedOut { retry_after }
+    state.throttle.check(&state.store, &keys).await.map_err(|refusal| match refusal {
+        throttle::Refusal::LockedOut { retry_after } => {
+            crate::metrics::inc("printgate_release_requests_total", &[("result", "locked_out")]);
+            ApiError::LockedOut { retry_after }
+        }
+        throttle::Refusal::Store(e) => e.into(),
     })?;
     let found = match ReleaseCode::parse(&req.code) {
         Some(code) => state.store.release(&code, &station.site).await,
@@ -158,12 +161,12 @@ async fn release(
 async fn wrong_code(state: &ApiState, station: &Station, peer: SocketAddr) {
     tracing::warn!(site = %station.site, station = %station.token_id, peer = %peer.ip(), "wrong release code");
     let keys = [ThrottleKey::Station(station.token_id.clone()), ThrottleKey::Address(peer.ip())];
-    for locked in state.throttle.failure(&keys) {
-        let (kind, what) = match &locked.key {
-            ThrottleKey::Station(id) => ("station_locked_out", format!("station token {id}")),
-            ThrottleKey::Address(ip) => ("address_locked_out", format!("address {ip}")),
+    for locked in state.throttle.failure(&state.store, &keys).await {
+        let kind = match &locked.key {
+            ThrottleKey::Station(_) => "station_locked_out",
+            ThrottleKey::Address(_) => "address_locked_out",
         };
-        let detail = format!("{what}: {} wrong release codes; locked out", locked.failures);
+        let detail = format!("{}: {} wrong release codes; locked out", locked.key, locked.failures);
         tracing::warn!(kind, station = %station.token_id, peer = %peer.ip(), "{detail}");
         let ip = peer.ip().to_string();
         if let Err(e) = state.store.audit(kind, Some(&station.token_id), Some(&ip), &detail).await {

@@ -13,6 +13,7 @@ mod reminders;
 pub mod admin;
 mod schema;
 mod stations;
+mod throttle;
 mod tokens;
 pub use stations::AuditEvent;
 pub mod trace;
@@ -30,6 +31,7 @@ pub use codes::ReleaseCode;
 pub use commands::Resent;
 pub use outbox::{NewReply, OUTBOX_LEASE_SECS};
 pub use reminders::DueReminder;
+pub use throttle::{FailureLimit, LockoutStarted};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

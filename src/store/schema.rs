@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../../migrations/0006_release_stations.sql")),
     (7, include_str!("../../migrations/0007_reply_reminders.sql")),
     (8, include_str!("../../migrations/0008_admin.sql")),
+    (9, include_str!("../../migrations/0009_failure_throttle.sql")),
 ];
 
 /// Applies pending migrations.

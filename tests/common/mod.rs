@@ -7,6 +7,7 @@ pub mod console;
 pub mod daemons;
 pub mod smtp_client;
 
+use std::collections::{HashMap, HashSet};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -77,6 +78,27 @@ impl Drop for Relay {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The replies the relay received, by the mail they answer (`In-Reply-To`).
+pub struct Replies {
+    /// Distinct reply Message-IDs: one per mail, whatever happened.
+    pub ids: HashSet<String>,
+    /// Deliveries to the relay, counting a re-send of the same reply after a crash.
+    pub deliveries: usize,
+}
+
+pub fn replies_by_mail(dir: &Path) -> HashMap<String, Replies> {
+    let mut by_mail: HashMap<String, Replies> = HashMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let Ok(raw) = std::fs::read(entry.unwrap().path()) else { continue };
+        let Some(m) = mail_parser::MessageParser::default().parse(&raw) else { continue };
+        let answers = m.in_reply_to().as_text().unwrap_or_default().to_owned();
+        let r = by_mail.entry(answers).or_insert_with(|| Replies { ids: HashSet::new(), deliveries: 0 });
+        r.ids.insert(m.message_id().unwrap_or_default().to_owned());
+        r.deliveries += 1;
+    }
+    by_mail
 }
 
 pub fn wait_for_port(port: u16, timeout: Duration) {
@@ -442,6 +464,16 @@ impl PgDatabase {
         psql(&format!("CREATE DATABASE {name}"));
         let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
         Self { name, url }
+    }
+
+    /// Rows of `sql` in this database, columns joined by `|`.
+    pub fn query(&self, sql: &str) -> Vec<String> {
+        let out = Command::new("psql")
+            .args([self.url.as_str(), "-v", "ON_ERROR_STOP=1", "-Atc", sql])
+            .output()
+            .expect("psql must be installed");
+        assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
     }
 }
 
