@@ -240,3 +240,50 @@ fn subject_and_plus_address_options_reach_the_job_and_the_reply() {
     let job = &body["jobs"][0];
     assert_eq!((job["copies"].as_i64(), job["duplex"].as_bool(), job["page_range"].as_str()), (Some(2), Some(true), Some("1-2")), "{body}");
 }
+
+/// The retention promise end to end, through the running server's janitor: an unreleased job,
+/// its blob and message, the mail's trace, an audit event and the failure counters all vanish
+/// once their time is up, and the code no longer releases. Retentions are seconds here; the
+/// janitor's first pass runs when the server starts, so a restart stands in for its minute.
+#[test]
+fn unreleased_jobs_traces_and_audit_events_vanish_through_the_janitor() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let mut server = Server::start_custom(&Scanners::real(), relay.port, "", "", &|config, _| {
+        config
+            .replacen("retention = \"72h\"", "retention = \"4s\"", 1)
+            .replacen("[store]\n", "[store]\ntrace_retention = \"4s\"\naudit_retention = \"4s\"\n", 1)
+            .replacen("[api]\n", "[api]\nmax_failed_codes = 1\nfailed_code_window = \"4s\"\nlockout = \"2s\"\n", 1)
+    });
+    let pdf = printgate::convert::sample::sample_pdf("retention", 1);
+    let attachment = write(work.path(), "notes.pdf", &pdf);
+    let transcript = server.swaks("patron@example.com", "Please print.", &[&attachment]);
+    assert!(transcript.contains("250 2.0.0 Ok: queued as"), "not accepted:\n{transcript}\n{}", server.log());
+    let code = common::release_code(&relay.wait_for(1, Duration::from_secs(60))[0]);
+    // One wrong code locks the station out (limit 1): an audit event and a lock-out row.
+    let token = server.station_token();
+    assert_eq!(http_release(&server, &token, "10000001"), 404);
+    assert_eq!(http_release(&server, &token, &code), 429);
+
+    let count = |server: &Server, table: &str| -> usize { common::sql(server, &format!("select count(*) from {table}"))[0].parse().unwrap() };
+    let blobs = |server: &Server| walk(&server.data_dir().join("blobs")).iter().filter(|p| p.is_file()).count();
+    for table in ["jobs", "messages", "traces", "audit_events", "throttle_lockouts"] {
+        assert_eq!(count(&server, table), 1, "{table} before expiry");
+    }
+    assert_eq!(blobs(&server), 1, "the sealed job's blob");
+
+    std::thread::sleep(Duration::from_secs(5));
+    server.kill();
+    server.spawn();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while count(&server, "jobs") > 0 {
+        assert!(std::time::Instant::now() < deadline, "the janitor did not purge the expired job:\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_millis(500)); // the rest of the janitor's pass
+    for table in ["jobs", "messages", "traces", "audit_events", "throttle_lockouts", "throttle_failures"] {
+        assert_eq!(count(&server, table), 0, "{table} after expiry:\n{}", server.log());
+    }
+    assert_eq!(blobs(&server), 0, "the expired job's blob is gone");
+    assert_eq!(http_release(&server, &server.station_token(), &code), 404, "an expired code releases nothing");
+}
