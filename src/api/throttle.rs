@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use crate::store::{FailureLimit, Store, StoreError};
 
-/// What is being counted.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// What is being counted (ordered: stations before addresses).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ThrottleKey {
     /// A station token, by its id.
     Station(String),
@@ -124,19 +124,28 @@ impl Throttle {
     /// this node: of several nodes counting at once, one sees the start). A failure the store
     /// cannot count is logged; the caller's answer does not change.
     pub async fn failure(&self, store: &Store, keys: &[ThrottleKey]) -> Vec<LockedOut> {
-        let mut started = Vec::new();
-        for key in keys {
-            let store_key = self.store_key(key);
-            match store.count_failure(&store_key, self.limit(key)).await {
-                Ok(Some(lockout)) => {
-                    self.remember(store_key, lockout.until, store.now());
-                    started.push(LockedOut { key: key.clone(), failures: u32::try_from(lockout.failures).unwrap_or(u32::MAX) });
+        // One transaction for all keys: a wrong code costs one commit, not one per key. Keys go
+        // in one fixed order so concurrent transactions on PostgreSQL take rows in the same order.
+        let mut keys = keys.to_vec();
+        keys.sort();
+        let counted: Vec<(String, FailureLimit)> = keys.iter().map(|k| (self.store_key(k), self.limit(k))).collect();
+        match store.count_failure(&counted).await {
+            Ok(started) => {
+                let now = store.now();
+                let mut locked = Vec::new();
+                for ((key, (store_key, _)), start) in keys.into_iter().zip(counted).zip(started) {
+                    if let Some(lockout) = start {
+                        self.remember(store_key, lockout.until, now);
+                        locked.push(LockedOut { key, failures: u32::try_from(lockout.failures).unwrap_or(u32::MAX) });
+                    }
                 }
-                Ok(None) => {}
-                Err(e) => tracing::error!(error = %e, scope = self.scope, "cannot count a failed attempt"),
+                locked
+            }
+            Err(e) => {
+                tracing::error!(error = %e, scope = self.scope, "cannot count a failed attempt");
+                Vec::new()
             }
         }
-        started
     }
 }
 

@@ -49,46 +49,60 @@ impl Store {
         Ok(query.fetch_one(&self.pool).await?.try_get::<Option<i64>, _>(0)?)
     }
 
-    /// Counts one failure against `key`. When it brings the key to its limit and no lock-out is
-    /// in force, a lock-out starts and its failures are cleared; of several nodes counting at
-    /// once exactly one gets `Some` (the upsert only replaces an ended lock-out), so a lock-out
-    /// is audited once.
+    /// Counts one failure against each of `keys` (with its limit), in one transaction; returns,
+    /// in the same order, the lock-outs this failure starts. A key that reaches its limit while
+    /// no lock-out is in force starts one and its failures are cleared; of several nodes
+    /// counting at once exactly one gets `Some` (the upsert only replaces an ended lock-out), so
+    /// a lock-out is audited once.
     ///
     /// # Errors
     /// [`StoreError::Db`]; nothing is counted then.
-    pub async fn count_failure(&self, key: &str, limit: FailureLimit) -> Result<Option<LockoutStarted>, StoreError> {
+    pub async fn count_failure(&self, keys: &[(String, FailureLimit)]) -> Result<Vec<Option<LockoutStarted>>, StoreError> {
         let now = self.now();
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM throttle_failures WHERE key = $1 AND at <= $2")
+        let mut started = Vec::with_capacity(keys.len());
+        for (key, limit) in keys {
+            sqlx::query("DELETE FROM throttle_failures WHERE key = $1 AND at <= $2")
+                .bind(key)
+                .bind(now - limit.window_secs)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO throttle_failures (key, at) VALUES ($1, $2)").bind(key).bind(now).execute(&mut *tx).await?;
+            // Counting stops at the limit, so a key with many failures (limits raised very
+            // high) costs no more than one at its limit.
+            let failures: i64 = sqlx::query(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM throttle_failures WHERE key = $1 AND at > $2 LIMIT $3) AS recent",
+            )
             .bind(key)
             .bind(now - limit.window_secs)
+            .bind(limit.max_failures)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+            if failures < limit.max_failures {
+                started.push(None);
+                continue;
+            }
+            let until = now + limit.lockout_secs;
+            let locked = sqlx::query(
+                "INSERT INTO throttle_lockouts (key, locked_until) VALUES ($1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET locked_until = excluded.locked_until \
+                 WHERE throttle_lockouts.locked_until <= $3",
+            )
+            .bind(key)
+            .bind(until)
+            .bind(now)
             .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO throttle_failures (key, at) VALUES ($1, $2)").bind(key).bind(now).execute(&mut *tx).await?;
-        let failures: i64 =
-            sqlx::query("SELECT COUNT(*) FROM throttle_failures WHERE key = $1").bind(key).fetch_one(&mut *tx).await?.try_get(0)?;
-        if failures < limit.max_failures {
-            tx.commit().await?;
-            return Ok(None);
-        }
-        let until = now + limit.lockout_secs;
-        let started = sqlx::query(
-            "INSERT INTO throttle_lockouts (key, locked_until) VALUES ($1, $2) \
-             ON CONFLICT (key) DO UPDATE SET locked_until = excluded.locked_until \
-             WHERE throttle_lockouts.locked_until <= $3",
-        )
-        .bind(key)
-        .bind(until)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            > 0;
-        if started {
-            sqlx::query("DELETE FROM throttle_failures WHERE key = $1").bind(key).execute(&mut *tx).await?;
+            .await?
+            .rows_affected()
+                > 0;
+            if locked {
+                sqlx::query("DELETE FROM throttle_failures WHERE key = $1").bind(key).execute(&mut *tx).await?;
+            }
+            started.push(locked.then_some(LockoutStarted { failures, until }));
         }
         tx.commit().await?;
-        Ok(started.then_some(LockoutStarted { failures, until }))
+        Ok(started)
     }
 
     /// Drops failures counted before `failures_before` and lock-outs that ended by `now`
