@@ -415,3 +415,33 @@ resolver = "static"
         server.log()
     );
 }
+
+/// Whether a process in the network namespace of `pid` can open a TCP connection to `port` on
+/// 127.0.0.1 (`nsenter` runs the probe inside that namespace).
+fn can_connect_from_namespace_of(pid: u32, port: u16) -> bool {
+    let probe = format!("import socket; socket.create_connection(('127.0.0.1', {port}), timeout=3)");
+    let out = Command::new("nsenter").args(["--target", &pid.to_string(), "--net", "python3", "-c", &probe]).output().unwrap();
+    out.status.success()
+}
+
+/// A document cannot reach the network from the converter: the worker's LibreOffice runs in a
+/// network namespace of its own (this test runs as root, as CI does, so `unshare --net` is
+/// used), from which a server listening on the host's loopback cannot be reached. The same
+/// probe from this test's own namespace connects, which shows the probe can see a connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_cannot_reach_the_network_from_the_converter() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let converter = Converter::new(&settings(dir.path(), 1)).unwrap();
+    converter.start().await;
+    assert!(matches!(converter.office().isolation(), printgate::convert::office::Isolation::NetNamespace), "{:?}", converter.office().isolation());
+    let soffice = converter.office().idle_office_pids()[0];
+    let ns = |pid: &str| std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
+    assert_ne!(ns(&soffice.to_string()), ns("self"), "soffice {soffice} shares the host's network namespace");
+    assert!(can_connect_from_namespace_of(std::process::id(), port), "the probe cannot connect even from the host's namespace");
+    assert!(!can_connect_from_namespace_of(soffice, port), "from LibreOffice's namespace the host's network is reachable");
+    // And the isolated worker still converts.
+    let (doc, _) = document("plain.docx", std::fs::read(fixtures().join("plain.docx")).unwrap());
+    assert_eq!(converter.convert(&doc, Setup { paper: Paper::A4, max_pages: 10 }).await.unwrap().pages, 1);
+}
