@@ -255,3 +255,46 @@ fn check_config_reports_every_problem_and_fails() {
         assert!(err.contains(key), "{key} not reported:\n{err}");
     }
 }
+
+/// The hourly limits per sender and per sender domain: a sender over its limit gets a 450 (try
+/// later, nothing stored), a message refused that way is not counted against its domain, and
+/// another domain is unaffected. Only authenticated senders (here: SPF passes for 127.0.0.1)
+/// count against their domain; an unauthenticated one counts by address and client address
+/// only, so a forger cannot use up a real domain's share.
+#[test]
+fn hourly_sender_and_domain_limits_give_450_and_store_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = Server::start_full(
+        &Scanners::real(),
+        relay.port,
+        "max_messages_per_sender_per_hour = 2\nmax_messages_per_domain_per_hour = 3",
+        "[auth]\nresolver = \"static\"\nrecords = [[\"uni.example\", \"v=spf1 ip4:127.0.0.1 -all\"]]\n",
+    );
+    let pdf = pdf_file(work.path(), "limits");
+    let send = |from: &str| {
+        let transcript = server.swaks(from, "Please print.", &[&pdf]);
+        if transcript.contains("250 2.0.0 Ok: queued as") {
+            250
+        } else if transcript.contains("450 4.7.1 Too many messages from this sender or domain this hour") {
+            450
+        } else {
+            panic!("neither 250 nor the hourly 450 for {from}:\n{transcript}\n{}", server.log())
+        }
+    };
+    assert_eq!(send("alice@uni.example"), 250);
+    assert_eq!(send("Alice@Uni.Example"), 250, "the same sender, differently cased");
+    assert_eq!(send("alice@uni.example"), 450, "alice's third message this hour");
+    assert_eq!(send("bob@uni.example"), 250, "the refused one did not count against uni.example");
+    assert_eq!(send("carol@uni.example"), 450, "uni.example's fourth message this hour");
+    // Unauthenticated (no SPF record for other.example): its own sender limit, no domain limit.
+    for (i, from) in ["dave@other.example", "erin@other.example", "frank@other.example", "gina@other.example"].iter().enumerate() {
+        assert_eq!(send(from), 250, "unauthenticated sender {i} of other.example");
+    }
+    assert_eq!(send("dave@other.example"), 250);
+    assert_eq!(send("dave@other.example"), 450, "an unauthenticated sender's third message this hour");
+    // Every accepted message is replied to once its jobs are stored; the 450s left nothing.
+    let replies = relay.wait_for(8, Duration::from_secs(90)).len();
+    assert_eq!(common::stored_messages(&server), 8, "only the accepted messages were stored:\n{}", server.log());
+    assert_eq!(replies, 8, "one reply per accepted message:\n{}", server.log());
+}
