@@ -192,3 +192,45 @@ fn login_brute_force_is_throttled_and_every_post_needs_the_csrf_token() {
     assert!(audit.iter().any(|k| k == "admin_account_locked_out") && audit.iter().any(|k| k == "admin_address_locked_out"), "{audit:?}");
     assert!(!server.log().contains("guess number"), "a password reached the log");
 }
+
+/// Everything a mail brings into the console (sender name and address, Message-ID, file
+/// names, the refusal reason built from them) is shown escaped: a mail carrying markup in each
+/// of those finds its trace page with the markup as text, never as HTML.
+#[test]
+fn markup_in_a_mail_is_shown_as_text_in_the_trace() {
+    use base64::Engine as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let (server, url) = start(&relay);
+    let mut pe = b"MZ".to_vec();
+    pe.resize(512, 0);
+    pe[0x3c] = 0x80;
+    pe.extend_from_slice(b"PE\0\0");
+    pe.resize(2048, 0);
+    let attachment = base64::engine::general_purpose::STANDARD.encode(&pe);
+    let message = format!(
+        "From: \"<script>alert('from')</script>\" <evil-markup@example.com>\r\n\
+         To: bw@print.example.org\r\n\
+         Subject: <b>print</b>\r\n\
+         Message-ID: <\"><img src=x onerror=alert(1)>@example.com>\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nplease print\r\n\
+         --b\r\nContent-Type: application/octet-stream; name=\"<svg onload=alert(2)>.exe\"\r\n\
+         Content-Disposition: attachment; filename=\"<svg onload=alert(2)>.exe\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{attachment}\r\n--b--\r\n"
+    );
+    let outcome = common::smtp_client::send(server.smtp_port, "evil-markup@example.com", "bw@print.example.org", message);
+    assert!(matches!(outcome, common::smtp_client::Outcome::Refused(ref r) if r.starts_with("5")), "{outcome:?}");
+
+    let mut b = Browser::new(&url);
+    assert_eq!(b.login("librarian", PASSWORD).0, 303);
+    let (status, page) = b.get("/trace?sender=evil-markup");
+    assert_eq!(status, 200);
+    assert_eq!(page.matches("<section class=\"trace\">").count(), 1, "{page}");
+    for raw in ["<script>alert", "<img src=x", "<svg onload", "<b>print"] {
+        assert!(!page.contains(raw), "{raw:?} reached the page as markup:\n{page}");
+    }
+    assert!(page.contains("&lt;svg onload=alert(2)&gt;.exe"), "the file name is shown, escaped:\n{page}");
+    assert!(page.contains("onerror=alert(1)"), "the Message-ID is shown (as text):\n{page}");
+}

@@ -165,6 +165,20 @@ fn the_api_listens_publicly_only_with_https() {
     assert!(issues(parse(&zero, &[])).iter().any(|i| i.key == "api.max_failed_codes"));
 }
 
+/// The admin console follows the release API's rule: plain HTTP only on a loopback address.
+#[test]
+fn the_admin_console_listens_publicly_only_with_https() {
+    let local = BASE.to_owned() + "\n[admin]\nlisten = \"127.0.0.1:8444\"\n";
+    assert!(parse(&local, &[]).is_ok(), "{:?}", parse(&local, &[]).err());
+    for public in ["0.0.0.0:8444", "192.0.2.10:8444", "[::]:8444"] {
+        let text = local.replace("127.0.0.1:8444", public);
+        let found = issues(parse(&text, &[]));
+        assert!(found.iter().any(|i| i.key == "admin.listen" && i.problem.contains("tls_cert")), "{public}: {found:?}");
+    }
+    let https = local.replace("127.0.0.1:8444", "0.0.0.0:8444") + "tls_cert = \"Cargo.toml\"\ntls_key = \"Cargo.toml\"\n";
+    assert!(parse(&https, &[]).is_ok(), "{:?}", parse(&https, &[]).err());
+}
+
 /// Reply settings are checked at load, each problem under its queue key: an unknown language
 /// or zone, a templates directory without the files, a reminder not inside the retention.
 #[test]
