@@ -67,3 +67,49 @@ fn garbage_is_rejected_cleanly() {
     assert!(matches!(open(b"not a job", &private, Expect { job_id: JOB, site: "main" }), Err(SealError::BadMagic)));
     assert!(matches!(open(b"PGSJ\x02rest", &private, Expect { job_id: JOB, site: "main" }), Err(SealError::Version(2))));
 }
+
+/// A zstd frame of `total` bytes of `A`, written by hand as RLE blocks (4 bytes per 128 KiB):
+/// a decompression bomb of any size in a few kilobytes.
+fn rle_zstd_frame(total: usize) -> Vec<u8> {
+    const BLOCK: usize = 128 * 1024;
+    // Magic, frame header descriptor (no content size, no checksum, no dictionary), window
+    // descriptor 2^(10+7) = 128 KiB.
+    let mut frame = vec![0x28, 0xB5, 0x2F, 0xFD, 0x00, 7 << 3];
+    let mut left = total;
+    while left > 0 {
+        let size = left.min(BLOCK);
+        left -= size;
+        // Block header: last-block bit, block type 1 (RLE), block size; then the byte.
+        let header = u32::from(left == 0) | (1 << 1) | ((size as u32) << 3);
+        frame.extend_from_slice(&header.to_le_bytes()[..3]);
+        frame.push(b'A');
+    }
+    frame
+}
+
+/// Seals already-compressed bytes, as a hostile or broken server could.
+fn seal_compressed(compressed: &[u8], public: &SitePublicKey) -> Vec<u8> {
+    let content_key = crypto::random::<32>().unwrap();
+    let nonce = crypto::random::<NONCE_LEN>().unwrap();
+    let header = Header { flags: FLAG_ZSTD, job_id: JOB, site: "main".into(), key_fingerprint: public.fingerprint(), wrapped_key: public.wrap(&content_key).unwrap(), nonce };
+    let mut out = header.encode().unwrap();
+    let body = crypto::aead_seal_with_nonce(&content_key, nonce, &out, compressed).unwrap();
+    out.extend_from_slice(&body);
+    out
+}
+
+/// The station's guard against zstd bombs: a sealed job whose body inflates past
+/// `MAX_PLAINTEXT` (512 MiB) is refused with a clear error; one just below opens.
+#[test]
+fn a_zstd_bomb_is_refused_at_the_plaintext_limit() {
+    let (public, private) = keys();
+    let expect = Expect { job_id: JOB, site: "main" };
+    let small = 3 * 128 * 1024 + 5;
+    assert_eq!(open(&seal_compressed(&rle_zstd_frame(small), &public), &private, expect).unwrap(), vec![b'A'; small], "the hand-made frame is valid zstd");
+    let bomb = rle_zstd_frame(MAX_PLAINTEXT + 128 * 1024);
+    assert!(bomb.len() < 20_000, "{} bytes", bomb.len());
+    let err = open(&seal_compressed(&bomb, &public), &private, expect).unwrap_err();
+    assert!(matches!(err, SealError::Decompress(ref m) if m.contains("plaintext limit")), "{err}");
+    let at_limit = open(&seal_compressed(&rle_zstd_frame(MAX_PLAINTEXT), &public), &private, expect).unwrap();
+    assert_eq!(at_limit.len(), MAX_PLAINTEXT, "exactly the limit still opens");
+}
