@@ -321,6 +321,9 @@ async fn admin_user(command: AdminUserCommand) -> anyhow::Result<()> {
         }
         AdminUserCommand::SetPassword { .. } => {
             store.set_admin_password(name, &hash).await.map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+            // A new password lifts the account's lock-out (not its address's).
+            let key = crate::net::throttle::store_key(crate::admin::THROTTLE_SCOPE, &crate::net::throttle::ThrottleKey::Account(name.clone()));
+            store.clear_attempts(&key).await?;
             println!("password of {name} set");
         }
     }

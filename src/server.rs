@@ -102,7 +102,6 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
     let retention = Retention {
         traces: config.store.trace_retention,
         audit: config.store.audit_retention,
-        failures: config.admin.as_ref().map_or(config.api.failed_code_window, |a| config.api.failed_code_window.max(a.login_lockout)),
     };
     tasks.spawn(janitor(store.clone(), live.clone(), outbox_wake, retention, shutdown.clone()));
 
@@ -127,13 +126,12 @@ const QUEUE_SETTINGS_EVERY: Duration = Duration::from_secs(2);
 /// Orphan blobs are looked for this often (a listing of the whole blob store).
 const ORPHANS_EVERY: u32 = 60;
 
-/// How long the janitor keeps traces, audit events, and counted failures (the longest
-/// sliding window that counts them; ended lock-outs go at once).
+/// How long the janitor keeps traces and audit events (attempt counters go when their window
+/// or lock-out ends).
 #[derive(Clone, Copy)]
 struct Retention {
     traces: Duration,
     audit: Duration,
-    failures: Duration,
 }
 
 async fn janitor(store: Store, live: Shared, outbox_wake: Arc<Notify>, retention: Retention, shutdown: CancellationToken) {
@@ -153,8 +151,8 @@ async fn janitor(store: Store, live: Shared, outbox_wake: Arc<Notify>, retention
         if let Err(e) = store.purge_audit_events(store.now() - retention.audit.as_secs() as i64).await {
             tracing::warn!(error = %e, "audit event purge failed; will retry");
         }
-        if let Err(e) = store.purge_throttle(store.now() - retention.failures.as_secs() as i64, store.now()).await {
-            tracing::warn!(error = %e, "purge of failure counters failed; will retry");
+        if let Err(e) = store.purge_throttle(store.now()).await {
+            tracing::warn!(error = %e, "purge of attempt counters failed; will retry");
         }
         match crate::notify::reminder::queue_due(&store, &live.load_full()).await {
             Ok(0) => {}

@@ -181,9 +181,17 @@ fn login_brute_force_is_throttled_and_every_post_needs_the_csrf_token() {
     }
     let (status, page) = attacker.login("second", "another long passphrase");
     assert_eq!(status, 429, "{page}");
-    assert!(page.contains("locked"), "{page}");
+    assert!(page.contains("Too many failed logins"), "{page}");
+    // An unknown name gets exactly the same answers: nothing tells which names exist.
+    for i in 0..5 {
+        assert_eq!(attacker.login("ghost", &format!("guess number {i}")).0, 401);
+    }
+    let (status, ghost_page) = attacker.login("ghost", "another long passphrase");
+    assert_eq!(status, 429, "{ghost_page}");
+    let message = |p: &str| p[p.find("Too many").expect("the lock-out message")..].split('<').next().unwrap().to_owned();
+    assert_eq!(message(&ghost_page), message(&page), "unknown and locked accounts answer alike");
     // Address lock-out: 20 failures from one address, whatever the names.
-    for i in 0..15 {
+    for i in 0..10 {
         assert_eq!(attacker.login(&format!("nobody{i}"), "x").0, 401);
     }
     let (status, page) = attacker.login("librarian", PASSWORD);
@@ -191,6 +199,45 @@ fn login_brute_force_is_throttled_and_every_post_needs_the_csrf_token() {
     let audit = sql(&server, "SELECT kind FROM audit_events ORDER BY at");
     assert!(audit.iter().any(|k| k == "admin_account_locked_out") && audit.iter().any(|k| k == "admin_address_locked_out"), "{audit:?}");
     assert!(!server.log().contains("guess number"), "a password reached the log");
+}
+
+/// 100 logins sent at once for one account from one address, one of them with the right
+/// password: counting and checking are one store step taken before the password is looked
+/// at, so at most the account's limit (5) are checked and every other one gets 429 - before,
+/// all 30 of 30 were checked and 29 wrong plus the right one logged in. Once the limit is
+/// reached the right password does not log in, and the lock-out ends the account's sessions.
+#[test]
+fn a_hundred_logins_at_once_check_at_most_the_limit_and_a_lockout_ends_sessions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let (server, url) = start(&relay);
+    let mut owner = Browser::new(&url);
+    assert_eq!(owner.login("librarian", PASSWORD).0, 303);
+    assert_eq!(owner.get("/queues").0, 200);
+
+    let forms: Vec<(Browser, String)> = (0..100)
+        .map(|_| {
+            let mut b = Browser::new(&url);
+            let csrf = Browser::csrf(&b.get("/login").1);
+            (b, csrf)
+        })
+        .collect();
+    let forms: Vec<std::sync::Mutex<(Browser, String)>> = forms.into_iter().map(std::sync::Mutex::new).collect();
+    let statuses = common::at_once(100, |i| {
+        let (b, csrf) = &mut *forms[i].lock().unwrap();
+        let password = if i == 99 { PASSWORD.to_owned() } else { format!("wrong guess {i}") };
+        b.post("/login", &[("user", "librarian"), ("password", &password), ("csrf", csrf)]).0
+    });
+    let checked = statuses.iter().filter(|s| **s == 401 || **s == 303).count();
+    assert!((1..=5).contains(&checked), "{checked} passwords checked against a limit of 5: {statuses:?}");
+    assert!(statuses.iter().all(|s| [401, 303, 429].contains(s)), "{statuses:?}");
+    let wrong_checked = statuses.iter().filter(|s| **s == 401).count();
+    if wrong_checked == 5 {
+        assert_eq!(Browser::new(&url).login("librarian", PASSWORD).0, 429, "the limit is reached: the right password waits");
+        assert_eq!(owner.get("/queues").0, 303, "the lock-out ended the owner's session");
+        let audit = sql(&server, "SELECT kind FROM audit_events WHERE kind = 'admin_account_locked_out'");
+        assert_eq!(audit.len(), 1, "{audit:?}");
+    }
 }
 
 /// Everything a mail brings into the console (sender name and address, Message-ID, file

@@ -177,6 +177,34 @@ fn a_queue_setting_saved_in_node_as_console_applies_on_node_b_without_restart() 
     assert!(b.log().contains("queue settings from the admin console applied"), "{}", b.log());
 }
 
+/// 100 wrong codes sent at once, alternating between two nodes on one PostgreSQL, one token
+/// and one address: counting and checking are one step in the store, so at most the limit
+/// (10 per token) are looked at (404) and every other one is refused (429) - before, the check
+/// and the count were separate steps and 23 of 30 got through. The lock-out is audited once.
+#[test]
+fn a_hundred_wrong_codes_at_once_on_two_nodes_check_at_most_the_limit() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let db = PgDatabase::create();
+    let blobs = common::s3_bucket();
+    let shared = work.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    let auth = "[auth]\nresolver = \"static\"\n";
+    let a = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| shared_store(c, dir, &db, &blobs, &shared, None));
+    let a_public = a.key_path().with_file_name("main.pub.pem");
+    let b = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| shared_store(c, dir, &db, &blobs, &shared, Some(&a_public)));
+    let token = a.station_token();
+    let (urls, client) = ([a.api_url(), b.api_url()], reqwest::blocking::Client::new());
+    let statuses = common::at_once(100, |i| common::release_status(&client, &urls[i % 2], &token, &format!("{:08}", 30_000_000 + i * 7919)));
+    let checked = statuses.iter().filter(|s| **s == 404).count();
+    assert!(checked <= 10, "{checked} wrong codes checked against a limit of 10: {statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 404 || *s == 429), "{statuses:?}");
+    assert_eq!(common::release_status(&client, &urls[1], &token, "12345678"), 429, "the token is locked out on both nodes");
+    if checked == 10 {
+        assert_eq!(db.query("SELECT kind FROM audit_events"), vec!["station_locked_out".to_owned()], "one lock-out, audited once");
+    }
+}
+
 /// Wrong release codes spread over two nodes meet one limit: 10 per station token across the
 /// cluster (the counters are in the shared store), not 10 per node; the lock-out is audited
 /// once and holds on both nodes.

@@ -291,37 +291,41 @@ async fn two_nodes_queue_each_reminder_once(db: &Db, dir: &Path) {
 }
 on_both_back_ends!(reminders_two_nodes, two_nodes_queue_each_reminder_once);
 
-/// Failure counters are one per cluster: two nodes counting wrong codes for the same key at
-/// once start exactly one lock-out, both see it, and the janitor drops it when it ends.
-async fn two_nodes_share_failure_counters(db: &Db, dir: &Path) {
+/// Attempt counters are one per cluster, and counting is checking: 100 attempts at once over
+/// two nodes take exactly the limit's slots, their failures start exactly one lock-out, both
+/// nodes refuse while it lasts, and the janitor drops it when it ends.
+async fn two_nodes_share_attempt_counters(db: &Db, dir: &Path) {
+    use printgate::store::{Admission, AttemptLimit};
     let clock = Arc::new(AtomicI64::new(T0));
     let (a, b) = (open(db, dir, &clock).await, open(db, dir, &clock).await);
-    let limit = printgate::store::FailureLimit { max_failures: 10, window_secs: 600, lockout_secs: 900 };
-    let key = "release:station:s1";
-    let count = |store: Store| async move {
-        let mut started = Vec::new();
-        for _ in 0..15 {
-            if let Some(s) = store.count_failure(&[(key.to_owned(), limit)]).await.unwrap()[0] {
-                started.push(s);
-            }
-        }
-        started
-    };
-    let (sa, sb) = tokio::join!(count(a.clone()), count(b.clone()));
-    let started: Vec<_> = sa.into_iter().chain(sb).collect();
-    assert_eq!(started.len(), 1, "30 failures over two nodes, limit 10: one lock-out, not one per node: {started:?}");
-    assert_eq!(started[0].failures, 10);
-    assert_eq!(started[0].until, T0 + 900);
+    let limit = AttemptLimit { max: 10, window_secs: 600, lockout_secs: 900 };
+    let keys = vec![("release:station:s1".to_owned(), limit), ("release:address:192.0.2.1".to_owned(), AttemptLimit { max: 50, ..limit })];
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..100 {
+        let (node, keys) = (if i % 2 == 0 { a.clone() } else { b.clone() }, keys.clone());
+        tasks.spawn(async move { (node.admit_attempt(&keys).await.unwrap(), node) });
+    }
+    let answers = tasks.join_all().await;
+    let admitted: Vec<Store> = answers.iter().filter(|(r, _)| *r == Admission::Admitted).map(|(_, n)| n.clone()).collect();
+    assert_eq!(admitted.len(), 10, "100 at once over two nodes, limit 10");
+    assert!(answers.iter().all(|(r, _)| matches!(r, Admission::Admitted | Admission::Refused { key: 0, locked_until: None })));
+    let mut started = Vec::new();
+    for node in admitted {
+        started.extend(node.attempt_failed(&keys).await.unwrap().into_iter().enumerate().filter_map(|(k, s)| s.map(|s| (k, s))));
+    }
+    assert_eq!(started.len(), 1, "one lock-out, not one per node: {started:?}");
+    assert_eq!((started[0].0, started[0].1.failures, started[0].1.until), (0, 10, T0 + 900));
     for node in [&a, &b] {
-        assert_eq!(node.locked_until(&[key.to_owned(), "release:address:192.0.2.1".to_owned()]).await.unwrap(), Some(T0 + 900));
-        assert_eq!(node.locked_until(&["release:station:s2".to_owned()]).await.unwrap(), None, "other keys are free");
+        assert_eq!(node.admit_attempt(&keys).await.unwrap(), Admission::Refused { key: 0, locked_until: Some(T0 + 900) });
+        let other = vec![("release:station:s2".to_owned(), limit), keys[1].clone()];
+        assert_eq!(node.admit_attempt(&other).await.unwrap(), Admission::Admitted, "other stations are free");
+        node.attempt_succeeded(&other.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>()).await.unwrap();
     }
     clock.store(T0 + 900, Ordering::SeqCst);
-    assert_eq!(a.locked_until(&[key.to_owned()]).await.unwrap(), None, "the lock-out ends on time");
-    assert!(a.purge_throttle(T0 + 900 - 600, T0 + 900).await.unwrap() > 0, "the ended lock-out and the stale failures go");
-    assert_eq!(b.count_failure(&[(key.to_owned(), limit)]).await.unwrap(), vec![None], "counting starts afresh");
+    assert!(a.purge_throttle(T0 + 900).await.unwrap() > 0, "the ended lock-out goes");
+    assert_eq!(b.admit_attempt(&keys).await.unwrap(), Admission::Admitted, "counting starts afresh");
 }
-on_both_back_ends!(throttle, two_nodes_share_failure_counters);
+on_both_back_ends!(throttle, two_nodes_share_attempt_counters);
 
 async fn store_short(store: &Store, message: &NewMessage) {
     let reply = Some(("printgate@print.test", "patron@example.com"));

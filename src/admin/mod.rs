@@ -7,6 +7,7 @@
 //! [`crate::store`] and the live configuration.
 
 pub mod auth;
+pub mod login;
 pub mod pages;
 
 use std::sync::Arc;
@@ -15,16 +16,19 @@ use axum::Router;
 use axum::routing::{get, post};
 use minijinja::Environment;
 
-use crate::api::throttle::{Limits, Throttle};
+use crate::net::throttle::{Limits, Throttle};
 use crate::live::Shared;
 use crate::store::Store;
+
+/// The console's scope in the shared attempt counters.
+pub const THROTTLE_SCOPE: &str = "admin";
 
 #[derive(Clone)]
 pub struct AdminState {
     pub store: Store,
     pub live: Shared,
     pub templates: Arc<Environment<'static>>,
-    /// Wrong logins per source address.
+    /// Login attempts per account and per source address.
     pub throttle: Arc<Throttle>,
     pub settings: crate::config::AdminConfig,
     /// Cookies get `Secure` when the console is served over HTTPS.
@@ -33,8 +37,8 @@ pub struct AdminState {
 
 impl AdminState {
     pub fn new(store: Store, live: Shared, settings: crate::config::AdminConfig) -> Self {
-        let throttle = Throttle::new("admin", Limits {
-            per_station: settings.max_failed_logins_per_address,
+        let throttle = Throttle::new(THROTTLE_SCOPE, Limits {
+            per_subject: settings.max_failed_logins,
             per_address: settings.max_failed_logins_per_address,
             window: settings.login_lockout,
             lockout: settings.login_lockout,
@@ -65,8 +69,8 @@ fn templates() -> Environment<'static> {
 pub fn router(state: AdminState) -> Router {
     Router::new()
         .route("/", get(pages::dashboard))
-        .route("/login", get(pages::login_form).post(pages::login))
-        .route("/logout", post(pages::logout))
+        .route("/login", get(login::login_form).post(login::login))
+        .route("/logout", post(login::logout))
         .route("/queues", get(pages::queues))
         .route("/queues/{name}", post(pages::save_queue))
         .route("/tuning", get(pages::tuning))

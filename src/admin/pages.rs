@@ -2,24 +2,22 @@
 //! first, changes state through the store, writes an audit event and redirects (303).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Form, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
 use super::AdminState;
-use super::auth::{self, Admin, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
-use crate::api::throttle::ThrottleKey;
+use super::auth::Admin;
 use crate::config::QueueOverride;
 use crate::store::admin::TraceFilter;
 use crate::store::{ReleaseCode, StoreError};
 
 /// Renders `name` with `ctx`, plus the logged-in user and CSRF token.
-fn render(state: &AdminState, name: &str, admin: Option<&Admin>, status: StatusCode, ctx: Value) -> Response {
+pub(super) fn render(state: &AdminState, name: &str, admin: Option<&Admin>, status: StatusCode, ctx: Value) -> Response {
     let base = context! { user => admin.map(|a| a.user.clone()), csrf => admin.map(|a| a.csrf.clone()) };
     let merged = context! { ..base, ..ctx };
     match state.templates.get_template(name).and_then(|t| t.render(merged)) {
@@ -31,7 +29,7 @@ fn render(state: &AdminState, name: &str, admin: Option<&Admin>, status: StatusC
     }
 }
 
-fn unavailable(e: &StoreError) -> Response {
+pub(super) fn unavailable(e: &StoreError) -> Response {
     tracing::error!(error = %e, "admin console: store unavailable");
     (StatusCode::SERVICE_UNAVAILABLE, "the store is unavailable; try again later\n").into_response()
 }
@@ -41,131 +39,21 @@ pub fn fmt_time(secs: i64) -> String {
     jiff::Timestamp::from_second(secs).map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|_| secs.to_string())
 }
 
-fn see_other(to: &str) -> Response {
+pub(super) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
-async fn audit(state: &AdminState, admin: &str, kind: &str, detail: &str) {
+pub(super) async fn audit(state: &AdminState, admin: &str, kind: &str, detail: &str) {
     tracing::info!(user = admin, kind, "{detail}");
     if let Err(e) = state.store.audit(kind, Some(admin), None, detail).await {
         tracing::error!(error = %e, "cannot write the admin audit event");
     }
 }
 
-// ---- login -------------------------------------------------------------------------------
-
-pub async fn login_form(State(state): State<AdminState>) -> Response {
-    login_page(&state, StatusCode::OK, None)
-}
-
-fn login_page(state: &AdminState, status: StatusCode, error: Option<String>) -> Response {
-    let Ok(login_csrf) = auth::token() else { return (StatusCode::SERVICE_UNAVAILABLE, "no randomness\n").into_response() };
-    let mut response = render(state, "login.html", None, status, context! { title => "Log in", error, login_csrf => login_csrf.clone() });
-    if let Ok(v) = HeaderValue::from_str(&auth::set_cookie(LOGIN_CSRF_COOKIE, &login_csrf, 3600, state.https)) {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
-    response
-}
-
-#[derive(Deserialize)]
-pub struct LoginForm {
-    #[serde(default)]
-    user: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    csrf: String,
-}
-
-/// A hash to verify against when the account does not exist, so that an unknown name takes as
-/// long as a wrong password.
-fn dummy_hash() -> &'static str {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| auth::hash_password("printgate-no-such-account").unwrap_or_default())
-}
-
-pub async fn login(State(state): State<AdminState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
-    let cookie_csrf = auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
-    if form.csrf.is_empty() || !crate::crypto::constant_time_eq(cookie_csrf.as_bytes(), form.csrf.as_bytes()) {
-        tracing::warn!(peer = %peer.ip(), "admin login without a valid CSRF token refused");
-        return (StatusCode::FORBIDDEN, "invalid or missing CSRF token; reload the login page\n").into_response();
-    }
-    let address = [ThrottleKey::Address(peer.ip())];
-    if let Err(refusal) = state.throttle.check(&state.store, &address).await {
-        let wait = match refusal {
-            crate::api::throttle::Refusal::LockedOut { retry_after } => retry_after,
-            crate::api::throttle::Refusal::Store(e) => return unavailable(&e),
-        };
-        let mut r = login_page(&state, StatusCode::TOO_MANY_REQUESTS, Some(format!("Too many failed logins from your address; try again in {wait} seconds.")));
-        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        return r;
-    }
-    let now = state.store.now();
-    let account = match state.store.admin_user(&form.user).await {
-        Ok(a) => Some(a),
-        Err(StoreError::NotFound) => None,
-        Err(e) => return unavailable(&e),
-    };
-    if let Some(locked_until) = account.as_ref().and_then(|a| a.locked_until).filter(|u| *u > now) {
-        let wait = (locked_until - now).max(1) as u64;
-        let mut r = login_page(&state, StatusCode::TOO_MANY_REQUESTS, Some(format!("This account is locked after failed logins; try again in {wait} seconds.")));
-        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        return r;
-    }
-    let hash = account.as_ref().map_or_else(|| dummy_hash().to_owned(), |a| a.password_hash.clone());
-    let password = form.password.clone();
-    let good = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.unwrap_or(false) && account.is_some();
-    if !good {
-        tracing::warn!(peer = %peer.ip(), "admin login failed");
-        for locked in state.throttle.failure(&state.store, &address).await {
-            audit(&state, &form.user, "admin_address_locked_out", &format!("{}: {} failed logins; locked out", locked.key, locked.failures)).await;
-        }
-        if account.is_some() {
-            let lock_until = now + state.settings.login_lockout.as_secs() as i64;
-            match state.store.admin_login_failed(&form.user, i64::from(state.settings.max_failed_logins), lock_until).await {
-                Ok(true) => audit(&state, &form.user, "admin_account_locked_out", &format!("account {}: too many failed logins; locked", form.user)).await,
-                Ok(false) => {}
-                Err(e) => return unavailable(&e),
-            }
-        }
-        return login_page(&state, StatusCode::UNAUTHORIZED, Some("Wrong name or password.".into()));
-    }
-    let (Ok(session), Ok(csrf)) = (auth::token(), auth::token()) else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "no randomness\n").into_response();
-    };
-    let lifetime = state.settings.session_lifetime.as_secs();
-    if let Err(e) = state.store.admin_login_succeeded(&form.user).await {
-        return unavailable(&e);
-    }
-    if let Err(e) = state.store.create_admin_session(&crate::crypto::sha256_hex(session.as_bytes()), &form.user, &csrf, now + lifetime as i64).await {
-        return unavailable(&e);
-    }
-    audit(&state, &form.user, "admin_login", &format!("{} logged in from {}", form.user, peer.ip())).await;
-    let mut r = see_other("/");
-    if let Ok(v) = HeaderValue::from_str(&auth::set_cookie(SESSION_COOKIE, &session, lifetime, state.https)) {
-        r.headers_mut().append(header::SET_COOKIE, v);
-    }
-    r
-}
-
 #[derive(Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]
-    csrf: String,
-}
-
-pub async fn logout(State(state): State<AdminState>, admin: Admin, Form(form): Form<CsrfForm>) -> Response {
-    if let Err(r) = admin.check_csrf(&form.csrf) {
-        return r.into_response();
-    }
-    if let Err(e) = state.store.delete_admin_session(&admin.session_hash).await {
-        return unavailable(&e);
-    }
-    let mut r = see_other("/login");
-    if let Ok(v) = HeaderValue::from_str(&auth::set_cookie(SESSION_COOKIE, "", 0, state.https)) {
-        r.headers_mut().append(header::SET_COOKIE, v);
-    }
-    r
+    pub(super) csrf: String,
 }
 
 // ---- queues ------------------------------------------------------------------------------

@@ -8,7 +8,6 @@
 
 pub mod error;
 pub mod listen;
-pub mod throttle;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,8 +21,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 pub use error::{ApiError, ApiJson};
-use throttle::{Throttle, ThrottleKey};
 
+use crate::net::throttle::{self, Attempt, Throttle, ThrottleKey};
 use crate::store::{JobInfo, ReleaseCode, Store, StoreError};
 
 /// The OpenAPI description of this API (kept in docs/, served as is).
@@ -43,7 +42,7 @@ pub struct ApiState {
 impl ApiState {
     pub fn new(store: Store, config: &crate::config::ApiConfig) -> Self {
         let limits = throttle::Limits {
-            per_station: config.max_failed_codes,
+            per_subject: config.max_failed_codes,
             per_address: config.max_failed_codes_per_address,
             window: config.failed_code_window,
             lockout: config.lockout,
@@ -129,8 +128,10 @@ async fn release(
     station: Station,
     ApiJson(req): ApiJson<ReleaseRequest>,
 ) -> Result<Json<JobList>, ApiError> {
+    // The attempt takes its slot before the code is looked at: with many requests at once, at
+    // most the limit are checked.
     let keys = [ThrottleKey::Station(station.token_id.clone()), ThrottleKey::Address(peer.ip())];
-    state.throttle.check(&state.store, &keys).await.map_err(|refusal| match refusal {
+    let attempt = state.throttle.admit(&state.store, &keys).await.map_err(|refusal| match refusal {
         throttle::Refusal::LockedOut { retry_after } => {
             crate::metrics::inc("printgate_release_requests_total", &[("result", "locked_out")]);
             ApiError::LockedOut { retry_after }
@@ -143,27 +144,31 @@ async fn release(
     };
     match found {
         Ok(jobs) => {
+            state.throttle.succeeded(&state.store, attempt).await;
             crate::metrics::inc("printgate_release_requests_total", &[("result", "redeemed")]);
             tracing::info!(site = %station.site, station = %station.token_id, jobs = jobs.len(), "code redeemed");
             Ok(Json(JobList { site: station.site, jobs }))
         }
         Err(StoreError::NotFound) => {
             crate::metrics::inc("printgate_release_requests_total", &[("result", "wrong_code")]);
-            wrong_code(&state, &station, peer).await;
+            wrong_code(&state, &station, peer, attempt).await;
             Err(ApiError::NotFound)
         }
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            // Not an answer about the code: the slot goes back.
+            state.throttle.succeeded(&state.store, attempt).await;
+            Err(e.into())
+        }
     }
 }
 
 /// Counts a wrong code; a lock-out that starts now goes to the audit trail. The code itself is
 /// never logged (a near miss would help an attacker reading logs).
-async fn wrong_code(state: &ApiState, station: &Station, peer: SocketAddr) {
+async fn wrong_code(state: &ApiState, station: &Station, peer: SocketAddr, attempt: Attempt) {
     tracing::warn!(site = %station.site, station = %station.token_id, peer = %peer.ip(), "wrong release code");
-    let keys = [ThrottleKey::Station(station.token_id.clone()), ThrottleKey::Address(peer.ip())];
-    for locked in state.throttle.failure(&state.store, &keys).await {
+    for locked in state.throttle.failed(&state.store, attempt).await {
         let kind = match &locked.key {
-            ThrottleKey::Station(_) => "station_locked_out",
+            ThrottleKey::Station(_) | ThrottleKey::Account(_) => "station_locked_out",
             ThrottleKey::Address(_) => "address_locked_out",
         };
         let detail = format!("{}: {} wrong release codes; locked out", locked.key, locked.failures);

@@ -14,8 +14,6 @@ use crate::config::QueueOverride;
 pub struct AdminUser {
     pub name: String,
     pub password_hash: String,
-    pub failed_logins: i64,
-    pub locked_until: Option<i64>,
 }
 
 /// What the trace search looks for; empty fields match everything.
@@ -95,39 +93,12 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown name.
     pub async fn admin_user(&self, name: &str) -> Result<AdminUser, StoreError> {
-        let row = sqlx::query("SELECT name, password_hash, failed_logins, locked_until FROM admin_users WHERE name = $1")
+        let row = sqlx::query("SELECT name, password_hash FROM admin_users WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.pool)
             .await?
             .ok_or(StoreError::NotFound)?;
-        Ok(AdminUser { name: row.try_get(0)?, password_hash: row.try_get(1)?, failed_logins: row.try_get(2)?, locked_until: row.try_get(3)? })
-    }
-
-    /// Counts a failed login; at `max` failures the account is locked until `lock_until`.
-    /// Returns whether this failure locked it.
-    ///
-    /// # Errors
-    /// [`StoreError::Db`].
-    pub async fn admin_login_failed(&self, name: &str, max: i64, lock_until: i64) -> Result<bool, StoreError> {
-        let row = sqlx::query("UPDATE admin_users SET failed_logins = failed_logins + 1 WHERE name = $1 RETURNING failed_logins")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(row) = row else { return Ok(false) };
-        if row.try_get::<i64, _>(0)? < max {
-            return Ok(false);
-        }
-        sqlx::query("UPDATE admin_users SET failed_logins = 0, locked_until = $1 WHERE name = $2").bind(lock_until).bind(name).execute(&self.pool).await?;
-        Ok(true)
-    }
-
-    /// Clears the failure count after a good login.
-    ///
-    /// # Errors
-    /// [`StoreError::Db`].
-    pub async fn admin_login_succeeded(&self, name: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE admin_users SET failed_logins = 0, locked_until = NULL WHERE name = $1").bind(name).execute(&self.pool).await?;
-        Ok(())
+        Ok(AdminUser { name: row.try_get(0)?, password_hash: row.try_get(1)? })
     }
 
     /// # Errors
@@ -165,6 +136,15 @@ impl Store {
     pub async fn delete_admin_session(&self, id_hash: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM admin_sessions WHERE id_hash = $1 OR expires_at <= $2").bind(id_hash).bind(self.now()).execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// Ends every session of `user` (lock-out, password change).
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub async fn end_admin_sessions(&self, user: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM admin_sessions WHERE user_name = $1").bind(user).execute(&self.pool).await?;
+        Ok(done.rows_affected())
     }
 
     /// Every queue setting changed in the console.

@@ -31,7 +31,7 @@ pub use codes::ReleaseCode;
 pub use commands::Resent;
 pub use outbox::{NewReply, OUTBOX_LEASE_SECS};
 pub use reminders::DueReminder;
-pub use throttle::{FailureLimit, LockoutStarted};
+pub use throttle::{Admission, AttemptLimit, LockoutStarted};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

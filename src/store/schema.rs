@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../../migrations/0007_reply_reminders.sql")),
     (8, include_str!("../../migrations/0008_admin.sql")),
     (9, include_str!("../../migrations/0009_failure_throttle.sql")),
+    (10, include_str!("../../migrations/0010_throttle_attempts.sql")),
 ];
 
 /// Applies pending migrations.

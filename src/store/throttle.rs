@@ -1,21 +1,42 @@
-//! Failure counters and lock-outs shared by every node (wrong release codes, failed admin
-//! logins per address). They live in the store so that an attacker spreading guesses over the
-//! nodes of a cluster meets one limit, not one per node, and a restart forgets nothing.
+//! Attempt counters and lock-outs shared by every node (release codes per station and per
+//! address, console logins per account and per address). They live in the store so that an
+//! attacker spreading guesses over the nodes of a cluster meets one limit, not one per node,
+//! and a restart forgets nothing.
+//!
+//! Counting and checking are one atomic step: before a code or password is looked at, the
+//! attempt takes one of its key's `max` slots of the window in a single conditional upsert
+//! ([`Store::admit_attempt`]), or is refused. A right answer gives its slot back
+//! ([`Store::attempt_succeeded`]); a wrong one keeps it as a failure ([`Store::attempt_failed`]),
+//! and the failure that reaches `max` starts the lock-out. So however many requests arrive at
+//! once, on however many nodes, at most `max` of them are ever checked per window.
 //!
 //! Keys are opaque strings chosen by the caller (`release:station:<token id>`,
-//! `release:address:<ip>`, `admin:address:<ip>`); they never hold a code or a password.
+//! `release:address:<ip>`, `admin:account:<hash>`, `admin:address:<ip>`); they never hold a code
+//! or a password.
 
 use sqlx::Row;
 
 use super::{Store, StoreError};
 
-/// How many failures a key may collect in a sliding window before it is locked out, and for
-/// how long.
+/// How many attempts a key may make in one window, and how long it is locked out once that
+/// many have failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FailureLimit {
-    pub max_failures: i64,
+pub struct AttemptLimit {
+    pub max: i64,
     pub window_secs: i64,
     pub lockout_secs: i64,
+}
+
+/// Whether an attempt may be checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Every key gave the attempt a slot: settle it with [`Store::attempt_succeeded`] or
+    /// [`Store::attempt_failed`].
+    Admitted,
+    /// Key number `key` has no slot left; nothing was taken from any key. `locked_until` is the
+    /// end of its lock-out (Unix seconds), or `None` when its slots are held by attempts still
+    /// being checked (a moment later one may be free).
+    Refused { key: usize, locked_until: Option<i64> },
 }
 
 /// A lock-out that this failure started.
@@ -27,89 +48,114 @@ pub struct LockoutStarted {
     pub until: i64,
 }
 
+/// Takes one slot of a key, starting a new window when the last one ended; answers no row when
+/// the window's slots are all taken (by failures, or by attempts still in flight). One
+/// statement: the row lock (PostgreSQL) or the write lock (SQLite) makes the count and the
+/// check one step.
+const TAKE_SLOT: &str = "INSERT INTO throttle_attempts (key, attempts, failures, resets_at) VALUES ($1, 1, 0, $2) \
+     ON CONFLICT (key) DO UPDATE SET \
+       attempts  = CASE WHEN throttle_attempts.resets_at <= $3 THEN 1  ELSE throttle_attempts.attempts + 1 END, \
+       failures  = CASE WHEN throttle_attempts.resets_at <= $3 THEN 0  ELSE throttle_attempts.failures END, \
+       resets_at = CASE WHEN throttle_attempts.resets_at <= $3 THEN $2 ELSE throttle_attempts.resets_at END \
+     WHERE throttle_attempts.resets_at <= $3 OR throttle_attempts.attempts < $4 \
+     RETURNING attempts";
+
+/// Keeps the slot as a failure; the failure that makes `failures` reach the limit (exactly one:
+/// the increments are serialised by the row lock) moves the end of the window to the end of
+/// the lock-out, and with every slot taken nothing is admitted until then.
+const COUNT_FAILURE: &str = "UPDATE throttle_attempts SET \
+       failures = failures + 1, \
+       resets_at = CASE WHEN failures + 1 = $2 THEN $3 ELSE resets_at END \
+     WHERE key = $1 RETURNING failures, resets_at";
+
 impl Store {
-    /// The latest end of a lock-out in force now among `keys`, if any.
+    /// Takes one attempt slot on every one of `keys`, all or none, in one transaction.
     ///
     /// # Errors
-    /// [`StoreError::Db`].
-    pub async fn locked_until(&self, keys: &[String]) -> Result<Option<i64>, StoreError> {
-        if keys.is_empty() {
-            return Ok(None);
+    /// [`StoreError::Db`]; nothing is taken then.
+    pub async fn admit_attempt(&self, keys: &[(String, AttemptLimit)]) -> Result<Admission, StoreError> {
+        let now = self.now();
+        let mut tx = self.pool.begin().await?;
+        for (index, (key, limit)) in keys.iter().enumerate() {
+            let taken =
+                sqlx::query(TAKE_SLOT).bind(key).bind(now + limit.window_secs).bind(now).bind(limit.max).fetch_optional(&mut *tx).await?;
+            if taken.is_none() {
+                tx.rollback().await?;
+                let locked_until = self.locked_until(key, limit.max, now).await?;
+                return Ok(Admission::Refused { key: index, locked_until });
+            }
         }
-        let placeholders: Vec<String> = (0..keys.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!(
-            "SELECT MAX(locked_until) FROM throttle_lockouts WHERE locked_until > $1 AND key IN ({})",
-            placeholders.join(", ")
-        );
-        // Only numbered placeholders are formatted in; the keys are bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(self.now());
-        for key in keys {
-            query = query.bind(key);
-        }
-        Ok(query.fetch_one(&self.pool).await?.try_get::<Option<i64>, _>(0)?)
+        tx.commit().await?;
+        Ok(Admission::Admitted)
     }
 
-    /// Counts one failure against each of `keys` (with its limit), in one transaction; returns,
-    /// in the same order, the lock-outs this failure starts. A key that reaches its limit while
-    /// no lock-out is in force starts one and its failures are cleared; of several nodes
-    /// counting at once exactly one gets `Some` (the upsert only replaces an ended lock-out), so
-    /// a lock-out is audited once.
+    /// The end of `key`'s lock-out, if its failures have reached `max` and it has not ended.
+    async fn locked_until(&self, key: &str, max: i64, now: i64) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT failures, resets_at FROM throttle_attempts WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
+        let Some(row) = row else { return Ok(None) };
+        let (failures, until): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+        Ok((failures >= max && until > now).then_some(until))
+    }
+
+    /// An admitted attempt was right: its slots are given back (never below the failures).
     ///
     /// # Errors
-    /// [`StoreError::Db`]; nothing is counted then.
-    pub async fn count_failure(&self, keys: &[(String, FailureLimit)]) -> Result<Vec<Option<LockoutStarted>>, StoreError> {
+    /// [`StoreError::Db`]; the slots then stay taken until the window ends.
+    pub async fn attempt_succeeded(&self, keys: &[String]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for key in keys {
+            sqlx::query("UPDATE throttle_attempts SET attempts = attempts - 1 WHERE key = $1 AND attempts > failures")
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An admitted attempt was wrong: its slots stay taken as failures, in one transaction.
+    /// Returns, in the order of `keys`, the lock-outs this failure starts; of several nodes
+    /// counting at once exactly one gets `Some` for a key, so a lock-out is audited once.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`]; nothing is counted then (the slots still stay taken).
+    pub async fn attempt_failed(&self, keys: &[(String, AttemptLimit)]) -> Result<Vec<Option<LockoutStarted>>, StoreError> {
         let now = self.now();
         let mut tx = self.pool.begin().await?;
         let mut started = Vec::with_capacity(keys.len());
         for (key, limit) in keys {
-            // Failures older than the window are not counted below and the janitor purges
-            // them; nothing to delete here.
-            sqlx::query("INSERT INTO throttle_failures (key, at) VALUES ($1, $2)").bind(key).bind(now).execute(&mut *tx).await?;
-            // Counting stops at the limit, so a key with many failures (limits raised very
-            // high) costs no more than one at its limit.
-            let failures: i64 = sqlx::query(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM throttle_failures WHERE key = $1 AND at > $2 LIMIT $3) AS recent",
-            )
-            .bind(key)
-            .bind(now - limit.window_secs)
-            .bind(limit.max_failures)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
-            if failures < limit.max_failures {
-                started.push(None);
-                continue;
-            }
             let until = now + limit.lockout_secs;
-            let locked = sqlx::query(
-                "INSERT INTO throttle_lockouts (key, locked_until) VALUES ($1, $2) \
-                 ON CONFLICT (key) DO UPDATE SET locked_until = excluded.locked_until \
-                 WHERE throttle_lockouts.locked_until <= $3",
-            )
-            .bind(key)
-            .bind(until)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                > 0;
-            if locked {
-                sqlx::query("DELETE FROM throttle_failures WHERE key = $1").bind(key).execute(&mut *tx).await?;
-            }
-            started.push(locked.then_some(LockoutStarted { failures, until }));
+            let row = sqlx::query(COUNT_FAILURE).bind(key).bind(limit.max).bind(until).fetch_optional(&mut *tx).await?;
+            let start = match row {
+                Some(row) => {
+                    let (failures, resets_at): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+                    (failures == limit.max && resets_at == until).then_some(LockoutStarted { failures, until })
+                }
+                // The janitor removed an ended window while the attempt was checked.
+                None => None,
+            };
+            started.push(start);
         }
         tx.commit().await?;
         Ok(started)
     }
 
-    /// Drops failures counted before `failures_before` and lock-outs that ended by `now`
-    /// (the janitor). Returns the rows removed.
+    /// Forgets `key`'s attempts and lock-out (an admin set a new password for the account).
     ///
     /// # Errors
     /// [`StoreError::Db`].
-    pub async fn purge_throttle(&self, failures_before: i64, now: i64) -> Result<u64, StoreError> {
-        let failures = sqlx::query("DELETE FROM throttle_failures WHERE at <= $1").bind(failures_before).execute(&self.pool).await?;
-        let lockouts = sqlx::query("DELETE FROM throttle_lockouts WHERE locked_until <= $1").bind(now).execute(&self.pool).await?;
-        Ok(failures.rows_affected() + lockouts.rows_affected())
+    pub async fn clear_attempts(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM throttle_attempts WHERE key = $1").bind(key).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Drops counters whose window or lock-out ended by `now` (the janitor). Returns the rows
+    /// removed.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub async fn purge_throttle(&self, now: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM throttle_attempts WHERE resets_at <= $1").bind(now).execute(&self.pool).await?;
+        Ok(done.rows_affected())
     }
 }

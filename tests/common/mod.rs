@@ -525,3 +525,33 @@ pub fn station_release(server: &Server, token: &str, code: &str, keys: &[&Path],
     }
     cmd.arg("--out").arg(out).output().unwrap()
 }
+
+/// Runs `f(0..n)` on `n` threads released together by a barrier (requests "sent at once");
+/// the answers come back in index order.
+pub fn at_once<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let barrier = std::sync::Barrier::new(n);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let (barrier, f) = (&barrier, &f);
+                s.spawn(move || {
+                    barrier.wait();
+                    f(i)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// `POST /api/v1/release` of `code` with `token` to `api_url`; the HTTP status.
+pub fn release_status(client: &reqwest::blocking::Client, api_url: &str, token: &str, code: &str) -> u16 {
+    client
+        .post(format!("{api_url}/api/v1/release"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "code": code }))
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
