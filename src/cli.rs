@@ -223,7 +223,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             poller.report = |place| println!("{place}");
             let result = poller.run(once, &stop).await;
             let s = &poller.stats;
-            eprintln!("polled {} time(s): {} delivered, {} failed attempt(s), {} server error(s)", s.rounds, s.delivered, s.failed_attempts, s.server_errors);
+            eprintln!(
+                "polled {} time(s): {} delivered, {} failed attempt(s), {} server error(s)",
+                s.rounds, s.delivered, s.failed_attempts, s.server_errors
+            );
             Ok(result?)
         }
         Command::StationToken { command } => tokens(command).await,
@@ -322,7 +325,8 @@ async fn admin_user(command: AdminUserCommand) -> anyhow::Result<()> {
         AdminUserCommand::SetPassword { .. } => {
             store.set_admin_password(name, &hash).await.map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
             // A new password lifts the account's lock-out (not its address's).
-            let key = crate::net::throttle::store_key(crate::admin::THROTTLE_SCOPE, &crate::net::throttle::ThrottleKey::Account(name.clone()));
+            let key =
+                crate::net::throttle::store_key(crate::admin::THROTTLE_SCOPE, &crate::net::throttle::ThrottleKey::Account(name.clone()));
             store.clear_attempts(&key).await?;
             println!("password of {name} set");
         }

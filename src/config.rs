@@ -573,8 +573,7 @@ fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>
 
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(d)?;
-    humantime::parse_duration(&text)
-        .map_err(|e| serde::de::Error::custom(format!("invalid duration {text:?}: {e}")))
+    humantime::parse_duration(&text).map_err(|e| serde::de::Error::custom(format!("invalid duration {text:?}: {e}")))
 }
 
 /// The rules an HTTP listener (`[api]`, `[admin]`) shares: certificate and key together and
@@ -592,7 +591,10 @@ fn http_listener_issues(section: &str, listen: SocketAddr, cert: Option<&Path>, 
         }
     }
     if cert.is_none() && !listen.ip().is_loopback() {
-        issues.push((format!("{section}.listen"), "plain HTTP is only allowed on a loopback address; set tls_cert and tls_key to serve HTTPS".to_owned()));
+        issues.push((
+            format!("{section}.listen"),
+            "plain HTTP is only allowed on a loopback address; set tls_cert and tls_key to serve HTTPS".to_owned(),
+        ));
     }
     issues
 }
@@ -631,8 +633,7 @@ impl Config {
     /// # Errors
     /// Every problem found, each naming its key.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
         Self::from_toml(&text, path, std::env::vars())
     }
 
@@ -640,14 +641,9 @@ impl Config {
     ///
     /// # Errors
     /// As [`Config::load`].
-    pub fn from_toml(
-        text: &str,
-        path: &Path,
-        env: impl Iterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
-        let mut table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| ConfigError::Syntax { path: path.to_owned(), message: e.to_string() })?;
+    pub fn from_toml(text: &str, path: &Path, env: impl Iterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let mut table: toml::Table =
+            text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax { path: path.to_owned(), message: e.to_string() })?;
         let mut issues = apply_env_overrides(&mut table, env);
         let config = Sections { table, issues: &mut issues }.into_config();
         match config {
@@ -738,7 +734,10 @@ impl Config {
                 push(&key(k), problem);
             }
             if let Some(before) = q.reminder_before.filter(|b| b.is_zero() || *b >= q.retention) {
-                push(&key("reminder_before"), format!("{} must be longer than 0s and shorter than retention", humantime::format_duration(before)));
+                push(
+                    &key("reminder_before"),
+                    format!("{} must be longer than 0s and shorter than retention", humantime::format_duration(before)),
+                );
             }
         }
         let mut site_names = HashSet::new();
@@ -839,8 +838,16 @@ impl Config {
         for q in &self.queue {
             out.push_str(&format!(
                 "queue {}: {} -> site {} color {} types {:?} max_pages {} spam tag {} reject {} retention {} reply {:?}\n",
-                q.name, q.address, q.site, q.color, q.allowed_types, q.max_pages, q.spam_tag_score,
-                q.spam_reject_score, humantime::format_duration(q.retention), q.reply_policy
+                q.name,
+                q.address,
+                q.site,
+                q.color,
+                q.allowed_types,
+                q.max_pages,
+                q.spam_tag_score,
+                q.spam_reject_score,
+                humantime::format_duration(q.retention),
+                q.reply_policy
             ));
         }
         for s in &self.site {
@@ -964,13 +971,9 @@ impl Sections<'_> {
 /// Applies `PRINTGATE_<SECTION>__<KEY>=VALUE` to the table. `SECTION` names nested tables joined
 /// with `_` (`SCAN_CLAMAV` is `[scan.clamav]`). VALUE is read as a TOML value when it parses as
 /// one (numbers, booleans, arrays), otherwise as a string.
-fn apply_env_overrides(
-    table: &mut toml::Table,
-    env: impl Iterator<Item = (String, String)>,
-) -> Vec<ConfigIssue> {
+fn apply_env_overrides(table: &mut toml::Table, env: impl Iterator<Item = (String, String)>) -> Vec<ConfigIssue> {
     let mut issues = Vec::new();
-    let overrides: BTreeMap<String, String> =
-        env.filter(|(k, _)| k.starts_with("PRINTGATE_") && k.contains("__")).collect();
+    let overrides: BTreeMap<String, String> = env.filter(|(k, _)| k.starts_with("PRINTGATE_") && k.contains("__")).collect();
     for (name, value) in overrides {
         let rest = &name["PRINTGATE_".len()..];
         let Some((section, key)) = rest.split_once("__") else { continue };

@@ -61,7 +61,12 @@ fn too_many(state: &AdminState, wait: u64) -> Response {
     r
 }
 
-pub async fn login(State(state): State<AdminState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+pub async fn login(
+    State(state): State<AdminState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let cookie_csrf = auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     if form.csrf.is_empty() || !crate::crypto::constant_time_eq(cookie_csrf.as_bytes(), form.csrf.as_bytes()) {
         tracing::warn!(peer = %peer.ip(), "admin login without a valid CSRF token refused");
@@ -100,7 +105,9 @@ pub async fn login(State(state): State<AdminState>, ConnectInfo(peer): ConnectIn
 /// and must not stay logged in elsewhere).
 async fn locked_out(state: &AdminState, user: &str, exists: bool, key: &ThrottleKey, failures: u32) {
     match key {
-        ThrottleKey::Address(_) => audit(state, user, "admin_address_locked_out", &format!("{key}: {failures} failed logins; locked out")).await,
+        ThrottleKey::Address(_) => {
+            audit(state, user, "admin_address_locked_out", &format!("{key}: {failures} failed logins; locked out")).await
+        }
         _ => {
             audit(state, user, "admin_account_locked_out", &format!("account {user}: {failures} failed logins; locked")).await;
             if exists && let Err(e) = state.store.end_admin_sessions(user).await {

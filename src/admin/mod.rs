@@ -16,8 +16,8 @@ use axum::Router;
 use axum::routing::{get, post};
 use minijinja::Environment;
 
-use crate::net::throttle::{Limits, Throttle};
 use crate::live::Shared;
+use crate::net::throttle::{Limits, Throttle};
 use crate::store::Store;
 
 /// The console's scope in the shared attempt counters.
@@ -37,12 +37,15 @@ pub struct AdminState {
 
 impl AdminState {
     pub fn new(store: Store, live: Shared, settings: crate::config::AdminConfig) -> Self {
-        let throttle = Throttle::new(THROTTLE_SCOPE, Limits {
-            per_subject: settings.max_failed_logins,
-            per_address: settings.max_failed_logins_per_address,
-            window: settings.login_lockout,
-            lockout: settings.login_lockout,
-        });
+        let throttle = Throttle::new(
+            THROTTLE_SCOPE,
+            Limits {
+                per_subject: settings.max_failed_logins,
+                per_address: settings.max_failed_logins_per_address,
+                window: settings.login_lockout,
+                lockout: settings.login_lockout,
+            },
+        );
         let https = settings.tls_cert.is_some();
         Self { store, live, templates: Arc::new(templates()), throttle: Arc::new(throttle), settings, https }
     }

@@ -115,7 +115,12 @@ fn parse_override(name: &str, form: &HashMap<String, String>, user: &str, now: i
     })
 }
 
-pub async fn save_queue(State(state): State<AdminState>, admin: Admin, Path(name): Path<String>, Form(form): Form<HashMap<String, String>>) -> Response {
+pub async fn save_queue(
+    State(state): State<AdminState>,
+    admin: Admin,
+    Path(name): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     if let Err(r) = admin.check_csrf(form.get("csrf").map_or("", String::as_str)) {
         return r.into_response();
     }
@@ -139,8 +144,22 @@ pub async fn save_queue(State(state): State<AdminState>, admin: Admin, Path(name
     let after = &candidate.queue[index];
     let detail = format!(
         "queue {name}: address {} -> {}, site {} -> {}, spam_tag_score {} -> {}, spam_reject_score {} -> {}, max_pages {} -> {}, retention {}s -> {}s, color {} -> {}, allowed_types [{}] -> [{}]",
-        before.address, after.address, before.site, after.site, before.spam_tag_score, after.spam_tag_score, before.spam_reject_score, after.spam_reject_score, before.max_pages, after.max_pages,
-        before.retention.as_secs(), after.retention.as_secs(), before.color, after.color, before.allowed_types.join(","), after.allowed_types.join(",")
+        before.address,
+        after.address,
+        before.site,
+        after.site,
+        before.spam_tag_score,
+        after.spam_tag_score,
+        before.spam_reject_score,
+        after.spam_reject_score,
+        before.max_pages,
+        after.max_pages,
+        before.retention.as_secs(),
+        after.retention.as_secs(),
+        before.color,
+        after.color,
+        before.allowed_types.join(","),
+        after.allowed_types.join(",")
     );
     if let Err(e) = state.store.set_queue_override(&change).await {
         return unavailable(&e);
@@ -186,7 +205,9 @@ pub async fn tuning(State(state): State<AdminState>, admin: Admin, Query(q): Que
         return (StatusCode::NOT_FOUND, "no queues configured\n").into_response();
     };
     let days = q.days.unwrap_or(7).clamp(1, 365);
-    let parse = |v: &Option<String>, default: f64| v.as_deref().and_then(|s| s.trim().parse::<f64>().ok()).filter(|v| v.is_finite()).unwrap_or(default);
+    let parse = |v: &Option<String>, default: f64| {
+        v.as_deref().and_then(|s| s.trim().parse::<f64>().ok()).filter(|v| v.is_finite()).unwrap_or(default)
+    };
     let (tag, reject) = (parse(&q.tag, queue.spam_tag_score), parse(&q.reject, queue.spam_reject_score));
     let since = state.store.now() - i64::from(days) * 86_400;
     let scores = match state.store.spam_scores(&queue.name, since).await {
@@ -227,8 +248,18 @@ pub async fn tuning(State(state): State<AdminState>, admin: Admin, Query(q): Que
         })
         .collect();
     // Messages whose outcome the proposed lines change: those between old and new lines.
-    let (lo_line, hi_line) = (tag.min(queue.spam_tag_score).min(reject.min(queue.spam_reject_score)), tag.max(queue.spam_tag_score).max(reject.max(queue.spam_reject_score)));
-    let filter = TraceFilter { queue: queue.name.clone(), since: Some(since), score_min: Some(lo_line), score_max: Some(hi_line), limit: 500, ..TraceFilter::default() };
+    let (lo_line, hi_line) = (
+        tag.min(queue.spam_tag_score).min(reject.min(queue.spam_reject_score)),
+        tag.max(queue.spam_tag_score).max(reject.max(queue.spam_reject_score)),
+    );
+    let filter = TraceFilter {
+        queue: queue.name.clone(),
+        since: Some(since),
+        score_min: Some(lo_line),
+        score_max: Some(hi_line),
+        limit: 500,
+        ..TraceFilter::default()
+    };
     let changes: Vec<Value> = match state.store.search_traces(&filter).await {
         Ok(traces) => traces
             .into_iter()
@@ -275,11 +306,28 @@ const TRACE_LIMIT: i64 = 50;
 
 pub async fn trace(State(state): State<AdminState>, admin: Admin, Query(q): Query<TraceQuery>) -> Response {
     let searched = !(q.sender.is_empty() && q.message_id.is_empty() && q.queue.is_empty() && q.code.is_empty() && q.date.is_empty());
-    let mut filter = TraceFilter { sender: q.sender.trim().to_owned(), message_id: q.message_id.trim().to_owned(), queue: q.queue.trim().to_owned(), limit: TRACE_LIMIT, ..TraceFilter::default() };
+    let mut filter = TraceFilter {
+        sender: q.sender.trim().to_owned(),
+        message_id: q.message_id.trim().to_owned(),
+        queue: q.queue.trim().to_owned(),
+        limit: TRACE_LIMIT,
+        ..TraceFilter::default()
+    };
     if !q.code.trim().is_empty() {
         match ReleaseCode::parse(&q.code) {
             Some(code) => filter.code_hash = Some(state.store.code_hash_of(&code)),
-            None => return trace_page(&state, &admin, &q, StatusCode::BAD_REQUEST, Some("A release code is 4 to 18 digits.".into()), Vec::new(), searched).await,
+            None => {
+                return trace_page(
+                    &state,
+                    &admin,
+                    &q,
+                    StatusCode::BAD_REQUEST,
+                    Some("A release code is 4 to 18 digits.".into()),
+                    Vec::new(),
+                    searched,
+                )
+                .await;
+            }
         }
     }
     if !q.date.trim().is_empty() {
@@ -288,7 +336,18 @@ pub async fn trace(State(state): State<AdminState>, admin: Admin, Query(q): Quer
                 filter.since = Some(day.timestamp().as_second());
                 filter.until = Some(day.timestamp().as_second() + 86_400);
             }
-            None => return trace_page(&state, &admin, &q, StatusCode::BAD_REQUEST, Some("The date must look like 2026-11-25.".into()), Vec::new(), searched).await,
+            None => {
+                return trace_page(
+                    &state,
+                    &admin,
+                    &q,
+                    StatusCode::BAD_REQUEST,
+                    Some("The date must look like 2026-11-25.".into()),
+                    Vec::new(),
+                    searched,
+                )
+                .await;
+            }
         }
     }
     match state.store.search_traces(&filter).await {
@@ -314,7 +373,13 @@ async fn trace_page(
         });
     }
     let f = context! { sender => &q.sender, message_id => &q.message_id, queue => &q.queue, date => &q.date };
-    render(state, "trace.html", Some(admin), status, context! { title => "Message trace", f, traces => shown, searched, error, limit => TRACE_LIMIT })
+    render(
+        state,
+        "trace.html",
+        Some(admin),
+        status,
+        context! { title => "Message trace", f, traces => shown, searched, error, limit => TRACE_LIMIT },
+    )
 }
 
 // ---- jobs --------------------------------------------------------------------------------

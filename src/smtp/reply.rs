@@ -148,10 +148,7 @@ impl SmtpReply {
 
 /// Reply text goes on the wire: no CR, no control characters, bounded length (RFC 5321 4.5.3.1.5).
 fn sanitize(text: String) -> String {
-    let cleaned: String = text
-        .chars()
-        .filter(|c| *c == '\n' || !c.is_control())
-        .collect();
+    let cleaned: String = text.chars().filter(|c| *c == '\n' || !c.is_control()).collect();
     cleaned.lines().map(|l| truncate(l, 400)).collect::<Vec<_>>().join("\n")
 }
 
@@ -190,31 +187,23 @@ impl From<&Disposition> for SmtpReply {
 impl From<&Refusal> for SmtpReply {
     fn from(r: &Refusal) -> Self {
         match r {
-            Refusal::Virus { signature } => {
-                Self::new(554, "5.7.1", format!("Message refused: virus found ({})", one_line(signature)))
-            }
+            Refusal::Virus { signature } => Self::new(554, "5.7.1", format!("Message refused: virus found ({})", one_line(signature))),
             Refusal::Spam { score, limit } => {
                 Self::new(550, "5.7.1", format!("Message refused as spam (score {score:.1} / limit {limit:.1})"))
             }
-            Refusal::NothingPrintable { found } => Self::new(
-                550,
-                "5.6.0",
-                format!("Nothing printable in this message: {}", one_line(found)),
-            ),
+            Refusal::NothingPrintable { found } => {
+                Self::new(550, "5.6.0", format!("Nothing printable in this message: {}", one_line(found)))
+            }
             Refusal::Malformed { reason } => Self::new(550, "5.6.0", format!("Malformed message: {}", one_line(reason))),
-            Refusal::SenderFailing { domain } => Self::new(
-                550,
-                "5.7.1",
-                format!("Sender authentication failed: DMARC policy of {} says reject", one_line(domain)),
-            ),
+            Refusal::SenderFailing { domain } => {
+                Self::new(550, "5.7.1", format!("Sender authentication failed: DMARC policy of {} says reject", one_line(domain)))
+            }
             Refusal::SenderUnauthenticated { domain } => Self::new(
                 550,
                 "5.7.1",
                 format!("This print queue only accepts authenticated senders; {} could not be verified (SPF/DKIM/DMARC)", one_line(domain)),
             ),
-            Refusal::TooLargeForScanner => {
-                Self::new(552, "5.3.4", "Message larger than the virus scanner accepts; send smaller files")
-            }
+            Refusal::TooLargeForScanner => Self::new(552, "5.3.4", "Message larger than the virus scanner accepts; send smaller files"),
         }
     }
 }
@@ -222,11 +211,9 @@ impl From<&Refusal> for SmtpReply {
 impl From<&TempFailure> for SmtpReply {
     fn from(t: &TempFailure) -> Self {
         match t {
-            TempFailure::ScannerUnavailable { scanner } => Self::new(
-                451,
-                "4.7.0",
-                format!("{scanner} is unavailable; message not accepted unscanned, try again later"),
-            ),
+            TempFailure::ScannerUnavailable { scanner } => {
+                Self::new(451, "4.7.0", format!("{scanner} is unavailable; message not accepted unscanned, try again later"))
+            }
             TempFailure::Spool => Self::new(451, "4.3.0", "Local error storing the message, try again later"),
             TempFailure::SenderRateLimited => {
                 Self::new(450, "4.7.1", "Too many messages from this sender or domain this hour; try again later")

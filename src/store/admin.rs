@@ -134,7 +134,11 @@ impl Store {
     /// # Errors
     /// [`StoreError::Db`].
     pub async fn delete_admin_session(&self, id_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM admin_sessions WHERE id_hash = $1 OR expires_at <= $2").bind(id_hash).bind(self.now()).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM admin_sessions WHERE id_hash = $1 OR expires_at <= $2")
+            .bind(id_hash)
+            .bind(self.now())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -303,7 +307,8 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`].
     pub async fn job_site(&self, id: &str) -> Result<String, StoreError> {
-        let row = sqlx::query("SELECT site FROM jobs WHERE id = $1").bind(id).fetch_optional(&self.pool).await?.ok_or(StoreError::NotFound)?;
+        let row =
+            sqlx::query("SELECT site FROM jobs WHERE id = $1").bind(id).fetch_optional(&self.pool).await?.ok_or(StoreError::NotFound)?;
         Ok(row.try_get(0)?)
     }
 
@@ -312,12 +317,16 @@ impl Store {
     /// # Errors
     /// [`StoreError::Db`].
     pub async fn reply_attempts(&self, message_id: &str) -> Result<Vec<ReplyAttempts>, StoreError> {
-        let rows = sqlx::query("SELECT attempts, COALESCE(last_error, ''), created_at, sent_at FROM outbox WHERE message_id = $1 ORDER BY created_at")
-            .bind(message_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT attempts, COALESCE(last_error, ''), created_at, sent_at FROM outbox WHERE message_id = $1 ORDER BY created_at",
+        )
+        .bind(message_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
-            .map(|r| Ok(ReplyAttempts { attempts: r.try_get(0)?, last_error: r.try_get(1)?, created_at: r.try_get(2)?, sent_at: r.try_get(3)? }))
+            .map(|r| {
+                Ok(ReplyAttempts { attempts: r.try_get(0)?, last_error: r.try_get(1)?, created_at: r.try_get(2)?, sent_at: r.try_get(3)? })
+            })
             .collect()
     }
 }

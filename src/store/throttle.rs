@@ -91,7 +91,8 @@ impl Store {
 
     /// The end of `key`'s lock-out, if its failures have reached `max` and it has not ended.
     async fn locked_until(&self, key: &str, max: i64, now: i64) -> Result<Option<i64>, StoreError> {
-        let row = sqlx::query("SELECT failures, resets_at FROM throttle_attempts WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query("SELECT failures, resets_at FROM throttle_attempts WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
         let Some(row) = row else { return Ok(None) };
         let (failures, until): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
         Ok((failures >= max && until > now).then_some(until))

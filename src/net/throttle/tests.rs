@@ -95,7 +95,8 @@ async fn attempts_in_flight_hold_their_slots() {
     let s = store(dir.path(), &clock).await;
     let t = throttle(3, 100);
     let keys = [ThrottleKey::Account("librarian".into()), ThrottleKey::Address("192.0.2.7".parse().unwrap())];
-    let held: Vec<Attempt> = [t.admit(&s, &keys).await, t.admit(&s, &keys).await, t.admit(&s, &keys).await].into_iter().map(Result::unwrap).collect();
+    let held: Vec<Attempt> =
+        [t.admit(&s, &keys).await, t.admit(&s, &keys).await, t.admit(&s, &keys).await].into_iter().map(Result::unwrap).collect();
     assert_eq!(refused(t.admit(&s, &keys).await), Some(1), "all three slots are being checked: come back in a second");
     let mut held = held.into_iter();
     t.succeeded(&s, held.next().unwrap()).await;
