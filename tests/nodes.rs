@@ -206,13 +206,14 @@ fn a_hundred_wrong_codes_at_once_on_two_nodes_check_at_most_the_limit() {
         shared_store(c, dir, &db, &blobs, &shared, Some(&a_public))
     });
     let token = a.station_token();
-    let (urls, client) = ([a.api_url(), b.api_url()], reqwest::blocking::Client::new());
+    let urls = [a.api_url(), b.api_url()];
+    let clients: Vec<_> = (0..100).map(|i| common::warm_clients(&urls[i % 2], 1).remove(0)).collect();
     let statuses =
-        common::at_once(100, |i| common::release_status(&client, &urls[i % 2], &token, &format!("{:08}", 30_000_000 + i * 7919)));
+        common::at_once(100, |i| common::release_status(&clients[i], &urls[i % 2], &token, &format!("{:08}", 30_000_000 + i * 7919)));
     let checked = statuses.iter().filter(|s| **s == 404).count();
     assert!(checked <= 10, "{checked} wrong codes checked against a limit of 10: {statuses:?}");
     assert!(statuses.iter().all(|s| *s == 404 || *s == 429), "{statuses:?}");
-    assert_eq!(common::release_status(&client, &urls[1], &token, "12345678"), 429, "the token is locked out on both nodes");
+    assert_eq!(common::release_status(&clients[1], &urls[1], &token, "12345678"), 429, "the token is locked out on both nodes");
     if checked == 10 {
         assert_eq!(db.query("SELECT kind FROM audit_events"), vec!["station_locked_out".to_owned()], "one lock-out, audited once");
     }

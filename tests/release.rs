@@ -391,16 +391,18 @@ fn a_hundred_wrong_codes_at_once_check_at_most_the_limit() {
     let relay = Relay::start(&tmp.path().join("relay"));
     let server = Server::start_full(&scanners, relay.port, "", "[auth]\nresolver = \"static\"\n");
     let code = mail_for_code(&server, &relay, 0, "bw@print.example.org", &[&fixture("simple.pdf")]);
-    let (client, url, token) = (reqwest::blocking::Client::new(), server.api_url(), server.station_token());
-    let statuses = common::at_once(100, |i| common::release_status(&client, &url, &token, &format!("{:08}", 40_000_000 + i * 7919)));
+    let (url, token) = (server.api_url(), server.station_token());
+    let clients = common::warm_clients(&url, 100);
+    let client = &clients[0];
+    let statuses = common::at_once(100, |i| common::release_status(&clients[i], &url, &token, &format!("{:08}", 40_000_000 + i * 7919)));
     let checked = statuses.iter().filter(|s| **s == 404).count();
     assert!((1..=10).contains(&checked), "{checked} wrong codes checked against a limit of 10: {statuses:?}");
     assert_eq!(checked + statuses.iter().filter(|s| **s == 429).count(), 100, "{statuses:?}");
-    assert_eq!(common::release_status(&client, &url, &token, &code), 429, "after the limit even the right code waits");
+    assert_eq!(common::release_status(client, &url, &token, &code), 429, "after the limit even the right code waits");
     // The address's own limit (50) holds the same way for many tokens at once.
     let tokens: Vec<String> = (0..10).map(|_| server.station_token()).collect();
     let statuses =
-        common::at_once(100, |i| common::release_status(&client, &url, &tokens[i % 10], &format!("{:08}", 50_000_000 + i * 7919)));
+        common::at_once(100, |i| common::release_status(&clients[i], &url, &tokens[i % 10], &format!("{:08}", 50_000_000 + i * 7919)));
     let checked_by_address = statuses.iter().filter(|s| **s == 404).count();
     assert!(checked + checked_by_address <= 50, "{} wrong codes from one address, limit 50: {statuses:?}", checked + checked_by_address);
 }

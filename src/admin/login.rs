@@ -51,10 +51,14 @@ fn dummy_hash() -> &'static str {
 /// The one answer to a name or address with no attempt left, whether the account exists or not.
 fn too_many(state: &AdminState, wait: u64) -> Response {
     let minutes = wait.div_ceil(60);
-    let text = if wait < 60 {
-        format!("Too many login attempts for this name or from your address; try again in {wait} seconds.")
+    // One second: every slot is held by attempts being checked right now (not a lock-out).
+    let text = if wait <= 1 {
+        "Too many logins for this name or from your address at once; try again in a moment.".to_owned()
     } else {
-        format!("Too many failed logins for this name or from your address; try again in {minutes} minutes, or ask another admin.")
+        format!(
+            "Too many failed logins for this name or from your address; try again in {minutes} minute{}, or ask another admin.",
+            if minutes == 1 { "" } else { "s" }
+        )
     };
     let mut r = login_page(state, StatusCode::TOO_MANY_REQUESTS, Some(text));
     r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));

@@ -535,6 +535,18 @@ pub fn at_once<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
     })
 }
 
+/// `n` HTTP clients, each with a connection to `url` already open (a `GET /healthz`), so that
+/// requests sent "at once" reach the server at once instead of queueing behind TCP set-ups.
+pub fn warm_clients(url: &str, n: usize) -> Vec<reqwest::blocking::Client> {
+    (0..n)
+        .map(|_| {
+            let client = reqwest::blocking::Client::new();
+            assert!(client.get(format!("{url}/healthz")).send().unwrap().status().is_success());
+            client
+        })
+        .collect()
+}
+
 /// `POST /api/v1/release` of `code` with `token` to `api_url`; the HTTP status.
 pub fn release_status(client: &reqwest::blocking::Client, api_url: &str, token: &str, code: &str) -> u16 {
     client
