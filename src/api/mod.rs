@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 pub use error::{ApiError, ApiJson};
 
-use crate::net::throttle::{self, Attempt, Throttle, ThrottleKey};
+use crate::net::throttle::{self, Throttle, ThrottleKey};
 use crate::store::{JobInfo, ReleaseCode, Store, StoreError};
 
 /// The OpenAPI description of this API (kept in docs/, served as is).
@@ -128,45 +128,36 @@ async fn release(
     station: Station,
     ApiJson(req): ApiJson<ReleaseRequest>,
 ) -> Result<Json<JobList>, ApiError> {
-    // The attempt takes its slot before the code is looked at: with many requests at once, at
-    // most the limit are checked.
+    // The code is looked up inside the store step that counts the attempt: with many requests
+    // at once, at most the limit are checked.
     let keys = [ThrottleKey::Station(station.token_id.clone()), ThrottleKey::Address(peer.ip())];
-    let attempt = state.throttle.admit(&state.store, &keys).await.map_err(|refusal| match refusal {
+    let code = ReleaseCode::parse(&req.code);
+    let redeemed = state.throttle.redeem(&state.store, &keys, code.as_ref(), &station.site).await.map_err(|refusal| match refusal {
         throttle::Refusal::LockedOut { retry_after } => {
             crate::metrics::inc("printgate_release_requests_total", &[("result", "locked_out")]);
             ApiError::LockedOut { retry_after }
         }
         throttle::Refusal::Store(e) => e.into(),
     })?;
-    let found = match ReleaseCode::parse(&req.code) {
-        Some(code) => state.store.release(&code, &station.site).await,
-        None => Err(StoreError::NotFound),
-    };
-    match found {
+    match redeemed {
         Ok(jobs) => {
-            state.throttle.succeeded(&state.store, attempt).await;
             crate::metrics::inc("printgate_release_requests_total", &[("result", "redeemed")]);
             tracing::info!(site = %station.site, station = %station.token_id, jobs = jobs.len(), "code redeemed");
             Ok(Json(JobList { site: station.site, jobs }))
         }
-        Err(StoreError::NotFound) => {
+        Err(lockouts) => {
             crate::metrics::inc("printgate_release_requests_total", &[("result", "wrong_code")]);
-            wrong_code(&state, &station, peer, attempt).await;
+            wrong_code(&state, &station, peer, lockouts).await;
             Err(ApiError::NotFound)
-        }
-        Err(e) => {
-            // Not an answer about the code: the slot goes back.
-            state.throttle.succeeded(&state.store, attempt).await;
-            Err(e.into())
         }
     }
 }
 
-/// Counts a wrong code; a lock-out that starts now goes to the audit trail. The code itself is
-/// never logged (a near miss would help an attacker reading logs).
-async fn wrong_code(state: &ApiState, station: &Station, peer: SocketAddr, attempt: Attempt) {
+/// Logs a wrong code; a lock-out that started with it goes to the audit trail. The code itself
+/// is never logged (a near miss would help an attacker reading logs).
+async fn wrong_code(state: &ApiState, station: &Station, peer: SocketAddr, lockouts: Vec<throttle::LockedOut>) {
     tracing::warn!(site = %station.site, station = %station.token_id, peer = %peer.ip(), "wrong release code");
-    for locked in state.throttle.failed(&state.store, attempt).await {
+    for locked in lockouts {
         let kind = match &locked.key {
             ThrottleKey::Station(_) | ThrottleKey::Account(_) => "station_locked_out",
             ThrottleKey::Address(_) => "address_locked_out",

@@ -4,9 +4,10 @@
 //! (HTTP 429 with `Retry-After`) for the lock-out time, during which even a right code or
 //! password is refused.
 //!
-//! Counting and checking are one atomic step in the store ([`Store::admit_attempt`]): an attempt
-//! takes a slot on every key before the code or password is looked at, so with N attempts sent
-//! at once, on any number of nodes, at most the limit are ever checked. A lock-out this node
+//! Counting and checking are one atomic step in the store: a login takes a slot on every key
+//! before the password is looked at ([`Throttle::admit`]), and a release code is looked up inside
+//! the transaction that holds its slots ([`Throttle::redeem`]), so with N attempts sent at once,
+//! on any number of nodes, at most the limit are ever checked. A lock-out this node
 //! has seen is remembered in memory too, so the 429 path of a locked-out key costs no database
 //! query.
 //!
@@ -18,7 +19,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::store::{Admission, AttemptLimit, Store, StoreError};
+use crate::store::{Admission, AttemptLimit, JobInfo, Redemption, ReleaseCode, Store, StoreError};
 
 /// What is being counted (ordered: subjects before addresses, so concurrent transactions on
 /// PostgreSQL take rows in one order).
@@ -159,11 +160,63 @@ impl Throttle {
         }
         match store.admit_attempt(&counted).await? {
             Admission::Admitted => Ok(Attempt { keys }),
-            Admission::Refused { key, locked_until: Some(until) } => {
-                self.remember(store_keys[key].clone(), until, now);
-                Err(Refusal::LockedOut { retry_after: (until - now).max(1) as u64 })
+            Admission::Refused { key, locked_until } => Err(self.refused(&store_keys[key], locked_until, now)),
+        }
+    }
+
+    /// Looks up a release code inside the brute-force step of `keys` ([`Store::redeem_code`]):
+    /// `Ok(Ok(jobs))` for a right code, `Ok(Err(lock-outs started))` for a wrong one (`None`:
+    /// a code that cannot exist).
+    ///
+    /// # Errors
+    /// [`Refusal`]: no attempt left (the code was not looked at), or the store failed.
+    pub async fn redeem(
+        &self,
+        store: &Store,
+        keys: &[ThrottleKey],
+        code: Option<&ReleaseCode>,
+        site: &str,
+    ) -> Result<Result<Vec<JobInfo>, Vec<LockedOut>>, Refusal> {
+        let now = store.now();
+        let mut keys = keys.to_vec();
+        keys.sort();
+        let counted: Vec<(String, AttemptLimit)> = keys.iter().map(|k| (self.store_key(k), self.limit(k))).collect();
+        if let Some(until) = self.remembered(&counted.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(), now) {
+            return Err(Refusal::LockedOut { retry_after: (until - now).max(1) as u64 });
+        }
+        match store.redeem_code(&counted, code, site).await? {
+            Redemption::Jobs(jobs) => Ok(Ok(jobs)),
+            Redemption::Wrong(started) => Ok(Err(self.started(keys, &counted, started, now))),
+            Redemption::Refused { key, locked_until } => Err(self.refused(&counted[key].0, locked_until, now)),
+        }
+    }
+
+    /// The lock-outs among `started` (one per key), remembered.
+    fn started(
+        &self,
+        keys: Vec<ThrottleKey>,
+        counted: &[(String, AttemptLimit)],
+        started: Vec<Option<crate::store::LockoutStarted>>,
+        now: i64,
+    ) -> Vec<LockedOut> {
+        let mut locked = Vec::new();
+        for ((key, (store_key, _)), start) in keys.into_iter().zip(counted).zip(started) {
+            if let Some(lockout) = start {
+                self.remember(store_key.clone(), lockout.until, now);
+                locked.push(LockedOut { key, failures: u32::try_from(lockout.failures).unwrap_or(u32::MAX) });
             }
-            Admission::Refused { locked_until: None, .. } => Err(Refusal::LockedOut { retry_after: 1 }),
+        }
+        locked
+    }
+
+    /// The refusal for a key without a slot (remembered when it is a lock-out).
+    fn refused(&self, store_key: &str, locked_until: Option<i64>, now: i64) -> Refusal {
+        match locked_until {
+            Some(until) => {
+                self.remember(store_key.to_owned(), until, now);
+                Refusal::LockedOut { retry_after: (until - now).max(1) as u64 }
+            }
+            None => Refusal::LockedOut { retry_after: 1 },
         }
     }
 
@@ -183,17 +236,7 @@ impl Throttle {
     pub async fn failed(&self, store: &Store, attempt: Attempt) -> Vec<LockedOut> {
         let counted: Vec<(String, AttemptLimit)> = attempt.keys.iter().map(|k| (self.store_key(k), self.limit(k))).collect();
         match store.attempt_failed(&counted).await {
-            Ok(started) => {
-                let now = store.now();
-                let mut locked = Vec::new();
-                for ((key, (store_key, _)), start) in attempt.keys.into_iter().zip(counted).zip(started) {
-                    if let Some(lockout) = start {
-                        self.remember(store_key, lockout.until, now);
-                        locked.push(LockedOut { key, failures: u32::try_from(lockout.failures).unwrap_or(u32::MAX) });
-                    }
-                }
-                locked
-            }
+            Ok(started) => self.started(attempt.keys, &counted, started, store.now()),
             Err(e) => {
                 tracing::error!(error = %e, scope = self.scope, "cannot count a failed attempt");
                 Vec::new()

@@ -31,7 +31,7 @@ pub use codes::ReleaseCode;
 pub use commands::Resent;
 pub use outbox::{NewReply, OUTBOX_LEASE_SECS};
 pub use reminders::DueReminder;
-pub use throttle::{Admission, AttemptLimit, LockoutStarted};
+pub use throttle::{Admission, AttemptLimit, LockoutStarted, Redemption};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -320,6 +320,16 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown, expired or other-site code.
     pub async fn release(&self, code: &ReleaseCode, site: &str) -> Result<Vec<JobInfo>, StoreError> {
+        let jobs = self.jobs_for_code(&self.pool, code, site).await?;
+        if jobs.is_empty() { Err(StoreError::NotFound) } else { Ok(jobs) }
+    }
+
+    /// The live jobs behind a release code (none for an unknown, expired or other-site code),
+    /// on `db`: the pool, or a transaction that holds a brute-force slot (throttle.rs).
+    pub(crate) async fn jobs_for_code<'e, E>(&self, db: E, code: &ReleaseCode, site: &str) -> Result<Vec<JobInfo>, StoreError>
+    where
+        E: sqlx::Executor<'e, Database = sqlx::Any>,
+    {
         let rows = sqlx::query(
             "SELECT j.id, j.filename, j.pages, j.color, j.copies, j.bytes, j.sha256, j.duplex, j.page_range FROM jobs j \
              JOIN messages m ON m.id = j.message_id \
@@ -328,11 +338,8 @@ impl Store {
         .bind(self.code_hash(code))
         .bind(site)
         .bind(self.now())
-        .fetch_all(&self.pool)
+        .fetch_all(db)
         .await?;
-        if rows.is_empty() {
-            return Err(StoreError::NotFound);
-        }
         rows.iter().map(job_info).collect()
     }
 

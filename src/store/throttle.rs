@@ -8,7 +8,9 @@
 //! ([`Store::admit_attempt`]), or is refused. A right answer gives its slot back
 //! ([`Store::attempt_succeeded`]); a wrong one keeps it as a failure ([`Store::attempt_failed`]),
 //! and the failure that reaches `max` starts the lock-out. So however many requests arrive at
-//! once, on however many nodes, at most `max` of them are ever checked per window.
+//! once, on however many nodes, at most `max` of them are ever checked per window. Release
+//! codes use the same statements inside one transaction around the look-up
+//! ([`Store::redeem_code`]), so that a right code writes nothing.
 //!
 //! Keys are opaque strings chosen by the caller (`release:station:<token id>`,
 //! `release:address:<ip>`, `admin:account:<hash>`, `admin:address:<ip>`); they never hold a code
@@ -16,7 +18,7 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{JobInfo, ReleaseCode, Store, StoreError};
 
 /// How many attempts a key may make in one window, and how long it is locked out once that
 /// many have failed.
@@ -36,6 +38,18 @@ pub enum Admission {
     /// Key number `key` has no slot left; nothing was taken from any key. `locked_until` is the
     /// end of its lock-out (Unix seconds), or `None` when its slots are held by attempts still
     /// being checked (a moment later one may be free).
+    Refused { key: usize, locked_until: Option<i64> },
+}
+
+/// A release code looked at inside its brute-force step ([`Store::redeem_code`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redemption {
+    /// The code is right: these are its jobs; nothing was counted.
+    Jobs(Vec<JobInfo>),
+    /// The code is wrong (or names no live job): counted, with the lock-outs this failure
+    /// started, in the order of the keys.
+    Wrong(Vec<Option<LockoutStarted>>),
+    /// Not looked at: as [`Admission::Refused`].
     Refused { key: usize, locked_until: Option<i64> },
 }
 
@@ -76,17 +90,52 @@ impl Store {
     pub async fn admit_attempt(&self, keys: &[(String, AttemptLimit)]) -> Result<Admission, StoreError> {
         let now = self.now();
         let mut tx = self.pool.begin().await?;
-        for (index, (key, limit)) in keys.iter().enumerate() {
-            let taken =
-                sqlx::query(TAKE_SLOT).bind(key).bind(now + limit.window_secs).bind(now).bind(limit.max).fetch_optional(&mut *tx).await?;
-            if taken.is_none() {
-                tx.rollback().await?;
-                let locked_until = self.locked_until(key, limit.max, now).await?;
-                return Ok(Admission::Refused { key: index, locked_until });
-            }
+        if let Some(index) = take_slots(&mut tx, keys, now).await? {
+            tx.rollback().await?;
+            let (key, limit) = &keys[index];
+            return Ok(Admission::Refused { key: index, locked_until: self.locked_until(key, limit.max, now).await? });
         }
         tx.commit().await?;
         Ok(Admission::Admitted)
+    }
+
+    /// Looks a release code up inside its brute-force step: one transaction takes a slot on
+    /// every key (or refuses without looking), looks the code up, and then either rolls back
+    /// (a right code: nothing is counted, nothing is written to disk) or counts the failure and
+    /// commits. The slots' row locks (PostgreSQL) or the write lock (SQLite) are held while the
+    /// code is looked up, so attempts on the same key are decided one after another, on every
+    /// node. `None` is a code that cannot exist (wrong without a look-up).
+    ///
+    /// This is the release API's form of [`Store::admit_attempt`] + [`Store::attempt_failed`]:
+    /// the look-up is a short indexed read, so holding the locks costs less than the two commits
+    /// a slot taken and given back would (a right code, the common case, writes nothing).
+    ///
+    /// # Errors
+    /// [`StoreError::Db`]; nothing is counted then.
+    pub async fn redeem_code(
+        &self,
+        keys: &[(String, AttemptLimit)],
+        code: Option<&ReleaseCode>,
+        site: &str,
+    ) -> Result<Redemption, StoreError> {
+        let now = self.now();
+        let mut tx = self.pool.begin().await?;
+        if let Some(index) = take_slots(&mut tx, keys, now).await? {
+            tx.rollback().await?;
+            let (key, limit) = &keys[index];
+            return Ok(Redemption::Refused { key: index, locked_until: self.locked_until(key, limit.max, now).await? });
+        }
+        let jobs = match code {
+            Some(code) => self.jobs_for_code(&mut *tx, code, site).await?,
+            None => Vec::new(),
+        };
+        if !jobs.is_empty() {
+            tx.rollback().await?;
+            return Ok(Redemption::Jobs(jobs));
+        }
+        let started = count_failures(&mut tx, keys, now).await?;
+        tx.commit().await?;
+        Ok(Redemption::Wrong(started))
     }
 
     /// The end of `key`'s lock-out, if its failures have reached `max` and it has not ended.
@@ -121,22 +170,8 @@ impl Store {
     /// # Errors
     /// [`StoreError::Db`]; nothing is counted then (the slots still stay taken).
     pub async fn attempt_failed(&self, keys: &[(String, AttemptLimit)]) -> Result<Vec<Option<LockoutStarted>>, StoreError> {
-        let now = self.now();
         let mut tx = self.pool.begin().await?;
-        let mut started = Vec::with_capacity(keys.len());
-        for (key, limit) in keys {
-            let until = now + limit.lockout_secs;
-            let row = sqlx::query(COUNT_FAILURE).bind(key).bind(limit.max).bind(until).fetch_optional(&mut *tx).await?;
-            let start = match row {
-                Some(row) => {
-                    let (failures, resets_at): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
-                    (failures == limit.max && resets_at == until).then_some(LockoutStarted { failures, until })
-                }
-                // The janitor removed an ended window while the attempt was checked.
-                None => None,
-            };
-            started.push(start);
-        }
+        let started = count_failures(&mut tx, keys, self.now()).await?;
         tx.commit().await?;
         Ok(started)
     }
@@ -159,4 +194,37 @@ impl Store {
         let done = sqlx::query("DELETE FROM throttle_attempts WHERE resets_at <= $1").bind(now).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
+}
+
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Takes a slot on every key in `tx`, in order; the index of the first key without one.
+async fn take_slots(tx: &mut Tx, keys: &[(String, AttemptLimit)], now: i64) -> Result<Option<usize>, StoreError> {
+    for (index, (key, limit)) in keys.iter().enumerate() {
+        let taken =
+            sqlx::query(TAKE_SLOT).bind(key).bind(now + limit.window_secs).bind(now).bind(limit.max).fetch_optional(&mut **tx).await?;
+        if taken.is_none() {
+            return Ok(Some(index));
+        }
+    }
+    Ok(None)
+}
+
+/// Counts a failure on every key in `tx`; the lock-outs it starts, in the order of the keys.
+async fn count_failures(tx: &mut Tx, keys: &[(String, AttemptLimit)], now: i64) -> Result<Vec<Option<LockoutStarted>>, StoreError> {
+    let mut started = Vec::with_capacity(keys.len());
+    for (key, limit) in keys {
+        let until = now + limit.lockout_secs;
+        let row = sqlx::query(COUNT_FAILURE).bind(key).bind(limit.max).bind(until).fetch_optional(&mut **tx).await?;
+        let start = match row {
+            Some(row) => {
+                let (failures, resets_at): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+                (failures == limit.max && resets_at == until).then_some(LockoutStarted { failures, until })
+            }
+            // The janitor removed an ended window while the attempt was checked.
+            None => None,
+        };
+        started.push(start);
+    }
+    Ok(started)
 }
