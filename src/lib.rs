@@ -20,6 +20,7 @@ pub mod inbound;
 pub mod intake;
 pub mod live;
 pub mod metrics;
+pub mod net;
 pub mod notify;
 pub mod pipeline;
 pub mod screen;

@@ -58,7 +58,7 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
     let relay = outbox::Relay::new(&RelayUrl::parse(&config.relay.url).map_err(anyhow::Error::msg)?)?;
 
     let tls = match (&config.smtp.tls_cert, &config.smtp.tls_key) {
-        (Some(cert), Some(key)) => Some(smtp::tls::acceptor(cert, key)?),
+        (Some(cert), Some(key)) => Some(crate::net::tls::acceptor(cert, key)?),
         _ => None,
     };
     let smtp_listener = TcpListener::bind(config.smtp.listen).await.with_context(|| format!("binding smtp.listen {}", config.smtp.listen))?;
@@ -66,7 +66,7 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
         Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding smtp.tls_listen {addr}"))?),
         None => None,
     };
-    let api_listener = crate::api::listen::bind("api", config.api.listen, config.api.tls_cert.as_deref(), config.api.tls_key.as_deref()).await?;
+    let api_listener = crate::net::http::bind("api", config.api.listen, config.api.tls_cert.as_deref(), config.api.tls_key.as_deref()).await?;
     tracing::info!(
         smtp = %smtp_listener.local_addr()?,
         smtps = ?tls_listener.as_ref().and_then(|l| l.local_addr().ok()),
@@ -107,7 +107,7 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
     tasks.spawn(janitor(store.clone(), live.clone(), outbox_wake, retention, shutdown.clone()));
 
     let app = crate::api::router(crate::api::ApiState::new(store.clone(), &config.api));
-    tasks.spawn(crate::api::listen::serve(api_listener, app, shutdown.clone(), "release API"));
+    tasks.spawn(crate::net::http::serve(api_listener, app, shutdown.clone(), "release API"));
     // Queue settings changed in any node's admin console reach this node within seconds.
     tasks.spawn(crate::live::follow_queue_settings(live.clone(), store.clone(), QUEUE_SETTINGS_EVERY, shutdown.clone()));
     if let Some(admin) = &config.admin {

@@ -7,7 +7,6 @@
 //! receive sealed bytes.
 
 pub mod error;
-pub mod listen;
 pub mod throttle;
 
 use std::net::SocketAddr;

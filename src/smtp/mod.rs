@@ -15,7 +15,6 @@ pub mod io;
 pub mod limits;
 pub mod reply;
 pub mod session;
-pub mod tls;
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
