@@ -81,7 +81,7 @@ impl Inbound {
             tracing::warn!(client = %envelope.client_ip, "sender over its hourly rate");
             verdict = Verdict::TempFail(TempFailure::SenderRateLimited);
         }
-        let mut trace = trace_of(&id, &envelope, &submission, &scans, &verdict, raw.len(), &screen::allowed_types(queue));
+        let mut trace = trace_of(&id, &envelope, &submission, &scans, &verdict, raw.len(), queue.allowed_types.types());
         trace.auth = auth.summary.clone();
         trace.grade = auth.grade.as_str().to_owned();
         let disposition = match verdict {

@@ -16,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod crypto;
+pub mod doctype;
 pub mod inbound;
 pub mod intake;
 pub mod live;

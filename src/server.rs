@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::crypto::Secret;
 use crate::live::{Live, Shared};
 use crate::inbound::Inbound;
-use crate::notify::{RelayUrl, outbox};
+use crate::notify::outbox;
 use crate::pipeline::{self, Pipeline};
 use crate::smtp::{self, SmtpSettings};
 use crate::spool::Spool;
@@ -55,7 +55,7 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
     let store = Store::open(&config.store).await.context("opening the store")?;
     let node_key = Secret::load_or_create(&config.spool.key_file).context("loading the node key")?;
     let spool = Spool::open(&config.spool.dir, &node_key).context("opening the spool")?;
-    let relay = outbox::Relay::new(&RelayUrl::parse(&config.relay.url).map_err(anyhow::Error::msg)?)?;
+    let relay = outbox::Relay::new(&config.relay.url)?;
 
     let tls = match (&config.smtp.tls_cert, &config.smtp.tls_key) {
         (Some(cert), Some(key)) => Some(crate::net::tls::acceptor(cert, key)?),

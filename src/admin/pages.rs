@@ -192,7 +192,7 @@ fn queues_page(state: &AdminState, admin: &Admin, status: StatusCode, error: Opt
                 name => &q.name, address => &q.address, site => &q.site, sites => live.config.site.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
                 spam_tag_score => q.spam_tag_score, spam_reject_score => q.spam_reject_score,
                 max_pages => q.max_pages, retention => humantime::format_duration(q.retention).to_string(),
-                color => q.color, allowed_types => q.allowed_types.join(", "),
+                color => q.color, allowed_types => q.allowed_types.names().join(", "),
                 updated_by => o.map(|o| o.updated_by.clone()), updated_at => o.map(|o| fmt_time(o.updated_at)),
             }
         })
@@ -252,7 +252,7 @@ pub async fn save_queue(State(state): State<AdminState>, admin: Admin, Path(name
     let detail = format!(
         "queue {name}: address {} -> {}, site {} -> {}, spam_tag_score {} -> {}, spam_reject_score {} -> {}, max_pages {} -> {}, retention {}s -> {}s, color {} -> {}, allowed_types [{}] -> [{}]",
         before.address, after.address, before.site, after.site, before.spam_tag_score, after.spam_tag_score, before.spam_reject_score, after.spam_reject_score, before.max_pages, after.max_pages,
-        before.retention.as_secs(), after.retention.as_secs(), before.color, after.color, before.allowed_types.join(","), after.allowed_types.join(",")
+        before.retention.as_secs(), after.retention.as_secs(), before.color, after.color, before.allowed_types.names().join(","), after.allowed_types.names().join(",")
     );
     if let Err(e) = state.store.set_queue_override(&change).await {
         return unavailable(&e);
