@@ -25,6 +25,7 @@ use crate::store::trace::TraceDocument;
 use crate::store::{NewJob, NewMessage, Recorded, Store, commands};
 
 mod command;
+pub mod reminder;
 
 /// Delay before a failed entry is tried again (store or blob outage).
 const RETRY_AFTER: Duration = Duration::from_secs(10);

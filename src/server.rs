@@ -156,7 +156,7 @@ async fn janitor(store: Store, live: Shared, outbox_wake: Arc<Notify>, retention
         if let Err(e) = store.purge_throttle(store.now() - retention.failures.as_secs() as i64, store.now()).await {
             tracing::warn!(error = %e, "purge of failure counters failed; will retry");
         }
-        match crate::notify::reminder::queue_due(&store, &live.load_full()).await {
+        match crate::pipeline::reminder::queue_due(&store, &live.load_full()).await {
             Ok(0) => {}
             Ok(n) => {
                 tracing::info!(reminders = n, "expiry reminders queued");

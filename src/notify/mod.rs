@@ -11,7 +11,6 @@ pub mod dkim;
 pub mod lang;
 pub mod outbox;
 pub mod qr;
-pub mod reminder;
 pub mod templates;
 pub mod when;
 
