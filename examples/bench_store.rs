@@ -151,7 +151,13 @@ impl Iter {
 
 fn ms(secs: f64) -> String {
     let v = secs * 1000.0;
-    if v < 10.0 { format!("{v:.2} ms") } else if v < 100.0 { format!("{v:.1} ms") } else { format!("{v:.0} ms") }
+    if v < 10.0 {
+        format!("{v:.2} ms")
+    } else if v < 100.0 {
+        format!("{v:.1} ms")
+    } else {
+        format!("{v:.0} ms")
+    }
 }
 
 fn mbps(series: &Series, bytes: usize) -> f64 {
@@ -159,7 +165,13 @@ fn mbps(series: &Series, bytes: usize) -> f64 {
 }
 
 fn ops_fmt(v: f64) -> String {
-    if v >= 100.0 { format!("{v:.0}") } else if v >= 10.0 { format!("{v:.1}") } else { format!("{v:.2}") }
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
 }
 
 // --- CPU accounting: was the machine otherwise quiet? -----------------------------------------
@@ -317,13 +329,8 @@ impl Raw {
             Self::S3 { http, base } => {
                 // Unsigned: moto takes anonymous requests, and a public-read object can be read
                 // back without signing either (the store's client signs, SigV4 over the payload).
-                let resp = http
-                    .put(format!("{base}/{key}"))
-                    .header("x-amz-acl", "public-read")
-                    .body(bytes.to_vec())
-                    .send()
-                    .await
-                    .expect("S3 PUT");
+                let resp =
+                    http.put(format!("{base}/{key}")).header("x-amz-acl", "public-read").body(bytes.to_vec()).send().await.expect("S3 PUT");
                 assert!(resp.status().is_success(), "S3 PUT {key}: {}", resp.status());
             }
         }
@@ -490,8 +497,9 @@ impl Bench<'_> {
                         let mut it = Iter::new();
                         let sealed = raw.get(&format!("ref-{tag}-{i}")).await;
                         it.lap("raw get");
-                        let opened = seal::open(&sealed, &self.keys.private, Expect { job_id: job_id(&format!("ref-{tag}"), i), site: SITE })
-                            .expect("open");
+                        let opened =
+                            seal::open(&sealed, &self.keys.private, Expect { job_id: job_id(&format!("ref-{tag}"), i), site: SITE })
+                                .expect("open");
                         it.lap("open");
                         assert!(opened == pdf, "the reference job did not round-trip");
                         it.finish(&mut c.ref_fetch, measured);
@@ -555,7 +563,9 @@ async fn pg_backends(url: &str) -> (Vec<u32>, String) {
         .map(|rows| rows.iter().filter_map(|r| r.try_get::<i32, _>(0).ok()).map(|p| p as u32).collect())
         .unwrap_or_default();
     let mut settings = Vec::new();
-    for (name, sql) in [("fsync", "SHOW fsync"), ("synchronous_commit", "SHOW synchronous_commit"), ("shared_buffers", "SHOW shared_buffers")] {
+    for (name, sql) in
+        [("fsync", "SHOW fsync"), ("synchronous_commit", "SHOW synchronous_commit"), ("shared_buffers", "SHOW shared_buffers")]
+    {
         let v: String = sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap_or_else(|_| "?".into());
         settings.push(format!("{name}={v}"));
     }
@@ -648,16 +658,38 @@ async fn main() {
     }
     let load_end = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let sqlite = sqlite_settings(&args.dir).await;
-    report(&args, &cells, &bench.cpu, &sqlite, &pg_settings, load_start.split(' ').next().unwrap_or("?"), load_end.split(' ').next().unwrap_or("?"), t_start.elapsed());
+    report(
+        &args,
+        &cells,
+        &bench.cpu,
+        &sqlite,
+        &pg_settings,
+        load_start.split(' ').next().unwrap_or("?"),
+        load_end.split(' ').next().unwrap_or("?"),
+        t_start.elapsed(),
+    );
 }
 
 #[allow(clippy::too_many_arguments)]
 fn report(args: &Args, cells: &[Cell], cpu: &CpuMeter, sqlite: &str, pg_settings: &str, load_start: &str, load_end: &str, took: Duration) {
-    let date = std::process::Command::new("date").arg("+%F").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
+    let date = std::process::Command::new("date")
+        .arg("+%F")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
     println!();
-    println!("run:     {:.0} s; iterations: 100 KB {} (+{} warm-up), 10 MB {} (+{} warm-up) per series; one client, one job per message; the series of a cell interleaved per iteration; ops/s = iterations / summed latency", took.as_secs_f64(), args.small_n, args.small_warmup, args.large_n, args.large_warmup);
+    println!(
+        "run:     {:.0} s; iterations: 100 KB {} (+{} warm-up), 10 MB {} (+{} warm-up) per series; one client, one job per message; the series of a cell interleaved per iteration; ops/s = iterations / summed latency",
+        took.as_secs_f64(),
+        args.small_n,
+        args.small_warmup,
+        args.large_n,
+        args.large_warmup
+    );
     println!("machine: {}; load average {load_start} at start, {load_end} at end", args.machine);
-    println!("stores:  SQLite {sqlite}; PostgreSQL {pg_settings}; local blobs: object_store LocalFileSystem (no fsync); MB/s = 10^6 bytes of PDF per second");
+    println!(
+        "stores:  SQLite {sqlite}; PostgreSQL {pg_settings}; local blobs: object_store LocalFileSystem (no fsync); MB/s = 10^6 bytes of PDF per second"
+    );
     println!("PDFs:    100 KB = {} B, 10 MB = {} B, random stream (incompressible; zstd gains nothing)", 100 * KB, 10 * MB);
     println!();
     for c in cells {
@@ -715,7 +747,9 @@ fn report(args: &Args, cells: &[Cell], cpu: &CpuMeter, sqlite: &str, pg_settings
     let (busy, mean) = (cpu.busy_other(), cpu.mean_other());
     println!("other processes: up to {busy:.2} cores in a phase, {mean:.2} cores on average over the run");
     let busy_note = if busy > 0.25 {
-        println!("WARNING: other processes used up to {busy:.1} cores during a phase: the figures are disturbed; re-run on a quiet machine");
+        println!(
+            "WARNING: other processes used up to {busy:.1} cores during a phase: the figures are disturbed; re-run on a quiet machine"
+        );
         format!("; busy: other processes used up to {busy:.1} cores during a phase ({mean:.1} on average)")
     } else {
         String::new()

@@ -77,99 +77,154 @@ fn build(c: &mut Corpus) -> anyhow::Result<()> {
         ]))
     });
     c.add("multipage-pdf", "a multi-page PDF (12 pages)", Smtp::Accept, &[("thesis-chapter-3.pdf", PRINT)], |m| {
-        m.subject("chapter 3").root(mixed(vec![
-            text("Chapter 3 for the reading group.\n"),
-            attach("application/pdf", "thesis-chapter-3.pdf", &thesis),
-        ]))
+        m.subject("chapter 3")
+            .root(mixed(vec![text("Chapter 3 for the reading group.\n"), attach("application/pdf", "thesis-chapter-3.pdf", &thesis)]))
     });
 
     // --- nested multiparts -------------------------------------------------------------
     let agenda = sample_pdf("Board meeting agenda", 2);
-    c.add("nested-multipart", "a PDF four multipart levels deep, next to an HTML alternative", Smtp::Accept,
-        &[("agenda.pdf", PRINT)], |m| {
-        m.mailer(THUNDERBIRD).subject("agenda").root(mixed(vec![
-            alternative(vec![text("Agenda attached.\n"), html("<p>Agenda attached.</p>")]),
-            mixed(vec![
-                text("(digest)\n"),
-                mixed(vec![mixed(vec![attach("application/pdf", "agenda.pdf", &agenda)])]),
-            ]),
-        ]))
-    });
+    c.add(
+        "nested-multipart",
+        "a PDF four multipart levels deep, next to an HTML alternative",
+        Smtp::Accept,
+        &[("agenda.pdf", PRINT)],
+        |m| {
+            m.mailer(THUNDERBIRD).subject("agenda").root(mixed(vec![
+                alternative(vec![text("Agenda attached.\n"), html("<p>Agenda attached.</p>")]),
+                mixed(vec![text("(digest)\n"), mixed(vec![mixed(vec![attach("application/pdf", "agenda.pdf", &agenda)])])]),
+            ]))
+        },
+    );
 
     // --- forwarded messages (message/rfc822) ---------------------------------------------
     let invoice = sample_pdf("Invoice 2024-117", 1);
-    c.add("forwarded-rfc822", "a forwarded message/rfc822 whose attachment counts", Smtp::Accept,
-        &[("invoice-2024-117.pdf", PRINT)], |m| {
-        let inner = inner_mail("billing@shop.example", "Your invoice 2024-117", "orig-invoice", mixed(vec![
-            text("Dear customer,\nyour invoice is attached.\n"),
-            attach("application/pdf", "invoice-2024-117.pdf", &invoice),
-        ]));
-        m.mailer(OUTLOOK).subject("Fw: Your invoice 2024-117").root(mixed(vec![
-            text("Please print the forwarded invoice.\n"),
-            forwarded(&inner, None),
-        ]))
-    });
+    c.add(
+        "forwarded-rfc822",
+        "a forwarded message/rfc822 whose attachment counts",
+        Smtp::Accept,
+        &[("invoice-2024-117.pdf", PRINT)],
+        |m| {
+            let inner = inner_mail(
+                "billing@shop.example",
+                "Your invoice 2024-117",
+                "orig-invoice",
+                mixed(vec![
+                    text("Dear customer,\nyour invoice is attached.\n"),
+                    attach("application/pdf", "invoice-2024-117.pdf", &invoice),
+                ]),
+            );
+            m.mailer(OUTLOOK)
+                .subject("Fw: Your invoice 2024-117")
+                .root(mixed(vec![text("Please print the forwarded invoice.\n"), forwarded(&inner, None)]))
+        },
+    );
     let cover = sample_pdf("Cover letter", 1);
     let transcript = sample_pdf("Transcript of records", 3);
-    c.add("forwarded-twice", "a forward of a forward: the innermost attachment and the outer one count", Smtp::Accept,
-        &[("cover-letter.pdf", PRINT), ("transcript.pdf", PRINT)], |m| {
-        let innermost = inner_mail("registrar@university.example", "Transcript", "orig-transcript", mixed(vec![
-            text("Your transcript.\n"),
-            attach("application/pdf", "transcript.pdf", &transcript),
-        ]));
-        let middle = inner_mail("friend@example.net", "Fwd: Transcript", "orig-fwd-transcript", mixed(vec![
-            text("Forwarding as asked.\n"),
-            forwarded(&innermost, Some("Transcript.eml")),
-        ]));
-        m.mailer(APPLE).subject("Fwd: Fwd: Transcript").root(mixed(vec![
-            text("Both please.\n"),
-            attach("application/pdf", "cover-letter.pdf", &cover),
-            forwarded(&middle, Some("Fwd Transcript.eml")),
-        ]))
-    });
+    c.add(
+        "forwarded-twice",
+        "a forward of a forward: the innermost attachment and the outer one count",
+        Smtp::Accept,
+        &[("cover-letter.pdf", PRINT), ("transcript.pdf", PRINT)],
+        |m| {
+            let innermost = inner_mail(
+                "registrar@university.example",
+                "Transcript",
+                "orig-transcript",
+                mixed(vec![text("Your transcript.\n"), attach("application/pdf", "transcript.pdf", &transcript)]),
+            );
+            let middle = inner_mail(
+                "friend@example.net",
+                "Fwd: Transcript",
+                "orig-fwd-transcript",
+                mixed(vec![text("Forwarding as asked.\n"), forwarded(&innermost, Some("Transcript.eml"))]),
+            );
+            m.mailer(APPLE).subject("Fwd: Fwd: Transcript").root(mixed(vec![
+                text("Both please.\n"),
+                attach("application/pdf", "cover-letter.pdf", &cover),
+                forwarded(&middle, Some("Fwd Transcript.eml")),
+            ]))
+        },
+    );
     let notes = sample_pdf("Meeting notes", 1);
     let pe_viewer = pe_executable(1);
-    c.add("forwarded-with-exe", "a forwarded message holding a PDF and a program", Smtp::Accept,
-        &[("meeting-notes.pdf", PRINT), ("viewer.exe", PROGRAM)], |m| {
-        let inner = inner_mail("colleague@example.org", "notes + viewer", "orig-notes", mixed(vec![
-            text("Notes and the viewer you need.\n"),
-            attach("application/pdf", "meeting-notes.pdf", &notes),
-            attach("application/x-msdownload", "viewer.exe", &pe_viewer),
-        ]));
-        m.subject("Fwd: notes + viewer").root(mixed(vec![text("print the notes\n"), forwarded(&inner, None)]))
-    });
+    c.add(
+        "forwarded-with-exe",
+        "a forwarded message holding a PDF and a program",
+        Smtp::Accept,
+        &[("meeting-notes.pdf", PRINT), ("viewer.exe", PROGRAM)],
+        |m| {
+            let inner = inner_mail(
+                "colleague@example.org",
+                "notes + viewer",
+                "orig-notes",
+                mixed(vec![
+                    text("Notes and the viewer you need.\n"),
+                    attach("application/pdf", "meeting-notes.pdf", &notes),
+                    attach("application/x-msdownload", "viewer.exe", &pe_viewer),
+                ]),
+            );
+            m.subject("Fwd: notes + viewer").root(mixed(vec![text("print the notes\n"), forwarded(&inner, None)]))
+        },
+    );
 
     // --- TNEF (Outlook winmail.dat) ------------------------------------------------------
     let quarterly = sample_pdf("Quarterly report Q1", 2);
     let notes_txt = b"Room 2.14, bring the printed report.\r\nCoffee at 10.\r\n".to_vec();
     let winmail = tnef(&[("Quarterly Report.pdf", &quarterly), ("notes.txt", &notes_txt)]);
-    c.add("tnef-winmail", "Outlook TNEF winmail.dat with a PDF and a text file inside", Smtp::Accept,
-        &[("Quarterly Report.pdf", PRINT), ("notes.txt", PRINT)], |m| {
-        m.mailer(OUTLOOK).subject("Quarterly report").root(mixed(vec![
-            text("Please print the attached report.\n"),
-            part(&["Content-Type: application/ms-tnef; name=\"winmail.dat\"",
-                "Content-Transfer-Encoding: base64",
-                "Content-Disposition: attachment; filename=\"winmail.dat\""], b64(&winmail)),
-        ]))
-    });
+    c.add(
+        "tnef-winmail",
+        "Outlook TNEF winmail.dat with a PDF and a text file inside",
+        Smtp::Accept,
+        &[("Quarterly Report.pdf", PRINT), ("notes.txt", PRINT)],
+        |m| {
+            m.mailer(OUTLOOK).subject("Quarterly report").root(mixed(vec![
+                text("Please print the attached report.\n"),
+                part(
+                    &[
+                        "Content-Type: application/ms-tnef; name=\"winmail.dat\"",
+                        "Content-Transfer-Encoding: base64",
+                        "Content-Disposition: attachment; filename=\"winmail.dat\"",
+                    ],
+                    b64(&winmail),
+                ),
+            ]))
+        },
+    );
     let tnef_invoice = sample_pdf("Invoice from Outlook", 1);
     let winmail_exe = tnef(&[("invoice.pdf", &tnef_invoice), ("update.exe", &pe_executable(2))]);
-    c.add("tnef-with-exe", "TNEF holding a PDF and a program: the PDF prints, the program is refused", Smtp::Accept,
-        &[("invoice.pdf", PRINT), ("update.exe", PROGRAM)], |m| {
-        m.mailer(OUTLOOK).subject("invoice").root(mixed(vec![
-            text("Invoice attached.\n"),
-            part(&["Content-Type: application/ms-tnef; name=\"winmail.dat\"",
-                "Content-Transfer-Encoding: base64",
-                "Content-Disposition: attachment; filename=\"winmail.dat\""], b64(&winmail_exe)),
-        ]))
-    });
+    c.add(
+        "tnef-with-exe",
+        "TNEF holding a PDF and a program: the PDF prints, the program is refused",
+        Smtp::Accept,
+        &[("invoice.pdf", PRINT), ("update.exe", PROGRAM)],
+        |m| {
+            m.mailer(OUTLOOK).subject("invoice").root(mixed(vec![
+                text("Invoice attached.\n"),
+                part(
+                    &[
+                        "Content-Type: application/ms-tnef; name=\"winmail.dat\"",
+                        "Content-Transfer-Encoding: base64",
+                        "Content-Disposition: attachment; filename=\"winmail.dat\"",
+                    ],
+                    b64(&winmail_exe),
+                ),
+            ]))
+        },
+    );
     let poster = sample_pdf("Poster A3", 1);
     let winmail_only = tnef(&[("Poster A3.pdf", &poster)]);
-    c.add("tnef-whole-body", "a message whose entire body is application/ms-tnef (Outlook rich text)", Smtp::Accept,
-        &[("Poster A3.pdf", PRINT)], |m| {
-        m.mailer(OUTLOOK).subject("poster").root(part(&["Content-Type: application/ms-tnef; name=\"winmail.dat\"",
-            "Content-Transfer-Encoding: base64"], b64(&winmail_only)))
-    });
+    c.add(
+        "tnef-whole-body",
+        "a message whose entire body is application/ms-tnef (Outlook rich text)",
+        Smtp::Accept,
+        &[("Poster A3.pdf", PRINT)],
+        |m| {
+            m.mailer(OUTLOOK).subject("poster").root(part(
+                &["Content-Type: application/ms-tnef; name=\"winmail.dat\"", "Content-Transfer-Encoding: base64"],
+                b64(&winmail_only),
+            ))
+        },
+    );
 
     // --- inline images by cid:, signature and tracking images ----------------------------
     let logo = png_rgb(240, 80, |x, y| if y > 30 && y < 50 && x > 20 && x < 220 { [250, 200, 40] } else { [20, 40, 110] });
@@ -189,9 +244,13 @@ fn build(c: &mut Corpus) -> anyhow::Result<()> {
     });
     let banner = png_rgb(600, 120, |x, _| [(x * 255 / 600) as u8, 90, 160]);
     let header_jpg = jpeg_gray(320, 64, |bx, _| 40 + (bx as i32 * 5));
-    c.add("html-cid-only", "an HTML newsletter whose only images are referenced by cid: (nothing printable)",
-        NOTHING_PRINTABLE, &[("banner.png", SKIP), ("header.jpg", SKIP)], |m| {
-        m.subject("Newsletter").root(related(vec![
+    c.add(
+        "html-cid-only",
+        "an HTML newsletter whose only images are referenced by cid: (nothing printable)",
+        NOTHING_PRINTABLE,
+        &[("banner.png", SKIP), ("header.jpg", SKIP)],
+        |m| {
+            m.subject("Newsletter").root(related(vec![
             alternative(vec![
                 text("Our newsletter. View it in HTML.\n"),
                 html("<img src=\"cid:header.jpg@news\"><h1>News</h1><p>Opening hours change in May.</p><img src=\"cid:banner.png@news\">"),
@@ -199,7 +258,8 @@ fn build(c: &mut Corpus) -> anyhow::Result<()> {
             inline_image("image/png", "banner.png", "banner.png@news", &banner),
             inline_image("image/jpeg", "header.jpg", "header.jpg@news", &header_jpg),
         ]))
-    });
+        },
+    );
     let image001 = png_rgb(48, 16, |x, _| if x < 16 { [0, 119, 181] } else { [255, 255, 255] });
     let timetable = sample_pdf("Timetable spring term", 1);
     c.add("outlook-signature-and-pixel", "an Outlook signature image (cid:) and a 1x1 tracking GIF next to a PDF",
@@ -219,27 +279,56 @@ fn build(c: &mut Corpus) -> anyhow::Result<()> {
     });
     let linkedin = png_rgb(20, 20, |x, y| if (4..16).contains(&x) && (4..16).contains(&y) { [255, 255, 255] } else { [10, 102, 194] });
     let letter = sample_pdf("Letter to the council", 1);
-    c.add("tiny-inline-images", "tiny inline images without any HTML referencing them (signature icons)", Smtp::Accept,
-        &[("linkedin.png", SKIP), ("t.gif", SKIP), ("letter.pdf", PRINT)], |m| {
-        m.subject("letter").root(mixed(vec![
-            text("Letter attached.\n--\nJo\n"),
-            part(&["Content-Type: image/png; name=\"linkedin.png\"", "Content-Transfer-Encoding: base64",
-                "Content-ID: <sig-linkedin@mailer>", "Content-Disposition: inline; filename=\"linkedin.png\""], b64(&linkedin)),
-            attach("application/pdf", "letter.pdf", &letter),
-            part(&["Content-Type: image/gif; name=\"t.gif\"", "Content-Transfer-Encoding: base64",
-                "Content-Disposition: inline; filename=\"t.gif\""], b64(GIF_1X1)),
-        ]))
-    });
+    c.add(
+        "tiny-inline-images",
+        "tiny inline images without any HTML referencing them (signature icons)",
+        Smtp::Accept,
+        &[("linkedin.png", SKIP), ("t.gif", SKIP), ("letter.pdf", PRINT)],
+        |m| {
+            m.subject("letter").root(mixed(vec![
+                text("Letter attached.\n--\nJo\n"),
+                part(
+                    &[
+                        "Content-Type: image/png; name=\"linkedin.png\"",
+                        "Content-Transfer-Encoding: base64",
+                        "Content-ID: <sig-linkedin@mailer>",
+                        "Content-Disposition: inline; filename=\"linkedin.png\"",
+                    ],
+                    b64(&linkedin),
+                ),
+                attach("application/pdf", "letter.pdf", &letter),
+                part(
+                    &[
+                        "Content-Type: image/gif; name=\"t.gif\"",
+                        "Content-Transfer-Encoding: base64",
+                        "Content-Disposition: inline; filename=\"t.gif\"",
+                    ],
+                    b64(GIF_1X1),
+                ),
+            ]))
+        },
+    );
     let photo = jpeg_gray(640, 480, |bx, by| if by < 25 { 90 + bx as i32 } else { 20 + ((bx as i32 * 7 + by as i32 * 3) % 80) });
-    c.add("iphone-photo", "an iPhone photo sent inline (not referenced by any HTML): it prints", Smtp::Accept,
-        &[("IMG_0042.jpeg", PRINT)], |m| {
-        m.mailer(IPHONE).subject("photo").root(mixed(vec![
-            text("\n"),
-            part(&["Content-Type: image/jpeg; name=\"IMG_0042.jpeg\"", "Content-Disposition: inline; filename=\"IMG_0042.jpeg\"",
-                "Content-Transfer-Encoding: base64"], b64(&photo)),
-            text("\n\nSent from my iPhone\n"),
-        ]))
-    });
+    c.add(
+        "iphone-photo",
+        "an iPhone photo sent inline (not referenced by any HTML): it prints",
+        Smtp::Accept,
+        &[("IMG_0042.jpeg", PRINT)],
+        |m| {
+            m.mailer(IPHONE).subject("photo").root(mixed(vec![
+                text("\n"),
+                part(
+                    &[
+                        "Content-Type: image/jpeg; name=\"IMG_0042.jpeg\"",
+                        "Content-Disposition: inline; filename=\"IMG_0042.jpeg\"",
+                        "Content-Transfer-Encoding: base64",
+                    ],
+                    b64(&photo),
+                ),
+                text("\n\nSent from my iPhone\n"),
+            ]))
+        },
+    );
     let floor_plan = png_gray(400, 300, |x, y| if x % 40 == 0 || y % 40 == 0 || x == 399 || y == 299 { 0 } else { 255 });
     c.add("png-attachment", "a PNG image attachment", Smtp::Accept, &[("floor-plan.png", PRINT)], |m| {
         m.subject("floor plan").root(mixed(vec![text("floor plan\n"), attach("image/png", "floor-plan.png", &floor_plan)]))
@@ -249,21 +338,37 @@ fn build(c: &mut Corpus) -> anyhow::Result<()> {
     c.add("text-attachment", "a UTF-8 plain-text attachment", Smtp::Accept, &[("reading-list.txt", PRINT)], |m| {
         m.subject("list").root(mixed(vec![
             text("Reading list attached.\n"),
-            part(&["Content-Type: text/plain; charset=utf-8; name=\"reading-list.txt\"", "Content-Transfer-Encoding: base64",
-                "Content-Disposition: attachment; filename=\"reading-list.txt\""], b64(reading.as_bytes())),
+            part(
+                &[
+                    "Content-Type: text/plain; charset=utf-8; name=\"reading-list.txt\"",
+                    "Content-Transfer-Encoding: base64",
+                    "Content-Disposition: attachment; filename=\"reading-list.txt\"",
+                ],
+                b64(reading.as_bytes()),
+            ),
         ]))
     });
     let boarding = sample_pdf("Boarding pass", 1);
-    c.add("apple-inline-pdf", "Apple Mail's inline-disposition PDF between two text parts: it prints", Smtp::Accept,
-        &[("Boarding Pass.pdf", PRINT)], |m| {
-        m.mailer(APPLE).subject("boarding pass").root(mixed(vec![
-            text("Here:\n"),
-            part(&["Content-Disposition: inline; filename=\"Boarding Pass.pdf\"",
-                "Content-Type: application/pdf; x-unix-mode=0644; name=\"Boarding Pass.pdf\"",
-                "Content-Transfer-Encoding: base64"], b64(&boarding)),
-            text("\nThanks!\n"),
-        ]))
-    });
+    c.add(
+        "apple-inline-pdf",
+        "Apple Mail's inline-disposition PDF between two text parts: it prints",
+        Smtp::Accept,
+        &[("Boarding Pass.pdf", PRINT)],
+        |m| {
+            m.mailer(APPLE).subject("boarding pass").root(mixed(vec![
+                text("Here:\n"),
+                part(
+                    &[
+                        "Content-Disposition: inline; filename=\"Boarding Pass.pdf\"",
+                        "Content-Type: application/pdf; x-unix-mode=0644; name=\"Boarding Pass.pdf\"",
+                        "Content-Transfer-Encoding: base64",
+                    ],
+                    b64(&boarding),
+                ),
+                text("\nThanks!\n"),
+            ]))
+        },
+    );
 
     // --- RFC 2231 / RFC 2047 file names ---------------------------------------------------
     let uebersicht = sample_pdf("Uebersicht Koeln", 1);
@@ -271,20 +376,37 @@ fn build(c: &mut Corpus) -> anyhow::Result<()> {
         let enc = format!("UTF-8''{}", pct("Übersicht Köln.pdf".as_bytes()));
         m.mailer(THUNDERBIRD).subject("Übersicht").root(mixed(vec![
             text("Anbei.\n"),
-            part(&[&format!("Content-Type: application/pdf;{CRLF} name*={enc}"), "Content-Transfer-Encoding: base64",
-                &format!("Content-Disposition: attachment;{CRLF} filename*={enc}")], b64(&uebersicht)),
+            part(
+                &[
+                    &format!("Content-Type: application/pdf;{CRLF} name*={enc}"),
+                    "Content-Transfer-Encoding: base64",
+                    &format!("Content-Disposition: attachment;{CRLF} filename*={enc}"),
+                ],
+                b64(&uebersicht),
+            ),
         ]))
     });
     let resume = sample_pdf("Resume Francois", 2);
-    c.add("rfc2231-latin1", "an RFC 2231 ISO-8859-1 file name with a language tag", Smtp::Accept,
-        &[("Résumé François.pdf", PRINT)], |m| {
-        let enc = format!("iso-8859-1'fr'{}", pct(&latin1("Résumé François.pdf")));
-        m.subject("CV").root(mixed(vec![
-            text("Mon CV.\n"),
-            part(&[&format!("Content-Type: application/pdf; name*={enc}"), "Content-Transfer-Encoding: base64",
-                &format!("Content-Disposition: attachment; filename*={enc}")], b64(&resume)),
-        ]))
-    });
+    c.add(
+        "rfc2231-latin1",
+        "an RFC 2231 ISO-8859-1 file name with a language tag",
+        Smtp::Accept,
+        &[("Résumé François.pdf", PRINT)],
+        |m| {
+            let enc = format!("iso-8859-1'fr'{}", pct(&latin1("Résumé François.pdf")));
+            m.subject("CV").root(mixed(vec![
+                text("Mon CV.\n"),
+                part(
+                    &[
+                        &format!("Content-Type: application/pdf; name*={enc}"),
+                        "Content-Transfer-Encoding: base64",
+                        &format!("Content-Disposition: attachment; filename*={enc}"),
+                    ],
+                    b64(&resume),
+                ),
+            ]))
+        },
+    );
     let bericht = sample_pdf("Jahresbericht 2024", 4);
     c.add("rfc2231-continuations", "an RFC 2231 file name split into numbered continuations", Smtp::Accept,
         &[("Jahresbericht 2024 – Entwurf final.pdf", PRINT)], |m| {
@@ -298,44 +420,73 @@ fn build(c: &mut Corpus) -> anyhow::Result<()> {
         ]))
     });
     let uebung = sample_pdf("Uebung 3 Loesungen", 2);
-    c.add("rfc2047-utf8-b", "an RFC 2047 B-encoded UTF-8 file name inside quotes (Outlook, Gmail)", Smtp::Accept,
-        &[("Übung 3 – Lösungen.pdf", PRINT)], |m| {
-        let name = ew_b("UTF-8", "Übung 3 – Lösungen.pdf".as_bytes());
-        m.mailer(GMAIL).subject("Übung").root(mixed(vec![
-            text("Lösungen.\n"),
-            part(&[&format!("Content-Type: application/pdf; name=\"{name}\""),
-                &format!("Content-Disposition: attachment; filename=\"{name}\""), "Content-Transfer-Encoding: base64"],
-                b64(&uebung)),
-        ]))
-    });
+    c.add(
+        "rfc2047-utf8-b",
+        "an RFC 2047 B-encoded UTF-8 file name inside quotes (Outlook, Gmail)",
+        Smtp::Accept,
+        &[("Übung 3 – Lösungen.pdf", PRINT)],
+        |m| {
+            let name = ew_b("UTF-8", "Übung 3 – Lösungen.pdf".as_bytes());
+            m.mailer(GMAIL).subject("Übung").root(mixed(vec![
+                text("Lösungen.\n"),
+                part(
+                    &[
+                        &format!("Content-Type: application/pdf; name=\"{name}\""),
+                        &format!("Content-Disposition: attachment; filename=\"{name}\""),
+                        "Content-Transfer-Encoding: base64",
+                    ],
+                    b64(&uebung),
+                ),
+            ]))
+        },
+    );
     let bewerbung = sample_pdf("Bewerbung Mueller", 2);
-    c.add("rfc2047-latin1-q", "an RFC 2047 Q-encoded ISO-8859-1 file name", Smtp::Accept,
-        &[("Bewerbung Müller Jürgen.pdf", PRINT)], |m| {
-        let name = ew_q("ISO-8859-1", &latin1("Bewerbung Müller Jürgen.pdf"));
-        m.mailer(OUTLOOK).subject("Bewerbung").root(mixed(vec![
-            text("Meine Bewerbung.\n"),
-            part(&[&format!("Content-Type: application/pdf; name=\"{name}\""),
-                &format!("Content-Disposition: attachment; filename=\"{name}\""), "Content-Transfer-Encoding: base64"],
-                b64(&bewerbung)),
-        ]))
-    });
+    c.add(
+        "rfc2047-latin1-q",
+        "an RFC 2047 Q-encoded ISO-8859-1 file name",
+        Smtp::Accept,
+        &[("Bewerbung Müller Jürgen.pdf", PRINT)],
+        |m| {
+            let name = ew_q("ISO-8859-1", &latin1("Bewerbung Müller Jürgen.pdf"));
+            m.mailer(OUTLOOK).subject("Bewerbung").root(mixed(vec![
+                text("Meine Bewerbung.\n"),
+                part(
+                    &[
+                        &format!("Content-Type: application/pdf; name=\"{name}\""),
+                        &format!("Content-Disposition: attachment; filename=\"{name}\""),
+                        "Content-Transfer-Encoding: base64",
+                    ],
+                    b64(&bewerbung),
+                ),
+            ]))
+        },
+    );
     let ordnung = sample_pdf("Pruefungsordnung", 6);
-    c.add("rfc2047-folded-words", "a long RFC 2047 name in two encoded words folded across lines", Smtp::Accept,
-        &[("Prüfungsordnung Fakultät für Maschinenbau.pdf", PRINT)], |m| {
-        let a = ew_q("UTF-8", "Prüfungsordnung Fakultät".as_bytes());
-        let b = ew_q("UTF-8", " für Maschinenbau.pdf".as_bytes());
-        m.mailer(THUNDERBIRD).subject("PO").root(mixed(vec![
-            text("PO anbei.\n"),
-            part(&[&format!("Content-Type: application/pdf;{CRLF} name=\"{a}{CRLF} {b}\""),
-                &format!("Content-Disposition: attachment;{CRLF} filename=\"{a}{CRLF} {b}\""), "Content-Transfer-Encoding: base64"],
-                b64(&ordnung)),
-        ]))
-    });
+    c.add(
+        "rfc2047-folded-words",
+        "a long RFC 2047 name in two encoded words folded across lines",
+        Smtp::Accept,
+        &[("Prüfungsordnung Fakultät für Maschinenbau.pdf", PRINT)],
+        |m| {
+            let a = ew_q("UTF-8", "Prüfungsordnung Fakultät".as_bytes());
+            let b = ew_q("UTF-8", " für Maschinenbau.pdf".as_bytes());
+            m.mailer(THUNDERBIRD).subject("PO").root(mixed(vec![
+                text("PO anbei.\n"),
+                part(
+                    &[
+                        &format!("Content-Type: application/pdf;{CRLF} name=\"{a}{CRLF} {b}\""),
+                        &format!("Content-Disposition: attachment;{CRLF} filename=\"{a}{CRLF} {b}\""),
+                        "Content-Transfer-Encoding: base64",
+                    ],
+                    b64(&ordnung),
+                ),
+            ]))
+        },
+    );
 
     // --- missing or lying Content-Type --------------------------------------------------
     let scan = sample_pdf("Scanned page 1", 1);
-    c.add("missing-content-type", "an attachment part with no Content-Type at all", Smtp::Accept,
-        &[("scan-0001.pdf", PRINT)], |m| {
+    c.add("missing-content-type", "an attachment part with no Content-Type at all", Smtp::Accept, &[("scan-0001.pdf", PRINT)], |m| {
         m.subject("scan").root(mixed(vec![
             text("scan\n"),
             part(&["Content-Disposition: attachment; filename=\"scan-0001.pdf\"", "Content-Transfer-Encoding: base64"], b64(&scan)),
@@ -343,42 +494,69 @@ fn build(c: &mut Corpus) -> anyhow::Result<()> {
     });
     let ticket = sample_pdf("Train ticket", 1);
     let gray_jpeg = jpeg_gray(64, 48, |bx, by| 50 + bx as i32 * 10 + by as i32 * 4);
-    c.add("octet-stream", "a PDF and a JPEG declared application/octet-stream", Smtp::Accept,
-        &[("ticket.pdf", PRINT), ("IMG_1234.JPG", PRINT)], |m| {
-        m.subject("ticket").root(mixed(vec![
-            text("ticket + photo\n"),
-            attach("application/octet-stream", "ticket.pdf", &ticket),
-            attach("application/octet-stream", "IMG_1234.JPG", &gray_jpeg),
-        ]))
-    });
+    c.add(
+        "octet-stream",
+        "a PDF and a JPEG declared application/octet-stream",
+        Smtp::Accept,
+        &[("ticket.pdf", PRINT), ("IMG_1234.JPG", PRINT)],
+        |m| {
+            m.subject("ticket").root(mixed(vec![
+                text("ticket + photo\n"),
+                attach("application/octet-stream", "ticket.pdf", &ticket),
+                attach("application/octet-stream", "IMG_1234.JPG", &gray_jpeg),
+            ]))
+        },
+    );
     let statement = sample_pdf("Account statement", 2);
-    c.add("pdf-declared-text-plain", "a PDF declared text/plain, named without an extension", Smtp::Accept,
-        &[("statement", PRINT)], |m| {
+    c.add("pdf-declared-text-plain", "a PDF declared text/plain, named without an extension", Smtp::Accept, &[("statement", PRINT)], |m| {
         m.subject("statement").root(mixed(vec![
             text("statement\n"),
-            part(&["Content-Type: text/plain; name=\"statement\"", "Content-Transfer-Encoding: base64",
-                "Content-Disposition: attachment; filename=\"statement\""], b64(&statement)),
+            part(
+                &[
+                    "Content-Type: text/plain; name=\"statement\"",
+                    "Content-Transfer-Encoding: base64",
+                    "Content-Disposition: attachment; filename=\"statement\"",
+                ],
+                b64(&statement),
+            ),
         ]))
     });
 
     // --- transfer encodings -------------------------------------------------------------
     let poem = "Über allen Gipfeln\nIst Ruh,\nIn allen Wipfeln\nSpürest du\nKaum einen Hauch; = (Goethe)   \n";
     let handout_qp = sample_pdf("Handout sent quoted-printable", 1);
-    c.add("quoted-printable", "a UTF-8 text file and a PDF, both quoted-printable", Smtp::Accept,
-        &[("poem.txt", PRINT), ("handout-qp.pdf", PRINT)], |m| {
-        m.subject("poem").root(mixed(vec![
-            text("poem and handout\n"),
-            part(&["Content-Type: text/plain; charset=utf-8; name=\"poem.txt\"", "Content-Transfer-Encoding: quoted-printable",
-                "Content-Disposition: attachment; filename=\"poem.txt\""], qp(poem.as_bytes(), true)),
-            part(&["Content-Type: application/pdf; name=\"handout-qp.pdf\"", "Content-Transfer-Encoding: quoted-printable",
-                "Content-Disposition: attachment; filename=\"handout-qp.pdf\""], qp(&handout_qp, false)),
-        ]))
-    });
+    c.add(
+        "quoted-printable",
+        "a UTF-8 text file and a PDF, both quoted-printable",
+        Smtp::Accept,
+        &[("poem.txt", PRINT), ("handout-qp.pdf", PRINT)],
+        |m| {
+            m.subject("poem").root(mixed(vec![
+                text("poem and handout\n"),
+                part(
+                    &[
+                        "Content-Type: text/plain; charset=utf-8; name=\"poem.txt\"",
+                        "Content-Transfer-Encoding: quoted-printable",
+                        "Content-Disposition: attachment; filename=\"poem.txt\"",
+                    ],
+                    qp(poem.as_bytes(), true),
+                ),
+                part(
+                    &[
+                        "Content-Type: application/pdf; name=\"handout-qp.pdf\"",
+                        "Content-Transfer-Encoding: quoted-printable",
+                        "Content-Disposition: attachment; filename=\"handout-qp.pdf\"",
+                    ],
+                    qp(&handout_qp, false),
+                ),
+            ]))
+        },
+    );
     let minutes_uu = sample_pdf("Minutes sent uuencoded", 1);
-    c.add("uuencode-in-body", "a PDF uuencoded (begin 644 ...) inside a plain-text body", Smtp::Accept,
-        &[("minutes.pdf", PRINT)], |m| {
+    c.add("uuencode-in-body", "a PDF uuencoded (begin 644 ...) inside a plain-text body", Smtp::Accept, &[("minutes.pdf", PRINT)], |m| {
         let body = format!("Here are the minutes.{CRLF}{CRLF}{}{CRLF}-- {CRLF}Old mailer{CRLF}", uuencode("minutes.pdf", &minutes_uu));
-        m.mailer("X-Mailer: Pegasus Mail for Windows (4.52)").subject("minutes")
+        m.mailer("X-Mailer: Pegasus Mail for Windows (4.52)")
+            .subject("minutes")
             .root(part(&["Content-Type: text/plain; charset=us-ascii", "Content-Transfer-Encoding: 7bit"], body))
     });
     let handout = sample_pdf("Handout week 5", 2);
@@ -394,20 +572,26 @@ fn build(c: &mut Corpus) -> anyhow::Result<()> {
     c.add("exe", "a Windows PE program", NOTHING_PRINTABLE, &[("setup.exe", PROGRAM)], |m| {
         m.subject("setup").root(mixed(vec![text("install this\n"), attach("application/x-msdownload", "setup.exe", &pe_executable(3))]))
     });
-    c.add("exe-renamed-pdf", "a PE program renamed report.pdf and declared application/pdf", NOTHING_PRINTABLE,
-        &[("report.pdf", PROGRAM)], |m| {
-        m.subject("report").root(mixed(vec![text("report\n"), attach("application/pdf", "report.pdf", &pe_executable(4))]))
-    });
+    c.add(
+        "exe-renamed-pdf",
+        "a PE program renamed report.pdf and declared application/pdf",
+        NOTHING_PRINTABLE,
+        &[("report.pdf", PROGRAM)],
+        |m| m.subject("report").root(mixed(vec![text("report\n"), attach("application/pdf", "report.pdf", &pe_executable(4))])),
+    );
     c.add("elf-renamed-pdf", "an ELF program renamed report.pdf", NOTHING_PRINTABLE, &[("report.pdf", PROGRAM)], |m| {
         m.subject("report").root(mixed(vec![text("report\n"), attach("application/pdf", "report.pdf", &elf_executable())]))
     });
     c.add("macho-renamed-pdf", "a Mach-O program renamed report.pdf", NOTHING_PRINTABLE, &[("report.pdf", PROGRAM)], |m| {
         m.subject("report").root(mixed(vec![text("report\n"), attach("application/pdf", "report.pdf", &macho_executable())]))
     });
-    c.add("msi-renamed-doc", "an MSI installer (OLE, installer CLSID) renamed letter.doc", NOTHING_PRINTABLE,
-        &[("letter.doc", INSTALLER)], |m| {
-        m.subject("letter").root(mixed(vec![text("letter\n"), attach("application/msword", "letter.doc", &msi())]))
-    });
+    c.add(
+        "msi-renamed-doc",
+        "an MSI installer (OLE, installer CLSID) renamed letter.doc",
+        NOTHING_PRINTABLE,
+        &[("letter.doc", INSTALLER)],
+        |m| m.subject("letter").root(mixed(vec![text("letter\n"), attach("application/msword", "letter.doc", &msi())])),
+    );
     c.add("msi", "an MSI installer under its own name", NOTHING_PRINTABLE, &[("printer-setup.msi", INSTALLER)], |m| {
         m.subject("driver").root(mixed(vec![text("driver\n"), attach("application/x-msi", "printer-setup.msi", &msi())]))
     });
@@ -444,16 +628,21 @@ fn build(c: &mut Corpus) -> anyhow::Result<()> {
     });
     let cover_pdf = sample_pdf("Cover sheet", 1);
     let inner_pdf = sample_pdf("Report inside a gzip", 1);
-    c.add("rar-7z-gz-with-pdf", "rar, 7z and gzip archives next to a PDF", Smtp::Accept,
-        &[("docs.rar", ARCHIVE), ("files.7z", ARCHIVE), ("report.pdf.gz", ARCHIVE), ("cover.pdf", PRINT)], |m| {
-        m.subject("archives").root(mixed(vec![
-            text("archives\n"),
-            attach("application/x-rar-compressed", "docs.rar", &rar4("readme.txt", b"printgate test archive\r\n")),
-            attach("application/x-7z-compressed", "files.7z", &seven_zip("readme.txt", b"printgate test archive\r\n")),
-            attach("application/gzip", "report.pdf.gz", &gzip("report.pdf", &inner_pdf)),
-            attach("application/pdf", "cover.pdf", &cover_pdf),
-        ]))
-    });
+    c.add(
+        "rar-7z-gz-with-pdf",
+        "rar, 7z and gzip archives next to a PDF",
+        Smtp::Accept,
+        &[("docs.rar", ARCHIVE), ("files.7z", ARCHIVE), ("report.pdf.gz", ARCHIVE), ("cover.pdf", PRINT)],
+        |m| {
+            m.subject("archives").root(mixed(vec![
+                text("archives\n"),
+                attach("application/x-rar-compressed", "docs.rar", &rar4("readme.txt", b"printgate test archive\r\n")),
+                attach("application/x-7z-compressed", "files.7z", &seven_zip("readme.txt", b"printgate test archive\r\n")),
+                attach("application/gzip", "report.pdf.gz", &gzip("report.pdf", &inner_pdf)),
+                attach("application/pdf", "cover.pdf", &cover_pdf),
+            ]))
+        },
+    );
     c.add("iso-image", "an ISO 9660 disk image", NOTHING_PRINTABLE, &[("install.iso", DISK_IMAGE)], |m| {
         m.subject("iso").root(mixed(vec![text("image\n"), attach("application/x-iso9660-image", "install.iso", &iso9660())]))
     });
@@ -466,23 +655,29 @@ fn build(c: &mut Corpus) -> anyhow::Result<()> {
         m.subject("essay").root(mixed(vec![text("essay\n"), attach(DOCX, "essay.docx", &docx("My essay", false))]))
     });
     c.add("docm", "a .docm (word/vbaProject.bin)", NOTHING_PRINTABLE, &[("letter-macro.docm", MACROS)], |m| {
-        m.subject("letter").root(mixed(vec![text("letter\n"),
-            attach("application/vnd.ms-word.document.macroEnabled.12", "letter-macro.docm", &docm)]))
+        m.subject("letter")
+            .root(mixed(vec![text("letter\n"), attach("application/vnd.ms-word.document.macroEnabled.12", "letter-macro.docm", &docm)]))
     });
     c.add("docm-renamed-docx", "a .docm renamed .docx", NOTHING_PRINTABLE, &[("contract.docx", MACROS)], |m| {
         m.subject("contract").root(mixed(vec![text("contract\n"), attach(DOCX, "contract.docx", &docm)]))
     });
     c.add("xlsm", "an .xlsm (xl/vbaProject.bin)", NOTHING_PRINTABLE, &[("budget.xlsm", MACROS)], |m| {
-        m.subject("budget").root(mixed(vec![text("budget\n"),
-            attach("application/vnd.ms-excel.sheet.macroEnabled.12", "budget.xlsm", &xlsx(true))]))
+        m.subject("budget")
+            .root(mixed(vec![text("budget\n"), attach("application/vnd.ms-excel.sheet.macroEnabled.12", "budget.xlsm", &xlsx(true))]))
     });
     c.add("xlsx-clean", "a clean .xlsx", Smtp::Accept, &[("budget.xlsx", PRINT)], |m| {
         m.subject("budget").root(mixed(vec![text("budget\n"), attach(XLSX, "budget.xlsx", &xlsx(false))]))
     });
-    c.add("ooxml-encrypted", "a password-protected .xlsx (OLE with EncryptionInfo + EncryptedPackage)", NOTHING_PRINTABLE,
-        &[("salaries.xlsx", PASSWORD)], |m| {
-        m.subject("salaries").root(mixed(vec![text("password is in the other mail\n"), attach(XLSX, "salaries.xlsx", &encrypted_ooxml())]))
-    });
+    c.add(
+        "ooxml-encrypted",
+        "a password-protected .xlsx (OLE with EncryptionInfo + EncryptedPackage)",
+        NOTHING_PRINTABLE,
+        &[("salaries.xlsx", PASSWORD)],
+        |m| {
+            m.subject("salaries")
+                .root(mixed(vec![text("password is in the other mail\n"), attach(XLSX, "salaries.xlsx", &encrypted_ooxml())]))
+        },
+    );
 
     // --- OLE Office ---------------------------------------------------------------------------
     c.add("xls-vba", "an .xls with a _VBA_PROJECT_CUR storage", NOTHING_PRINTABLE, &[("figures.xls", MACROS)], |m| {
@@ -491,10 +686,9 @@ fn build(c: &mut Corpus) -> anyhow::Result<()> {
     c.add("xls-clean", "a clean .xls (Workbook stream, no VBA)", Smtp::Accept, &[("figures.xls", PRINT)], |m| {
         m.subject("figures").root(mixed(vec![text("figures\n"), attach("application/vnd.ms-excel", "figures.xls", &xls(XlsKind::Clean))]))
     });
-    c.add("xls-xlm-macrosheet", "an .xls with an Excel 4.0 (XLM) macro sheet", NOTHING_PRINTABLE,
-        &[("Invoice_0042.xls", MACROS)], |m| {
-        m.subject("Invoice 0042").root(mixed(vec![text("invoice\n"),
-            attach("application/vnd.ms-excel", "Invoice_0042.xls", &xls(XlsKind::Xlm))]))
+    c.add("xls-xlm-macrosheet", "an .xls with an Excel 4.0 (XLM) macro sheet", NOTHING_PRINTABLE, &[("Invoice_0042.xls", MACROS)], |m| {
+        m.subject("Invoice 0042")
+            .root(mixed(vec![text("invoice\n"), attach("application/vnd.ms-excel", "Invoice_0042.xls", &xls(XlsKind::Xlm))]))
     });
     c.add("doc-macros", "a Word .doc with a Macros storage", NOTHING_PRINTABLE, &[("letter.doc", MACROS)], |m| {
         m.subject("letter").root(mixed(vec![text("letter\n"), attach("application/msword", "letter.doc", &word_doc(true))]))
@@ -508,57 +702,69 @@ fn build(c: &mut Corpus) -> anyhow::Result<()> {
     c.add("odt-clean", "a clean .odt", Smtp::Accept, &[("minutes.odt", PRINT)], |m| {
         m.mailer(THUNDERBIRD).subject("minutes").root(mixed(vec![text("minutes\n"), attach(ODT, "minutes.odt", &odt(false))]))
     });
-    c.add("odt-macro", "an .odt with a Basic macro (Basic/Standard/Module1.xml)", NOTHING_PRINTABLE,
-        &[("minutes.odt", MACROS)], |m| {
+    c.add("odt-macro", "an .odt with a Basic macro (Basic/Standard/Module1.xml)", NOTHING_PRINTABLE, &[("minutes.odt", MACROS)], |m| {
         m.mailer(THUNDERBIRD).subject("minutes").root(mixed(vec![text("minutes\n"), attach(ODT, "minutes.odt", &odt(true))]))
     });
 
     // --- encrypted PDFs ---------------------------------------------------------------------
     let bank = qpdf_encrypt(&sample_pdf("Bank statement", 2), &["--encrypt", "user", "owner", "256", "--"])?;
-    c.add("pdf-user-password", "a PDF that needs a password to open", NOTHING_PRINTABLE,
-        &[("bank-statement.pdf", PASSWORD)], |m| {
+    c.add("pdf-user-password", "a PDF that needs a password to open", NOTHING_PRINTABLE, &[("bank-statement.pdf", PASSWORD)], |m| {
         m.subject("statement").root(mixed(vec![text("statement\n"), attach("application/pdf", "bank-statement.pdf", &bank)]))
     });
-    let syllabus = qpdf_encrypt(&sample_pdf("Syllabus", 3), &["--encrypt", "", "owner", "256", "--print=full", "--modify=none", "--extract=n", "--"])?;
-    c.add("pdf-owner-password", "a PDF with only a permissions (owner) password: printing allowed, changes and copying not", Smtp::Accept,
-        &[("syllabus.pdf", PRINT)], |m| {
-        m.subject("syllabus").root(mixed(vec![text("syllabus\n"), attach("application/pdf", "syllabus.pdf", &syllabus)]))
-    });
+    let syllabus =
+        qpdf_encrypt(&sample_pdf("Syllabus", 3), &["--encrypt", "", "owner", "256", "--print=full", "--modify=none", "--extract=n", "--"])?;
+    c.add(
+        "pdf-owner-password",
+        "a PDF with only a permissions (owner) password: printing allowed, changes and copying not",
+        Smtp::Accept,
+        &[("syllabus.pdf", PRINT)],
+        |m| m.subject("syllabus").root(mixed(vec![text("syllabus\n"), attach("application/pdf", "syllabus.pdf", &syllabus)])),
+    );
 
     // --- bombs ----------------------------------------------------------------------------------
     const BOMB_BYTES: u64 = 256 << 20;
     let bomb = zip_of(&[Entry::fill("invoices.pdf", b"", 0, BOMB_BYTES, b"")]);
-    c.add("zip-bomb", "a zip whose one entry inflates to 256 MiB of zeros (ratio ~1000:1)", NOTHING_PRINTABLE,
-        &[("invoices.zip", BOMB_OR_ARCHIVE)], |m| {
-        m.subject("invoices").root(mixed(vec![text("invoices\n"), attach("application/zip", "invoices.zip", &bomb)]))
-    });
+    c.add(
+        "zip-bomb",
+        "a zip whose one entry inflates to 256 MiB of zeros (ratio ~1000:1)",
+        NOTHING_PRINTABLE,
+        &[("invoices.zip", BOMB_OR_ARCHIVE)],
+        |m| m.subject("invoices").root(mixed(vec![text("invoices\n"), attach("application/zip", "invoices.zip", &bomb)])),
+    );
     let docx_bomb = zip_of(&[
         Entry::deflated("[Content_Types].xml", content_types(DOCX_MAIN, false).into_bytes()),
         Entry::deflated("_rels/.rels", ROOT_RELS_WORD.as_bytes().to_vec()),
-        Entry::fill("word/document.xml",
-            format!("{XML_DECL}<w:document xmlns:w=\"{W_NS}\"><w:body><w:p><w:r><w:t>").as_bytes(), b'A', BOMB_BYTES,
-            b"</w:t></w:r></w:p></w:body></w:document>"),
+        Entry::fill(
+            "word/document.xml",
+            format!("{XML_DECL}<w:document xmlns:w=\"{W_NS}\"><w:body><w:p><w:r><w:t>").as_bytes(),
+            b'A',
+            BOMB_BYTES,
+            b"</w:t></w:r></w:p></w:body></w:document>",
+        ),
     ]);
-    c.add("docx-bomb", "a .docx whose document.xml inflates to 256 MiB", NOTHING_PRINTABLE,
-        &[("annual-report.docx", BOMB)], |m| {
+    c.add("docx-bomb", "a .docx whose document.xml inflates to 256 MiB", NOTHING_PRINTABLE, &[("annual-report.docx", BOMB)], |m| {
         m.subject("annual report").root(mixed(vec![text("report\n"), attach(DOCX, "annual-report.docx", &docx_bomb)]))
     });
 
     // --- mixed and empty mails -----------------------------------------------------------------
     let timetable2 = sample_pdf("Bus timetable", 1);
-    c.add("mixed-pdf-and-exe", "one good PDF and one program: accepted, the program refused with its reason", Smtp::Accept,
-        &[("bus-timetable.pdf", PRINT), ("timetable-viewer.exe", PROGRAM)], |m| {
-        m.subject("timetable").root(mixed(vec![
-            text("timetable and viewer\n"),
-            attach("application/pdf", "bus-timetable.pdf", &timetable2),
-            attach("application/octet-stream", "timetable-viewer.exe", &pe_executable(5)),
-        ]))
-    });
+    c.add(
+        "mixed-pdf-and-exe",
+        "one good PDF and one program: accepted, the program refused with its reason",
+        Smtp::Accept,
+        &[("bus-timetable.pdf", PRINT), ("timetable-viewer.exe", PROGRAM)],
+        |m| {
+            m.subject("timetable").root(mixed(vec![
+                text("timetable and viewer\n"),
+                attach("application/pdf", "bus-timetable.pdf", &timetable2),
+                attach("application/octet-stream", "timetable-viewer.exe", &pe_executable(5)),
+            ]))
+        },
+    );
     let only_bad = [("setup.exe", PROGRAM), ("backup.zip", ARCHIVE), ("macro.docm", MACROS)];
     let mut only_bad_case_reply: Vec<String> = only_bad.iter().map(|(n, _)| (*n).to_owned()).collect();
     only_bad_case_reply.sort();
-    c.add("only-bad-parts", "a program, an archive and a macro document only: 5xx naming each", NOTHING_PRINTABLE,
-        &only_bad, |m| {
+    c.add("only-bad-parts", "a program, an archive and a macro document only: 5xx naming each", NOTHING_PRINTABLE, &only_bad, |m| {
         m.subject("files").root(mixed(vec![
             text("three files\n"),
             attach("application/x-msdownload", "setup.exe", &pe_executable(6)),
@@ -568,8 +774,10 @@ fn build(c: &mut Corpus) -> anyhow::Result<()> {
     });
     c.last_mut().reply_contains = only_bad_case_reply;
     c.add("body-only-text", "a plain-text mail with no attachment", NOTHING_PRINTABLE, &[], |m| {
-        m.subject("hello").root(part(&["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 7bit"],
-            "Hello, can you print my thesis? I forgot to attach it.\r\n".to_owned()))
+        m.subject("hello").root(part(
+            &["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 7bit"],
+            "Hello, can you print my thesis? I forgot to attach it.\r\n".to_owned(),
+        ))
     });
     c.add("body-only-html", "an HTML + text alternative mail with no attachment", NOTHING_PRINTABLE, &[], |m| {
         m.mailer(GMAIL).subject("hello").root(alternative(vec![
@@ -812,23 +1020,34 @@ fn text(s: &str) -> Node {
 }
 
 fn html(s: &str) -> Node {
-    let doc = format!("<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\"></head><body>{s}</body></html>\n");
+    let doc =
+        format!("<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\"></head><body>{s}</body></html>\n");
     part(&["Content-Type: text/html; charset=utf-8", "Content-Transfer-Encoding: quoted-printable"], qp(doc.as_bytes(), true))
 }
 
 /// An ordinary base64 attachment with a plain ASCII name.
 fn attach(content_type: &str, name: &str, bytes: &[u8]) -> Node {
-    part(&[&format!("Content-Type: {content_type}; name=\"{name}\""),
-        &format!("Content-Disposition: attachment; filename=\"{name}\""),
-        "Content-Transfer-Encoding: base64"], b64(bytes))
+    part(
+        &[
+            &format!("Content-Type: {content_type}; name=\"{name}\""),
+            &format!("Content-Disposition: attachment; filename=\"{name}\""),
+            "Content-Transfer-Encoding: base64",
+        ],
+        b64(bytes),
+    )
 }
 
 fn inline_image(content_type: &str, name: &str, cid: &str, bytes: &[u8]) -> Node {
-    part(&[&format!("Content-Type: {content_type}; name=\"{name}\""),
-        &format!("Content-Description: {name}"),
-        &format!("Content-Disposition: inline; filename=\"{name}\"; size={}", bytes.len()),
-        &format!("Content-ID: <{cid}>"),
-        "Content-Transfer-Encoding: base64"], b64(bytes))
+    part(
+        &[
+            &format!("Content-Type: {content_type}; name=\"{name}\""),
+            &format!("Content-Description: {name}"),
+            &format!("Content-Disposition: inline; filename=\"{name}\"; size={}", bytes.len()),
+            &format!("Content-ID: <{cid}>"),
+            "Content-Transfer-Encoding: base64",
+        ],
+        b64(bytes),
+    )
 }
 
 fn forwarded(message: &str, name: Option<&str>) -> Node {
@@ -1640,10 +1859,11 @@ fn word_doc(macros: bool) -> Vec<u8> {
         stream(c, "/1Table", &[0u8; 1024]);
         stream(c, "/\u{5}SummaryInformation", &summary_information("Letter"));
         if macros {
-            vba_project(c, "/Macros", &[
-                ("ThisDocument", true, "Attribute VB_Name = \"ThisDocument\"\n"),
-                ("Module1", false, MACRO_SOURCE),
-            ]);
+            vba_project(
+                c,
+                "/Macros",
+                &[("ThisDocument", true, "Attribute VB_Name = \"ThisDocument\"\n"), ("Module1", false, MACRO_SOURCE)],
+            );
         }
     })
 }
@@ -1702,10 +1922,14 @@ fn xls(kind: XlsKind) -> Vec<u8> {
         stream(c, "/Workbook", &workbook_stream(matches!(kind, XlsKind::Xlm)));
         stream(c, "/\u{5}SummaryInformation", &summary_information("Figures"));
         if matches!(kind, XlsKind::Vba) {
-            vba_project(c, "/_VBA_PROJECT_CUR", &[
-                ("ThisWorkbook", true, "Attribute VB_Name = \"ThisWorkbook\"\n"),
-                ("Module1", false, &MACRO_SOURCE.replace("AutoOpen", "Auto_Open")),
-            ]);
+            vba_project(
+                c,
+                "/_VBA_PROJECT_CUR",
+                &[
+                    ("ThisWorkbook", true, "Attribute VB_Name = \"ThisWorkbook\"\n"),
+                    ("Module1", false, &MACRO_SOURCE.replace("AutoOpen", "Auto_Open")),
+                ],
+            );
         }
     })
 }
@@ -1718,17 +1942,20 @@ fn encrypted_ooxml() -> Vec<u8> {
         info.extend(4u16.to_le_bytes());
         info.extend(4u16.to_le_bytes());
         info.extend(0x40u32.to_le_bytes());
-        info.extend_from_slice(concat!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\r\n",
-            "<encryption xmlns=\"http://schemas.microsoft.com/office/2006/encryption\" ",
-            "xmlns:p=\"http://schemas.microsoft.com/office/2006/keyEncryptor/password\">",
-            "<keyData saltSize=\"16\" blockSize=\"16\" keyBits=\"256\" hashSize=\"64\" cipherAlgorithm=\"AES\" ",
-            "cipherChaining=\"ChainingModeCBC\" hashAlgorithm=\"SHA512\" saltValue=\"cHJpbnRnYXRlIHRlc3Qgc2E=\"/>",
-            "<keyEncryptors><keyEncryptor uri=\"http://schemas.microsoft.com/office/2006/keyEncryptor/password\">",
-            "<p:encryptedKey spinCount=\"100000\" saltSize=\"16\" blockSize=\"16\" keyBits=\"256\" hashSize=\"64\" ",
-            "cipherAlgorithm=\"AES\" cipherChaining=\"ChainingModeCBC\" hashAlgorithm=\"SHA512\" ",
-            "saltValue=\"cHJpbnRnYXRlIHRlc3Qgc2E=\"/></keyEncryptor></keyEncryptors></encryption>"
-        ).as_bytes());
+        info.extend_from_slice(
+            concat!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\r\n",
+                "<encryption xmlns=\"http://schemas.microsoft.com/office/2006/encryption\" ",
+                "xmlns:p=\"http://schemas.microsoft.com/office/2006/keyEncryptor/password\">",
+                "<keyData saltSize=\"16\" blockSize=\"16\" keyBits=\"256\" hashSize=\"64\" cipherAlgorithm=\"AES\" ",
+                "cipherChaining=\"ChainingModeCBC\" hashAlgorithm=\"SHA512\" saltValue=\"cHJpbnRnYXRlIHRlc3Qgc2E=\"/>",
+                "<keyEncryptors><keyEncryptor uri=\"http://schemas.microsoft.com/office/2006/keyEncryptor/password\">",
+                "<p:encryptedKey spinCount=\"100000\" saltSize=\"16\" blockSize=\"16\" keyBits=\"256\" hashSize=\"64\" ",
+                "cipherAlgorithm=\"AES\" cipherChaining=\"ChainingModeCBC\" hashAlgorithm=\"SHA512\" ",
+                "saltValue=\"cHJpbnRnYXRlIHRlc3Qgc2E=\"/></keyEncryptor></keyEncryptors></encryption>"
+            )
+            .as_bytes(),
+        );
         stream(c, "/EncryptionInfo", &info);
         let mut package = Vec::new();
         package.extend(6000u64.to_le_bytes());
@@ -1765,10 +1992,12 @@ fn utf16_prefixed(s: &str) -> Vec<u8> {
 
 const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\r\n";
 const W_NS: &str = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
-const DOCX_MAIN: &str = "/word/document.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml";
+const DOCX_MAIN: &str =
+    "/word/document.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml";
 const DOCM_MAIN: &str = "/word/document.xml\" ContentType=\"application/vnd.ms-word.document.macroEnabled.main+xml";
 const ROOT_RELS_WORD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\r\n<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"><Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument\" Target=\"word/document.xml\"/></Relationships>";
-const VBA_REL: &str = "<Relationship Id=\"rIdVba\" Type=\"http://schemas.microsoft.com/office/2006/relationships/vbaProject\" Target=\"vbaProject.bin\"/>";
+const VBA_REL: &str =
+    "<Relationship Id=\"rIdVba\" Type=\"http://schemas.microsoft.com/office/2006/relationships/vbaProject\" Target=\"vbaProject.bin\"/>";
 
 /// `[Content_Types].xml` with the given main part override (`PartName" ContentType="...`) and,
 /// for macro documents, the vbaProject default.
@@ -1800,13 +2029,17 @@ fn docx(text: &str, macros: bool) -> Vec<u8> {
         Entry::deflated("word/document.xml", document.into_bytes()),
     ];
     if macros {
-        entries.push(Entry::deflated("word/_rels/document.xml.rels", format!(
-            "{XML_DECL}<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">{VBA_REL}</Relationships>"
-        ).into_bytes()));
-        entries.push(Entry::deflated("word/vbaProject.bin", vba_project_bin(&[
-            ("ThisDocument", true, "Attribute VB_Name = \"ThisDocument\"\n"),
-            ("Module1", false, MACRO_SOURCE),
-        ])));
+        entries.push(Entry::deflated(
+            "word/_rels/document.xml.rels",
+            format!(
+                "{XML_DECL}<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">{VBA_REL}</Relationships>"
+            )
+            .into_bytes(),
+        ));
+        entries.push(Entry::deflated(
+            "word/vbaProject.bin",
+            vba_project_bin(&[("ThisDocument", true, "Attribute VB_Name = \"ThisDocument\"\n"), ("Module1", false, MACRO_SOURCE)]),
+        ));
     }
     zip_of(&entries)
 }
@@ -1817,9 +2050,13 @@ fn xlsx(macros: bool) -> Vec<u8> {
     } else {
         "/xl/workbook.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
     };
-    let overrides = format!("{main}\n/xl/worksheets/sheet1.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml");
+    let overrides = format!(
+        "{main}\n/xl/worksheets/sheet1.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+    );
     let rels_ns = "http://schemas.openxmlformats.org/package/2006/relationships";
-    let mut workbook_rels = format!("{XML_DECL}<Relationships xmlns=\"{rels_ns}\"><Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet\" Target=\"worksheets/sheet1.xml\"/>");
+    let mut workbook_rels = format!(
+        "{XML_DECL}<Relationships xmlns=\"{rels_ns}\"><Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet\" Target=\"worksheets/sheet1.xml\"/>"
+    );
     if macros {
         workbook_rels.push_str(VBA_REL);
     }
@@ -1832,23 +2069,30 @@ fn xlsx(macros: bool) -> Vec<u8> {
         Entry::deflated("xl/worksheets/sheet1.xml", format!("{XML_DECL}<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><sheetData><row r=\"1\"><c r=\"A1\" t=\"inlineStr\"><is><t>Books</t></is></c><c r=\"B1\"><v>420</v></c></row></sheetData></worksheet>").into_bytes()),
     ];
     if macros {
-        entries.push(Entry::deflated("xl/vbaProject.bin", vba_project_bin(&[
-            ("ThisWorkbook", true, "Attribute VB_Name = \"ThisWorkbook\"\n"),
-            ("Module1", false, &MACRO_SOURCE.replace("AutoOpen", "Auto_Open")),
-        ])));
+        entries.push(Entry::deflated(
+            "xl/vbaProject.bin",
+            vba_project_bin(&[
+                ("ThisWorkbook", true, "Attribute VB_Name = \"ThisWorkbook\"\n"),
+                ("Module1", false, &MACRO_SOURCE.replace("AutoOpen", "Auto_Open")),
+            ]),
+        ));
     }
     zip_of(&entries)
 }
 
 fn odt(macros: bool) -> Vec<u8> {
     let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-    let mut manifest = format!("{xml}<manifest:manifest xmlns:manifest=\"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0\" manifest:version=\"1.2\">\n <manifest:file-entry manifest:full-path=\"/\" manifest:version=\"1.2\" manifest:media-type=\"application/vnd.oasis.opendocument.text\"/>\n <manifest:file-entry manifest:full-path=\"content.xml\" manifest:media-type=\"text/xml\"/>\n");
+    let mut manifest = format!(
+        "{xml}<manifest:manifest xmlns:manifest=\"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0\" manifest:version=\"1.2\">\n <manifest:file-entry manifest:full-path=\"/\" manifest:version=\"1.2\" manifest:media-type=\"application/vnd.oasis.opendocument.text\"/>\n <manifest:file-entry manifest:full-path=\"content.xml\" manifest:media-type=\"text/xml\"/>\n"
+    );
     let events = if macros {
         "<office:scripts><office:event-listeners><script:event-listener script:language=\"ooo:script\" script:event-name=\"office:load\" xlink:href=\"vnd.sun.star.script:Standard.Module1.Main?language=Basic&amp;location=document\" xlink:type=\"simple\"/></office:event-listeners></office:scripts>"
     } else {
         ""
     };
-    let content = format!("{xml}<office:document-content xmlns:office=\"urn:oasis:names:tc:opendocument:xmlns:office:1.0\" xmlns:text=\"urn:oasis:names:tc:opendocument:xmlns:text:1.0\" xmlns:script=\"urn:oasis:names:tc:opendocument:xmlns:script:1.0\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" office:version=\"1.2\">{events}<office:body><office:text><text:h text:outline-level=\"1\">Minutes</text:h><text:p>The meeting opened at 18:00.</text:p></office:text></office:body></office:document-content>\n");
+    let content = format!(
+        "{xml}<office:document-content xmlns:office=\"urn:oasis:names:tc:opendocument:xmlns:office:1.0\" xmlns:text=\"urn:oasis:names:tc:opendocument:xmlns:text:1.0\" xmlns:script=\"urn:oasis:names:tc:opendocument:xmlns:script:1.0\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" office:version=\"1.2\">{events}<office:body><office:text><text:h text:outline-level=\"1\">Minutes</text:h><text:p>The meeting opened at 18:00.</text:p></office:text></office:body></office:document-content>\n"
+    );
     let mut entries = vec![
         Entry::stored("mimetype", b"application/vnd.oasis.opendocument.text".to_vec()),
         Entry::deflated("content.xml", content.into_bytes()),
@@ -1875,7 +2119,11 @@ fn qpdf_encrypt(pdf: &[u8], args: &[&str]) -> anyhow::Result<Vec<u8>> {
     let dir = tempfile::tempdir()?;
     let (input, output) = (dir.path().join("in.pdf"), dir.path().join("out.pdf"));
     std::fs::write(&input, pdf)?;
-    let status = std::process::Command::new("qpdf").args(args).arg(&input).arg(&output).status()
+    let status = std::process::Command::new("qpdf")
+        .args(args)
+        .arg(&input)
+        .arg(&output)
+        .status()
         .map_err(|e| anyhow::anyhow!("qpdf must be installed (apt-get install qpdf): {e}"))?;
     anyhow::ensure!(status.success(), "qpdf {args:?} failed: {status}");
     let out = std::fs::read(&output)?;

@@ -223,7 +223,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             poller.report = |place| println!("{place}");
             let result = poller.run(once, &stop).await;
             let s = &poller.stats;
-            eprintln!("polled {} time(s): {} delivered, {} failed attempt(s), {} server error(s)", s.rounds, s.delivered, s.failed_attempts, s.server_errors);
+            eprintln!(
+                "polled {} time(s): {} delivered, {} failed attempt(s), {} server error(s)",
+                s.rounds, s.delivered, s.failed_attempts, s.server_errors
+            );
             Ok(result?)
         }
         Command::StationToken { command } => tokens(command).await,

@@ -90,9 +90,8 @@ impl Secret {
         let err = |reason: String| CryptoError::KeyFile { path: path.display().to_string(), reason };
         match std::fs::read(path) {
             Ok(bytes) => {
-                let arr: [u8; SECRET_LEN] = bytes
-                    .try_into()
-                    .map_err(|b: Vec<u8>| err(format!("expected {SECRET_LEN} bytes, found {}", b.len())))?;
+                let arr: [u8; SECRET_LEN] =
+                    bytes.try_into().map_err(|b: Vec<u8>| err(format!("expected {SECRET_LEN} bytes, found {}", b.len())))?;
                 Ok(Self(arr))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -135,16 +134,10 @@ pub fn aead_seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>
 ///
 /// # Errors
 /// [`CryptoError::Encrypt`] on cipher failure.
-pub fn aead_seal_with_nonce(
-    key: &[u8; 32],
-    nonce: [u8; NONCE_LEN],
-    aad: &[u8],
-    plaintext: &[u8],
-) -> Result<Vec<u8>, CryptoError> {
+pub fn aead_seal_with_nonce(key: &[u8; 32], nonce: [u8; NONCE_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| CryptoError::Encrypt)?);
     let mut buf = plaintext.to_vec();
-    key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut buf)
-        .map_err(|_| CryptoError::Encrypt)?;
+    key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut buf).map_err(|_| CryptoError::Encrypt)?;
     Ok(buf)
 }
 
@@ -165,17 +158,10 @@ pub fn aead_open(key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, C
 ///
 /// # Errors
 /// [`CryptoError::Decrypt`] when the key is wrong or any byte was changed.
-pub fn aead_open_with_nonce(
-    key: &[u8; 32],
-    nonce: [u8; NONCE_LEN],
-    aad: &[u8],
-    body: &[u8],
-) -> Result<Vec<u8>, CryptoError> {
+pub fn aead_open_with_nonce(key: &[u8; 32], nonce: [u8; NONCE_LEN], aad: &[u8], body: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| CryptoError::Decrypt)?);
     let mut buf = body.to_vec();
-    let plain = key
-        .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut buf)
-        .map_err(|_| CryptoError::Decrypt)?;
+    let plain = key.open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut buf).map_err(|_| CryptoError::Decrypt)?;
     let n = plain.len();
     buf.truncate(n);
     Ok(buf)

@@ -10,26 +10,28 @@
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::config::{Config, QueueConfig};
+use crate::intake::detect::refusal_reason;
 use crate::intake::{Role, Submission};
 use crate::live::Shared;
+use crate::screen::auth::SenderGrade;
 use crate::screen::clamav::ClamOutcome;
 use crate::screen::rspamd::RspamdEnvelope;
 use crate::screen::{self, ScanResults, Verdict};
-use crate::smtp::SmtpReply;
-use crate::store::Store;
-use crate::store::trace::{Trace, TraceDocument};
 pub use crate::screen::{Refusal, TempFailure};
-use crate::intake::detect::refusal_reason;
-use crate::screen::auth::SenderGrade;
+use crate::smtp::SmtpReply;
 use crate::smtp::limits::SenderKey;
 use crate::smtp::{Envelope, Outcome, Receiver, Route};
 use crate::spool::{self, Spool, SpoolMeta};
+use crate::store::Store;
+use crate::store::trace::{Trace, TraceDocument};
 
 /// What happened to a received message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Disposition {
     /// Durably spooled under this id.
-    Accepted { queue_id: String },
+    Accepted {
+        queue_id: String,
+    },
     Refused(Refusal),
     TempFail(TempFailure),
 }
@@ -61,11 +63,11 @@ impl Inbound {
         };
         let host = live.config.smtp.hostname.clone();
         let (scans, auth) = tokio::join!(
-            live.scanners.scan(&raw, &submission, RspamdEnvelope {
-                client_ip: envelope.client_ip,
-                helo: &envelope.helo,
-                mail_from: envelope.mail_from.as_deref(),
-            }),
+            live.scanners.scan(
+                &raw,
+                &submission,
+                RspamdEnvelope { client_ip: envelope.client_ip, helo: &envelope.helo, mail_from: envelope.mail_from.as_deref() }
+            ),
             live.auth.check(&raw, envelope.client_ip, &envelope.helo, envelope.mail_from.as_deref(), &host)
         );
         let sender = submission.from_address.clone().or_else(|| envelope.mail_from.clone()).unwrap_or_default();
@@ -268,9 +270,7 @@ fn trace_of(
 fn with_received_header(envelope: &Envelope, hostname: &str, id: &str, raw: Vec<u8>) -> Vec<u8> {
     let protocol = if envelope.tls { "ESMTPS" } else { "ESMTP" };
     let helo: String = envelope.helo.chars().filter(|c| c.is_ascii_graphic()).take(100).collect();
-    let date = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc2822)
-        .unwrap_or_default();
+    let date = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc2822).unwrap_or_default();
     let header = format!(
         "Received: from {helo} ([{ip}])\r\n\tby {hostname} (printgate) with {protocol} id {id};\r\n\t{date}\r\n",
         ip = envelope.client_ip

@@ -14,8 +14,8 @@ use crate::config::{AuthResolver, Config, ConfigError, ConfigIssue};
 use crate::notify::QueueReplies;
 use crate::screen::Scanners;
 use crate::screen::auth::SenderAuth;
-use crate::smtp::limits::SenderLimits;
 use crate::seal::SitePublicKey;
+use crate::smtp::limits::SenderLimits;
 
 /// One consistent snapshot of what may change at run time.
 #[derive(Clone)]
@@ -57,10 +57,8 @@ impl Live {
             AuthResolver::Static => SenderAuth::with_records(&config.auth.records).map_err(|e| format!("auth.records: {e}"))?,
             AuthResolver::Off => SenderAuth::disabled(),
         };
-        let sender_limits = Arc::new(SenderLimits::new(
-            config.smtp.max_messages_per_sender_per_hour,
-            config.smtp.max_messages_per_domain_per_hour,
-        ));
+        let sender_limits =
+            Arc::new(SenderLimits::new(config.smtp.max_messages_per_sender_per_hour, config.smtp.max_messages_per_domain_per_hour));
         let dkim = crate::notify::Dkim::from_config(&config.relay)?.map(Arc::new);
         let replies = config
             .queue
@@ -182,7 +180,12 @@ fn fixed_changes(old: &Config, new: &Config) -> Vec<&'static str> {
 
 /// Keeps every node's queues in line with the settings changed in the admin console: polls the
 /// store's fingerprint of them every `every` and swaps in a new snapshot when it changed.
-pub async fn follow_queue_settings(shared: Shared, store: crate::store::Store, every: std::time::Duration, stop: tokio_util::sync::CancellationToken) {
+pub async fn follow_queue_settings(
+    shared: Shared,
+    store: crate::store::Store,
+    every: std::time::Duration,
+    stop: tokio_util::sync::CancellationToken,
+) {
     let mut seen = None;
     loop {
         match store.queue_settings_stamp().await {

@@ -10,14 +10,14 @@ use std::time::Duration;
 use tokio::sync::{Mutex, Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{QueueConfig, ReplyPolicy};
-use crate::live::Shared;
 use crate::config::ColorDocuments;
+use crate::config::{QueueConfig, ReplyPolicy};
 use crate::convert::{ConvertError, Converter, Setup};
 use crate::crypto;
 use crate::intake::detect::refusal_reason;
 use crate::intake::options::PrintOptions;
 use crate::intake::{Role, Submission};
+use crate::live::Shared;
 use crate::notify::{self, DocumentLine, ReplyContent};
 use crate::seal::{self, SitePublicKey};
 use crate::spool::{Spool, SpoolMeta};
@@ -103,8 +103,10 @@ impl Pipeline {
         let from = live.config.relay.from.clone();
         let has_jobs = !jobs.is_empty();
         let reply_message_id = format!("{}.reply@{}", meta.id, live.config.smtp.hostname);
-        let commands_address =
-            reply_to.as_deref().filter(|_| has_jobs).and_then(|patron| command_address(&queue.address, &self.store.command_token(&meta.id, patron)));
+        let commands_address = reply_to
+            .as_deref()
+            .filter(|_| has_jobs)
+            .and_then(|patron| command_address(&queue.address, &self.store.command_token(&meta.id, patron)));
         let extension = replies.language.duration(queue.extension);
         // The screening trace the store could not take at DATA goes in first (idempotent), so
         // the trace exists before the pipeline updates it.
@@ -299,10 +301,7 @@ pub(crate) fn command_address(queue_address: &str, token: &str) -> Option<String
 /// A time for traces and logs (operators read UTC; patrons get their queue's zone).
 fn format_time(unix: i64) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_else(|| unix.to_string())
+    time::OffsetDateTime::from_unix_timestamp(unix).ok().and_then(|t| t.format(&format).ok()).unwrap_or_else(|| unix.to_string())
 }
 
 /// Feeds spool ids to `workers` concurrent tasks until `shutdown`; failed entries are retried.

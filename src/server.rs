@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::crypto::Secret;
-use crate::live::{Live, Shared};
 use crate::inbound::Inbound;
+use crate::live::{Live, Shared};
 use crate::notify::outbox;
 use crate::pipeline::{self, Pipeline};
 use crate::smtp::{self, SmtpSettings};
@@ -61,12 +61,14 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
         (Some(cert), Some(key)) => Some(crate::net::tls::acceptor(cert, key)?),
         _ => None,
     };
-    let smtp_listener = TcpListener::bind(config.smtp.listen).await.with_context(|| format!("binding smtp.listen {}", config.smtp.listen))?;
+    let smtp_listener =
+        TcpListener::bind(config.smtp.listen).await.with_context(|| format!("binding smtp.listen {}", config.smtp.listen))?;
     let tls_listener = match config.smtp.tls_listen {
         Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding smtp.tls_listen {addr}"))?),
         None => None,
     };
-    let api_listener = crate::net::http::bind("api", config.api.listen, config.api.tls_cert.as_deref(), config.api.tls_key.as_deref()).await?;
+    let api_listener =
+        crate::net::http::bind("api", config.api.listen, config.api.tls_cert.as_deref(), config.api.tls_key.as_deref()).await?;
     tracing::info!(
         smtp = %smtp_listener.local_addr()?,
         smtps = ?tls_listener.as_ref().and_then(|l| l.local_addr().ok()),
@@ -91,7 +93,8 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
         tasks.spawn(smtp::serve(implicit, inbound, settings, limits, permits, shutdown.clone()));
     }
 
-    let converter = crate::convert::Converter::new(&config.convert).map_err(|e| anyhow::anyhow!("conversion scratch or profile directory: {e}"))?;
+    let converter =
+        crate::convert::Converter::new(&config.convert).map_err(|e| anyhow::anyhow!("conversion scratch or profile directory: {e}"))?;
     if config.convert.office_prestart {
         let converter = converter.clone();
         tasks.spawn(async move { converter.start().await });

@@ -20,7 +20,12 @@ fn fixture(name: &str) -> PathBuf {
 /// A server with the console on a free loopback port; returns it and the console's URL.
 fn start(relay: &Relay) -> (Server, String) {
     let port = free_port();
-    let server = Server::start_full(&Scanners::real(), relay.port, "", &format!("[auth]\nresolver = \"static\"\n\n[admin]\nlisten = \"127.0.0.1:{port}\"\n"));
+    let server = Server::start_full(
+        &Scanners::real(),
+        relay.port,
+        "",
+        &format!("[auth]\nresolver = \"static\"\n\n[admin]\nlisten = \"127.0.0.1:{port}\"\n"),
+    );
     common::wait_for_port(port, Duration::from_secs(10));
     common::console::add_admin(&server, "librarian", PASSWORD);
     (server, format!("http://127.0.0.1:{port}"))
@@ -64,8 +69,14 @@ fn in_chromium_an_admin_moves_the_reject_line_and_the_next_mail_changes_outcome(
         .env("CHROMIUM", std::env::var("PRINTGATE_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()))
         .output()
         .expect("node must be installed");
-    assert!(out.status.success(), "browser script failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    let seen: serde_json::Value = serde_json::from_slice(out.stdout.split(|b| *b == b'\n').rfind(|l| l.starts_with(b"{")).unwrap()).unwrap();
+    assert!(
+        out.status.success(),
+        "browser script failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value =
+        serde_json::from_slice(out.stdout.split(|b| *b == b'\n').rfind(|l| l.starts_with(b"{")).unwrap()).unwrap();
     // The what-if, before the change: both past mails pass today and would be refused.
     assert_eq!(seen["now-refused"], 0, "{seen}");
     assert_eq!(seen["now-pass"].as_u64().unwrap() + seen["now-tagged"].as_u64().unwrap(), 2, "{seen}");
@@ -80,7 +91,10 @@ fn in_chromium_an_admin_moves_the_reject_line_and_the_next_mail_changes_outcome(
     // Stored, audited, and applied without a restart: the same mail is refused now.
     let audit = sql(&server, "SELECT station || ' ' || detail FROM audit_events WHERE kind = 'queue_changed'");
     assert_eq!(audit.len(), 1, "{audit:?}");
-    assert!(audit[0].starts_with("librarian queue bw:") && audit[0].contains(&format!("spam_reject_score 10 -> {new_reject}")), "{audit:?}");
+    assert!(
+        audit[0].starts_with("librarian queue bw:") && audit[0].contains(&format!("spam_reject_score 10 -> {new_reject}")),
+        "{audit:?}"
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     let refused = loop {
         let t = send(&server, sender, &fixture("simple.pdf"));
@@ -143,7 +157,16 @@ fn login_brute_force_is_throttled_and_every_post_needs_the_csrf_token() {
     let (status, page) = b.get("/queues");
     assert_eq!(status, 200);
     let csrf = Browser::csrf(&page);
-    let form = |token: &'static str| vec![("csrf", token), ("spam_tag_score", "1"), ("spam_reject_score", "2"), ("max_pages", "5"), ("retention", "1h"), ("allowed_types", "pdf")];
+    let form = |token: &'static str| {
+        vec![
+            ("csrf", token),
+            ("spam_tag_score", "1"),
+            ("spam_reject_score", "2"),
+            ("max_pages", "5"),
+            ("retention", "1h"),
+            ("allowed_types", "pdf"),
+        ]
+    };
     for (path, body) in [
         ("/queues/bw", form("")),
         ("/queues/bw", form("0000000000000000000000000000000000000000000000000000000000000000")),
@@ -154,20 +177,58 @@ fn login_brute_force_is_throttled_and_every_post_needs_the_csrf_token() {
     }
     assert!(sql(&server, "SELECT COUNT(*) FROM queue_settings")[0] == "0", "a refused POST changed a queue");
     // A bad value is refused with the reason; the right token saves.
-    let (status, page) = b.post("/queues/bw", &[("csrf", &csrf), ("spam_tag_score", "9"), ("spam_reject_score", "3"), ("max_pages", "5"), ("retention", "1h"), ("allowed_types", "pdf")]);
+    let (status, page) = b.post(
+        "/queues/bw",
+        &[
+            ("csrf", &csrf),
+            ("spam_tag_score", "9"),
+            ("spam_reject_score", "3"),
+            ("max_pages", "5"),
+            ("retention", "1h"),
+            ("allowed_types", "pdf"),
+        ],
+    );
     assert_eq!(status, 400);
     assert!(page.contains("not saved") && page.contains("spam_reject_score"), "{page}");
-    let (status, _) = b.post("/queues/bw", &[("csrf", &csrf), ("spam_tag_score", "4"), ("spam_reject_score", "8"), ("max_pages", "5"), ("retention", "1h"), ("allowed_types", "pdf")]);
+    let (status, _) = b.post(
+        "/queues/bw",
+        &[
+            ("csrf", &csrf),
+            ("spam_tag_score", "4"),
+            ("spam_reject_score", "8"),
+            ("max_pages", "5"),
+            ("retention", "1h"),
+            ("allowed_types", "pdf"),
+        ],
+    );
     assert_eq!(status, 303);
     assert_eq!(sql(&server, "SELECT spam_reject_score || ' ' || updated_by FROM queue_settings"), vec!["8.0 librarian".to_owned()]);
     // The print address moves at once: the new one takes mail, the old one is unknown.
-    let moved = [("csrf", csrf.as_str()), ("address", "Copies@Print.Example.org"), ("site", "main"), ("spam_tag_score", "4"), ("spam_reject_score", "8"), ("max_pages", "5"), ("retention", "1h"), ("allowed_types", "pdf")];
+    let moved = [
+        ("csrf", csrf.as_str()),
+        ("address", "Copies@Print.Example.org"),
+        ("site", "main"),
+        ("spam_tag_score", "4"),
+        ("spam_reject_score", "8"),
+        ("max_pages", "5"),
+        ("retention", "1h"),
+        ("allowed_types", "pdf"),
+    ];
     assert_eq!(b.post("/queues/bw", &moved).0, 303);
     let t = server.swaks_to("copies@print.example.org", "patron@example.com", "print", &[&fixture("simple.pdf")]);
     assert!(t.contains("250 2.0.0 Ok: queued as"), "{t}");
     let t = server.swaks_to("bw@print.example.org", "patron@example.com", "print", &[&fixture("simple.pdf")]);
     assert!(t.contains("<** 550 5.1.1"), "{t}");
-    let unknown_site = [("csrf", csrf.as_str()), ("address", "bw@print.example.org"), ("site", "nowhere"), ("spam_tag_score", "4"), ("spam_reject_score", "8"), ("max_pages", "5"), ("retention", "1h"), ("allowed_types", "pdf")];
+    let unknown_site = [
+        ("csrf", csrf.as_str()),
+        ("address", "bw@print.example.org"),
+        ("site", "nowhere"),
+        ("spam_tag_score", "4"),
+        ("spam_reject_score", "8"),
+        ("max_pages", "5"),
+        ("retention", "1h"),
+        ("allowed_types", "pdf"),
+    ];
     let (status, page) = b.post("/queues/bw", &unknown_site);
     assert_eq!(status, 400);
     assert!(page.contains("nowhere"), "{page}");

@@ -22,11 +22,7 @@ const ALLOWED: &[(&str, &[&str], &str)] = &[
     ("metrics", &[], "counters: below everything"),
     ("doctype", &[], "document kinds shared by config and intake: imports nothing"),
     ("config", &["doctype"], "parsed once into typed values; imports no stage"),
-    (
-        "net",
-        &["config", "metrics", "crypto", "store"],
-        "TLS, HTTP listener (and the throttle, whose counts live in the store): no service",
-    ),
+    ("net", &["config", "metrics", "crypto", "store"], "TLS, HTTP listener (and the throttle, whose counts live in the store): no service"),
     ("smtp", &["config", "net", "metrics", "crypto"], "the door defines its own types; nothing above it"),
 ];
 

@@ -22,7 +22,12 @@ fn fixtures() -> PathBuf {
 }
 
 fn settings(dir: &Path, workers: usize) -> ConvertConfig {
-    ConvertConfig { office_workers: workers, profile_dir: dir.join("profiles"), scratch_dir: Some(dir.join("scratch")), ..ConvertConfig::default() }
+    ConvertConfig {
+        office_workers: workers,
+        profile_dir: dir.join("profiles"),
+        scratch_dir: Some(dir.join("scratch")),
+        ..ConvertConfig::default()
+    }
 }
 
 fn document(name: &str, bytes: Vec<u8>) -> (Document, Option<String>) {
@@ -40,7 +45,14 @@ fn document(name: &str, bytes: Vec<u8>) -> (Document, Option<String>) {
         .flatten()
         .collect();
     let refusal = refusal_reason(detection, &all);
-    let doc = Document { name: name.into(), bytes, declared_type: declared.into(), detected: detection.kind, hazard: detection.hazard, role: Role::Attachment };
+    let doc = Document {
+        name: name.into(),
+        bytes,
+        declared_type: declared.into(),
+        detected: detection.kind,
+        hazard: detection.hazard,
+        role: Role::Attachment,
+    };
     (doc, refusal)
 }
 
@@ -68,7 +80,12 @@ struct Case {
 fn render_page_one(pdf: &[u8], dir: &Path) -> (usize, usize, Vec<u8>) {
     let input = dir.join("check.pdf");
     std::fs::write(&input, pdf).unwrap();
-    let out = Command::new("pdftoppm").args(["-r", "20", "-f", "1", "-l", "1", "-singlefile"]).arg(&input).arg(dir.join("check")).output().unwrap();
+    let out = Command::new("pdftoppm")
+        .args(["-r", "20", "-f", "1", "-l", "1", "-singlefile"])
+        .arg(&input)
+        .arg(dir.join("check"))
+        .output()
+        .unwrap();
     assert!(out.status.success(), "pdftoppm: {}", String::from_utf8_lossy(&out.stderr));
     let ppm = std::fs::read(dir.join("check.ppm")).unwrap();
     // P6\nW H\n255\n
@@ -144,31 +161,39 @@ fn check_case(case: &Case, doc: &Document, outcome: Result<Rendered, String>, di
     let rendered = match (case.outcome.as_str(), outcome) {
         ("refused", Err(reason)) => {
             let wanted = case.reason_contains.as_deref().unwrap_or("");
-            return if reason.contains(wanted) { Ok(()) } else { Err(format!("refused with {reason:?}, expected it to mention {wanted:?}")) };
+            return if reason.contains(wanted) {
+                Ok(())
+            } else {
+                Err(format!("refused with {reason:?}, expected it to mention {wanted:?}"))
+            };
         }
         ("refused", Ok(r)) => return Err(format!("printed ({} pages), expected a refusal", r.pages)),
         (_, Err(reason)) => return Err(format!("refused: {reason}")),
         (_, Ok(r)) => r,
     };
     if let Some(pages) = case.pages
-        && rendered.pages != pages {
-            return Err(format!("{} pages, expected {pages}", rendered.pages));
-        }
+        && rendered.pages != pages
+    {
+        return Err(format!("{} pages, expected {pages}", rendered.pages));
+    }
     if let Some(min) = case.min_pages
-        && rendered.pages < min {
-            return Err(format!("{} pages, expected at least {min}", rendered.pages));
-        }
+        && rendered.pages < min
+    {
+        return Err(format!("{} pages, expected at least {min}", rendered.pages));
+    }
     if rendered.page_colors.len() != rendered.pages as usize {
         return Err(format!("{} colour flags for {} pages", rendered.page_colors.len(), rendered.pages));
     }
     if let Some(color) = case.color
-        && rendered.color() != color {
-            return Err(format!("colour {} (pages {:?}), expected {color}", rendered.color(), rendered.page_colors));
-        }
+        && rendered.color() != color
+    {
+        return Err(format!("colour {} (pages {:?}), expected {color}", rendered.color(), rendered.page_colors));
+    }
     if let Some(per_page) = &case.page_colors
-        && &rendered.page_colors != per_page {
-            return Err(format!("page colours {:?}, expected {per_page:?}", rendered.page_colors));
-        }
+        && &rendered.page_colors != per_page
+    {
+        return Err(format!("page colours {:?}, expected {per_page:?}", rendered.page_colors));
+    }
     let (w, h, pixels) = render_page_one(&rendered.pdf, dir);
     if !pixels.iter().any(|c| *c < 128) {
         return Err("page 1 is blank".into());
@@ -184,13 +209,15 @@ fn check_case(case: &Case, doc: &Document, outcome: Result<Rendered, String>, di
     }
     let text = pdf_text(&rendered.pdf, dir);
     if let Some(word) = &case.text_present
-        && !text.contains(word.as_str()) {
-            return Err(format!("text {word:?} missing from the PDF"));
-        }
+        && !text.contains(word.as_str())
+    {
+        return Err(format!("text {word:?} missing from the PDF"));
+    }
     if let Some(word) = &case.text_absent
-        && text.contains(word.as_str()) {
-            return Err(format!("text {word:?} must not be in the PDF"));
-        }
+        && text.contains(word.as_str())
+    {
+        return Err(format!("text {word:?} must not be in the PDF"));
+    }
     Ok(())
 }
 
@@ -203,7 +230,10 @@ async fn page_limits_count_rendered_pages_and_letter_paper_is_used() {
     assert_eq!(err, ConvertError::TooManyPages { pages: 10, limit: 9 });
     assert!(err.to_string().contains("10 pages"), "{err}");
     let (tiff, _) = document("multipage.tiff", std::fs::read(fixtures().join("multipage.tiff")).unwrap());
-    assert_eq!(converter.convert(&tiff, Setup { paper: Paper::A4, max_pages: 2 }).await.unwrap_err(), ConvertError::TooManyPages { pages: 3, limit: 2 });
+    assert_eq!(
+        converter.convert(&tiff, Setup { paper: Paper::A4, max_pages: 2 }).await.unwrap_err(),
+        ConvertError::TooManyPages { pages: 3, limit: 2 }
+    );
     let (photo, _) = document("grey.jpg", std::fs::read(fixtures().join("grey.jpg")).unwrap());
     let letter = converter.convert(&photo, Setup { paper: Paper::Letter, max_pages: 5 }).await.unwrap();
     let doc = lopdf::Document::load_mem(&letter.pdf).unwrap();
@@ -407,7 +437,10 @@ resolver = "static"
     assert!(strict.contains("letter.docx: refused: it has colour (page 1) and this printer prints black and white only"), "{strict}");
     assert!(colour.contains("letter.docx: printed as 2 pages, in colour"), "{colour}");
     // The stored jobs carry the same flags the station will print with.
-    let rows = common::sql(&server, "select m.queue, j.filename, j.pages, j.color from jobs j join messages m on m.id = j.message_id order by m.queue, j.filename");
+    let rows = common::sql(
+        &server,
+        "select m.queue, j.filename, j.pages, j.color from jobs j join messages m on m.id = j.message_id order by m.queue, j.filename",
+    );
     assert_eq!(
         rows,
         vec!["colour|grey.jpg|1|0", "colour|letter.docx|2|1", "grey|grey.jpg|1|0", "grey|letter.docx|2|0", "strict|grey.jpg|1|0"],
@@ -435,7 +468,11 @@ async fn documents_cannot_reach_the_network_from_the_converter() {
     let port = listener.local_addr().unwrap().port();
     let converter = Converter::new(&settings(dir.path(), 1)).unwrap();
     converter.start().await;
-    assert!(matches!(converter.office().isolation(), printgate::convert::office::Isolation::NetNamespace), "{:?}", converter.office().isolation());
+    assert!(
+        matches!(converter.office().isolation(), printgate::convert::office::Isolation::NetNamespace),
+        "{:?}",
+        converter.office().isolation()
+    );
     let soffice = converter.office().idle_office_pids()[0];
     let ns = |pid: &str| std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
     assert_ne!(ns(&soffice.to_string()), ns("self"), "soffice {soffice} shares the host's network namespace");

@@ -265,7 +265,8 @@ fn unreleased_jobs_traces_and_audit_events_vanish_through_the_janitor() {
     assert_eq!(http_release(&server, &token, "10000001"), 404);
     assert_eq!(http_release(&server, &token, &code), 429);
 
-    let count = |server: &Server, table: &str| -> usize { common::sql(server, &format!("select count(*) from {table}"))[0].parse().unwrap() };
+    let count =
+        |server: &Server, table: &str| -> usize { common::sql(server, &format!("select count(*) from {table}"))[0].parse().unwrap() };
     let blobs = |server: &Server| walk(&server.data_dir().join("blobs")).iter().filter(|p| p.is_file()).count();
     for table in ["jobs", "messages", "traces", "audit_events", "throttle_lockouts"] {
         assert_eq!(count(&server, table), 1, "{table} before expiry");

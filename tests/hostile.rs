@@ -105,7 +105,8 @@ fn every_hostile_mail_gets_a_definite_answer_within_its_limits() {
                 texts.iter().find(|(_, t)| t.contains(document)).cloned().unwrap_or_else(|| panic!("{name}: no reply lists {document}"))
             };
             if expect == "sanitised" {
-                let line = text.lines().find(|l| l.contains(document)).unwrap_or_else(|| panic!("{name}: {document} not in the reply:\n{text}"));
+                let line =
+                    text.lines().find(|l| l.contains(document)).unwrap_or_else(|| panic!("{name}: {document} not in the reply:\n{text}"));
                 assert!(line.contains("printed"), "{name}: {line}");
                 let out = tmp.path().join(format!("released-{name}"));
                 let code = common::release_code(&replies[index]);
@@ -116,12 +117,17 @@ fn every_hostile_mail_gets_a_definite_answer_within_its_limits() {
                     assert!(bytes.starts_with(b"%PDF-"), "{name}: not a PDF");
                     assert!(!bytes.windows(4).any(|w| w == b"PK\x03\x04"), "{name}: the appended ZIP reached the station");
                     for active in [&b"/JavaScript"[..], b"/OpenAction", b"/Launch", b"app.alert"] {
-                        assert!(!bytes.windows(active.len()).any(|w| w == active), "{name}: {} reached the station", String::from_utf8_lossy(active));
+                        assert!(
+                            !bytes.windows(active.len()).any(|w| w == active),
+                            "{name}: {} reached the station",
+                            String::from_utf8_lossy(active)
+                        );
                     }
                 }
             }
             if expect == "refused" {
-                let line = text.lines().find(|l| l.contains(document)).unwrap_or_else(|| panic!("{name}: {document} not in the reply:\n{text}"));
+                let line =
+                    text.lines().find(|l| l.contains(document)).unwrap_or_else(|| panic!("{name}: {document} not in the reply:\n{text}"));
                 assert!(line.contains("refused"), "{name}: {document} was not refused: {line}");
             }
             fate = text.lines().filter(|l| l.starts_with("- ")).collect::<Vec<_>>().join(" | ");
@@ -135,6 +141,7 @@ fn every_hostile_mail_gets_a_definite_answer_within_its_limits() {
     let log = server.log();
     assert!(!log.contains("panicked"), "{log}");
     // The server still serves: an ordinary mail after the corpus is accepted.
-    let ok = server.swaks("patron@example.com", "print", &[&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/convert/simple.pdf")]);
+    let ok =
+        server.swaks("patron@example.com", "print", &[&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/convert/simple.pdf")]);
     assert!(ok.contains("250 2.0.0 Ok: queued as"), "{ok}");
 }

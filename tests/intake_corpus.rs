@@ -104,7 +104,8 @@ fn every_corpus_mail_gets_its_expected_outcome_per_document() {
     let work = tempfile::tempdir().unwrap();
     let relay = Relay::start(&work.path().join("relay"));
     // The corpus sends ~60 mails from one sender in a minute: lift the rate limits.
-    let limits = "max_messages_per_ip_per_minute = 10000\nmax_messages_per_sender_per_hour = 10000\nmax_messages_per_domain_per_hour = 10000";
+    let limits =
+        "max_messages_per_ip_per_minute = 10000\nmax_messages_per_sender_per_hour = 10000\nmax_messages_per_domain_per_hour = 10000";
     let mut server = Server::start_full(&Scanners::real(), relay.port, limits, "[auth]\nresolver = \"static\"\n");
     let mut mismatches = Vec::new();
 
@@ -195,7 +196,11 @@ fn every_corpus_mail_gets_its_expected_outcome_per_document() {
                         mismatches.push(row(&doc.name, &doc.expect, outcome));
                     }
                 }
-                Some(many) => mismatches.push(row(&doc.name, &format!("{} (once)", doc.expect), &format!("{} times: {}", many.len(), many.join(" / ")))),
+                Some(many) => mismatches.push(row(
+                    &doc.name,
+                    &format!("{} (once)", doc.expect),
+                    &format!("{} times: {}", many.len(), many.join(" / ")),
+                )),
             }
         }
         for (name, outcomes) in actual {
@@ -218,9 +223,7 @@ fn every_corpus_mail_gets_its_expected_outcome_per_document() {
 fn matches(expect: &str, outcome: &str) -> bool {
     match expect {
         "print" => {
-            outcome == "printable"
-                || outcome == "stored"
-                || (outcome.starts_with("refused: ") && outcome.contains("cannot be printed yet"))
+            outcome == "printable" || outcome == "stored" || (outcome.starts_with("refused: ") && outcome.contains("cannot be printed yet"))
         }
         "skip" => outcome.starts_with("skipped"),
         _ => {

@@ -11,10 +11,8 @@ use common::{Relay, Scanners, Server};
 
 fn corpus() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/malformed");
-    let mut files: Vec<PathBuf> = ["cpython", "mail-parser"]
-        .iter()
-        .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap().map(|e| e.unwrap().path()))
-        .collect();
+    let mut files: Vec<PathBuf> =
+        ["cpython", "mail-parser"].iter().flat_map(|d| std::fs::read_dir(root.join(d)).unwrap().map(|e| e.unwrap().path())).collect();
     files.sort();
     assert!(files.len() >= 50, "corpus too small: {}", files.len());
     files
@@ -57,7 +55,10 @@ fn the_server_gives_every_malformed_message_a_definite_reply() {
                         .unwrap();
                     let t = String::from_utf8_lossy(&out.stdout).into_owned();
                     // After DATA's 354, the final reply is 250, or a 5xx naming the reason.
-                    let definite = t.contains("250 2.0.0 Ok: queued as") || t.contains("<** 550 5.") || t.contains("<** 554 5.") || t.contains("<** 552 5.");
+                    let definite = t.contains("250 2.0.0 Ok: queued as")
+                        || t.contains("<** 550 5.")
+                        || t.contains("<** 554 5.")
+                        || t.contains("<** 552 5.");
                     if !definite {
                         failures.lock().unwrap().push(format!("{}:\n{t}", file.display()));
                     }

@@ -19,10 +19,8 @@ fn shared_store(config: String, dir: &Path, db: &PgDatabase, blobs: &str, shared
     );
     assert!(config.contains(&own), "the test config's [store] changed: {config}");
     let s = shared.display();
-    let config = config.replace(
-        &own,
-        &format!("[store]\ndatabase_url = \"{}\"\nblob_url = \"{blobs}\"\nsecret_file = \"{s}/secret.key\"\n", db.url),
-    );
+    let config = config
+        .replace(&own, &format!("[store]\ndatabase_url = \"{}\"\nblob_url = \"{blobs}\"\nsecret_file = \"{s}/secret.key\"\n", db.url));
     match site_key {
         Some(key) => config.replace(&format!("{d}/keys/main.pub.pem"), &key.display().to_string()),
         None => config,
@@ -41,7 +39,9 @@ fn mail_to_node_a_is_released_through_node_b_and_replied_to_once() {
     let a = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| shared_store(c, dir, &db, &blobs, &shared, None));
     let a_public = a.key_path().with_file_name("main.pub.pem");
     assert!(a_public.exists(), "{}", a_public.display());
-    let b = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| shared_store(c, dir, &db, &blobs, &shared, Some(&a_public)));
+    let b = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| {
+        shared_store(c, dir, &db, &blobs, &shared, Some(&a_public))
+    });
 
     let marker = format!("PGNODEMARKER{}", std::process::id());
     let pdf = printgate::convert::sample::sample_pdf(&marker, 3);
@@ -58,7 +58,10 @@ fn mail_to_node_a_is_released_through_node_b_and_replied_to_once() {
 
     let bucket = blobs.trim_start_matches("s3://").split('/').next().unwrap().to_owned();
     let list_bucket = || {
-        let out = Command::new("curl").args(["-fsS", &format!("{}/{bucket}?list-type=2", common::daemon_env("PRINTGATE_TEST_S3"))]).output().unwrap();
+        let out = Command::new("curl")
+            .args(["-fsS", &format!("{}/{bucket}?list-type=2", common::daemon_env("PRINTGATE_TEST_S3"))])
+            .output()
+            .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     assert!(list_bucket().contains("<KeyCount>1</KeyCount>"), "the sealed job is not in the bucket: {}", list_bucket());
@@ -160,7 +163,14 @@ fn a_queue_setting_saved_in_node_as_console_applies_on_node_b_without_restart() 
     assert_eq!(console.login("librarian", "a long librarian passphrase").0, 303);
     let (_, page) = console.get("/queues");
     let csrf = common::console::Browser::csrf(&page);
-    let form = [("csrf", csrf.as_str()), ("spam_tag_score", "-99"), ("spam_reject_score", "-98"), ("max_pages", "100"), ("retention", "72h"), ("allowed_types", "pdf")];
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("spam_tag_score", "-99"),
+        ("spam_reject_score", "-98"),
+        ("max_pages", "100"),
+        ("retention", "72h"),
+        ("allowed_types", "pdf"),
+    ];
     assert_eq!(console.post("/queues/bw", &form).0, 303);
 
     // Node B, never restarted or signalled, refuses the same mail within its polling interval.
@@ -191,7 +201,9 @@ fn wrong_codes_spread_over_two_nodes_meet_one_limit() {
     let auth = "[auth]\nresolver = \"static\"\n";
     let a = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| shared_store(c, dir, &db, &blobs, &shared, None));
     let a_public = a.key_path().with_file_name("main.pub.pem");
-    let b = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| shared_store(c, dir, &db, &blobs, &shared, Some(&a_public)));
+    let b = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| {
+        shared_store(c, dir, &db, &blobs, &shared, Some(&a_public))
+    });
     let token = a.station_token();
     let client = reqwest::blocking::Client::new();
     let statuses: Vec<u16> = (0..20)

@@ -162,12 +162,16 @@ fn a_mailed_pdf_prints_on_an_ipp_printer_through_the_https_release_api() {
     assert!(!untrusted.status.success(), "a self-signed server certificate was trusted");
     assert_eq!(job_count(&server), 1);
     // Plain HTTP to the HTTPS port is not served.
-    let plain = Command::new("curl").args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", &format!("http://127.0.0.1:{}/healthz", server.api_port)]).output().unwrap();
-    assert_ne!(String::from_utf8_lossy(&plain.stdout), "200");
-
-    let out = station(&["release", &code], &https, &token, &server.key_path(), &["--ca", ca.to_str().unwrap(), "--printer", &printer.uri()])
+    let plain = Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", &format!("http://127.0.0.1:{}/healthz", server.api_port)])
         .output()
         .unwrap();
+    assert_ne!(String::from_utf8_lossy(&plain.stdout), "200");
+
+    let out =
+        station(&["release", &code], &https, &token, &server.key_path(), &["--ca", ca.to_str().unwrap(), "--printer", &printer.uri()])
+            .output()
+            .unwrap();
     assert!(out.status.success(), "station release failed: {}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains(&printer.uri()), "{}", String::from_utf8_lossy(&out.stdout));
     let printed = printer.printed();
@@ -209,9 +213,17 @@ fn poll_prints_the_sites_jobs_without_a_code_and_never_another_sites() {
     assert_eq!(listing.json::<serde_json::Value>().unwrap()["code"], "forbidden");
     let fetch = client.get(format!("{}/api/v1/jobs/{branch_job}/sealed", server.api_url())).bearer_auth(&token).send().unwrap();
     assert_eq!(fetch.status(), 404);
-    let ack = client.post(format!("{}/api/v1/jobs/{branch_job}/ack", server.api_url())).bearer_auth(&token).json(&serde_json::json!({"status": "printed"})).send().unwrap();
+    let ack = client
+        .post(format!("{}/api/v1/jobs/{branch_job}/ack", server.api_url()))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"status": "printed"}))
+        .send()
+        .unwrap();
     assert_eq!(ack.status(), 404);
-    let wrong_site = station(&["poll", "--site", "branch", "--once"], &server.api_url(), &token, &server.key_path(), &["--printer", &printer.uri()]).output().unwrap();
+    let wrong_site =
+        station(&["poll", "--site", "branch", "--once"], &server.api_url(), &token, &server.key_path(), &["--printer", &printer.uri()])
+            .output()
+            .unwrap();
     assert!(!wrong_site.status.success());
     assert!(String::from_utf8_lossy(&wrong_site.stderr).contains("403"), "{}", String::from_utf8_lossy(&wrong_site.stderr));
 
@@ -222,7 +234,8 @@ fn poll_prints_the_sites_jobs_without_a_code_and_never_another_sites() {
     let printed = printer.printed();
     assert_eq!(printed.len(), 2, "{printed:?}");
     let mut printed_bytes: Vec<String> = printed.iter().map(|p| common::sha256_hex(&std::fs::read(p).unwrap())).collect();
-    let mut sent: Vec<String> = ["simple.pdf", "colour.pdf"].iter().map(|f| common::sha256_hex(&std::fs::read(fixture(f)).unwrap())).collect();
+    let mut sent: Vec<String> =
+        ["simple.pdf", "colour.pdf"].iter().map(|f| common::sha256_hex(&std::fs::read(fixture(f)).unwrap())).collect();
     printed_bytes.sort();
     sent.sort();
     assert_eq!(printed_bytes, sent);
@@ -242,11 +255,12 @@ fn a_stopped_printer_costs_nothing_and_the_job_prints_once_when_it_is_back() {
 
     // Kiosk mode: the printer is off while the patron releases.
     printer.power_off();
-    let release = station(&["release", &code], &server.api_url(), &token, &server.key_path(), &["--printer", &printer.uri(), "--retry-for", "120s"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let release =
+        station(&["release", &code], &server.api_url(), &token, &server.key_path(), &["--printer", &printer.uri(), "--retry-for", "120s"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
     wait_until("the station reported the failed print", Duration::from_secs(30), || {
         sql(&server, &format!("SELECT print_failures FROM jobs WHERE id = '{job}'")).first().is_some_and(|n| n != "0")
     });
@@ -263,11 +277,17 @@ fn a_stopped_printer_costs_nothing_and_the_job_prints_once_when_it_is_back() {
     // Poll mode: the printer is off for a while; the poller keeps the job and prints it once.
     mail_for_code(&server, &relay, 1, "bw@print.example.org", &[&fixture("colour.pdf")]);
     printer.power_off();
-    let mut poll = station(&["poll", "--site", "main", "--interval", "1s"], &server.api_url(), &token, &server.key_path(), &["--printer", &printer.uri()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut poll = station(
+        &["poll", "--site", "main", "--interval", "1s"],
+        &server.api_url(),
+        &token,
+        &server.key_path(),
+        &["--printer", &printer.uri()],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     wait_until("the poller reported the failed print", Duration::from_secs(30), || {
         sql(&server, "SELECT print_failures FROM jobs").first().is_some_and(|n| n != "0")
     });
@@ -281,7 +301,8 @@ fn a_stopped_printer_costs_nothing_and_the_job_prints_once_when_it_is_back() {
     let status = poll.wait().unwrap();
     assert!(status.success(), "the poller did not stop cleanly on SIGTERM");
     let mut printed: Vec<String> = printer.printed().iter().map(|p| common::sha256_hex(&std::fs::read(p).unwrap())).collect();
-    let mut sent: Vec<String> = ["simple.pdf", "colour.pdf"].iter().map(|f| common::sha256_hex(&std::fs::read(fixture(f)).unwrap())).collect();
+    let mut sent: Vec<String> =
+        ["simple.pdf", "colour.pdf"].iter().map(|f| common::sha256_hex(&std::fs::read(fixture(f)).unwrap())).collect();
     printed.sort();
     sent.sort();
     assert_eq!(printed, sent, "each document printed exactly once");
@@ -380,21 +401,53 @@ fn every_api_error_is_json_with_a_stable_code() {
     check(client.get(format!("{url}/api/v1/nothing")).send().unwrap(), 404, "not_found");
     check(client.get(format!("{url}/api/v1/release")).send().unwrap(), 405, "method_not_allowed");
     check(client.post(format!("{url}/api/v1/release")).json(&serde_json::json!({"code": "1"})).send().unwrap(), 401, "unauthorized");
-    check(client.post(format!("{url}/api/v1/release")).bearer_auth("pgst_00").json(&serde_json::json!({"code": "1"})).send().unwrap(), 401, "unauthorized");
-    check(client.post(format!("{url}/api/v1/release")).bearer_auth(&token).body("{\"code\": \"1\"}").send().unwrap(), 415, "unsupported_media_type");
     check(
-        client.post(format!("{url}/api/v1/release")).bearer_auth(&token).header("content-type", "application/json").body("{\"code\":").send().unwrap(),
+        client.post(format!("{url}/api/v1/release")).bearer_auth("pgst_00").json(&serde_json::json!({"code": "1"})).send().unwrap(),
+        401,
+        "unauthorized",
+    );
+    check(
+        client.post(format!("{url}/api/v1/release")).bearer_auth(&token).body("{\"code\": \"1\"}").send().unwrap(),
+        415,
+        "unsupported_media_type",
+    );
+    check(
+        client
+            .post(format!("{url}/api/v1/release"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body("{\"code\":")
+            .send()
+            .unwrap(),
         400,
         "bad_request",
     );
-    check(client.post(format!("{url}/api/v1/release")).bearer_auth(&token).json(&serde_json::json!({"code": 5})).send().unwrap(), 400, "bad_request");
     check(
-        client.post(format!("{url}/api/v1/release")).bearer_auth(&token).json(&serde_json::json!({"code": "x".repeat(20_000)})).send().unwrap(),
+        client.post(format!("{url}/api/v1/release")).bearer_auth(&token).json(&serde_json::json!({"code": 5})).send().unwrap(),
+        400,
+        "bad_request",
+    );
+    check(
+        client
+            .post(format!("{url}/api/v1/release"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"code": "x".repeat(20_000)}))
+            .send()
+            .unwrap(),
         413,
         "payload_too_large",
     );
     check(client.get(format!("{url}/api/v1/jobs/..%2F..%2Fetc/sealed")).bearer_auth(&token).send().unwrap(), 404, "not_found");
-    check(client.post(format!("{url}/api/v1/jobs/{job}/ack")).bearer_auth(&token).json(&serde_json::json!({"status": "maybe"})).send().unwrap(), 400, "bad_request");
+    check(
+        client
+            .post(format!("{url}/api/v1/jobs/{job}/ack"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"status": "maybe"}))
+            .send()
+            .unwrap(),
+        400,
+        "bad_request",
+    );
 
     // `failed` keeps the job and records why; the count goes up with each report.
     for n in 1..=2 {
@@ -407,7 +460,10 @@ fn every_api_error_is_json_with_a_stable_code() {
         assert_eq!(kept.status(), 200);
         assert_eq!(kept.json::<serde_json::Value>().unwrap(), serde_json::json!({"status": "kept", "failures": n}));
     }
-    assert_eq!(sql(&server, "SELECT print_failures || '|' || last_failure FROM jobs"), vec!["2|paper jam in tray 2Injected: yes".to_owned()]);
+    assert_eq!(
+        sql(&server, "SELECT print_failures || '|' || last_failure FROM jobs"),
+        vec!["2|paper jam in tray 2Injected: yes".to_owned()]
+    );
 
     // A revoked token is refused at once, with the same 401 as an unknown one.
     let id = sql(&server, "SELECT id FROM station_tokens")[0].clone();
@@ -419,7 +475,8 @@ fn every_api_error_is_json_with_a_stable_code() {
     // The OpenAPI document is served as kept in docs/.
     let spec = client.get(format!("{url}/api/v1/openapi.json")).send().unwrap().text().unwrap();
     assert_eq!(spec, std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json")).unwrap());
-    let poll: serde_json::Value = client.get(format!("{url}/api/v1/sites/main/jobs?limit=5")).bearer_auth(&token).send().unwrap().json().unwrap();
+    let poll: serde_json::Value =
+        client.get(format!("{url}/api/v1/sites/main/jobs?limit=5")).bearer_auth(&token).send().unwrap().json().unwrap();
     assert_eq!(poll["jobs"].as_array().map(Vec::len), Some(1), "{poll}");
     assert_eq!(poll["jobs"][0]["id"], job.as_str());
 }
@@ -448,7 +505,10 @@ fn schemathesis_finds_no_server_error_or_schema_violation() {
     eprintln!("{report}");
     assert!(out.status.success(), "schemathesis found problems:\n{report}");
     // It really exercised the API: hundreds of cases over every authenticated operation.
-    let cases = report.lines().find_map(|l| l.trim().strip_suffix(" passed")?.split_once(" generated, ")).map(|(g, p)| (g.to_owned(), p.to_owned()));
+    let cases = report
+        .lines()
+        .find_map(|l| l.trim().strip_suffix(" passed")?.split_once(" generated, "))
+        .map(|(g, p)| (g.to_owned(), p.to_owned()));
     let (generated, passed) = cases.unwrap_or_else(|| panic!("no test-case summary in:\n{report}"));
     assert_eq!(generated, passed, "{report}");
     assert!(generated.parse::<u32>().unwrap() >= 200, "{report}");
@@ -465,9 +525,19 @@ fn metrics_parse_with_the_prometheus_text_parser_and_count_what_happened() {
     let token = server.station_token();
     let code = mail_for_code(&server, &relay, 0, "bw@print.example.org", &[&fixture("simple.pdf")]);
     let client = reqwest::blocking::Client::new();
-    let wrong = client.post(format!("{}/api/v1/release", server.api_url())).bearer_auth(&token).json(&serde_json::json!({"code": "1234 5678"})).send().unwrap();
+    let wrong = client
+        .post(format!("{}/api/v1/release", server.api_url()))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"code": "1234 5678"}))
+        .send()
+        .unwrap();
     assert_eq!(wrong.status(), 404);
-    let right = client.post(format!("{}/api/v1/release", server.api_url())).bearer_auth(&token).json(&serde_json::json!({"code": code})).send().unwrap();
+    let right = client
+        .post(format!("{}/api/v1/release", server.api_url()))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"code": code}))
+        .send()
+        .unwrap();
     assert_eq!(right.status(), 200);
     let text = client.get(format!("{}/metrics", server.api_url())).send().unwrap().text().unwrap();
     let metrics = tmp.path().join("metrics.txt");
@@ -486,7 +556,15 @@ for family in text_string_to_metric_families(open(sys.argv[1]).read()):
     assert!(out.status.success(), "the Prometheus parser rejected /metrics: {}\n{text}", String::from_utf8_lossy(&out.stderr));
     let samples = String::from_utf8(out.stdout).unwrap();
     let value = |prefix: &str| -> f64 {
-        samples.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no {prefix} in\n{samples}")).split(' ').nth(1).unwrap().parse().unwrap()
+        samples
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in\n{samples}"))
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap()
     };
     assert_eq!(value("printgate_messages_total{outcome=accepted}"), 1.0);
     assert_eq!(value("printgate_release_requests_total{result=wrong_code}"), 1.0);

@@ -58,7 +58,8 @@ print(json.dumps({"headers": [[k, str(v)] for k, v in msg.items()], "text": text
     let out = Command::new("/usr/bin/python3").arg("-c").arg(script).arg(&path).output().unwrap();
     assert!(out.status.success(), "python could not parse the reply: {}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let headers = v["headers"].as_array().unwrap().iter().map(|h| (h[0].as_str().unwrap().to_owned(), h[1].as_str().unwrap().to_owned())).collect();
+    let headers =
+        v["headers"].as_array().unwrap().iter().map(|h| (h[0].as_str().unwrap().to_owned(), h[1].as_str().unwrap().to_owned())).collect();
     let defects = v["defects"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_owned()).collect();
     (headers, v["text"].as_str().unwrap().to_owned(), defects)
 }
@@ -80,7 +81,8 @@ fn null_senders_automatic_and_list_mail_get_no_reply() {
     }
     // Loop guard: a mail that claims to come from printgate's own reply address (a bounced or
     // forwarded reply that lost its Auto-Submitted header) gets no reply either.
-    let own = mail("silent-own@example.com", "", "filename=\"doc.pdf\"").replace("From: patron@example.com", "From: Print service <printgate@print.example.org>");
+    let own = mail("silent-own@example.com", "", "filename=\"doc.pdf\"")
+        .replace("From: patron@example.com", "From: Print service <printgate@print.example.org>");
     let out = send_raw(&server, "patron@example.com", &own);
     assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
     // A control mail sent last: once its reply is out, the earlier ones were processed too.
@@ -350,12 +352,19 @@ print(json.dumps({"pngs": pngs, "cids": re.findall(r'src="cid:([^"]+)"', html)})
         let cid = png[1].as_str().unwrap().trim_matches(|c| c == '<' || c == '>');
         assert!(v["cids"].as_array().unwrap().iter().any(|c| c.as_str() == Some(cid)), "image {cid} is not referenced: {v}");
     }
-    (pngs.iter().map(|p| p[0].as_str().unwrap().into()).collect(), v["cids"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect())
+    (
+        pngs.iter().map(|p| p[0].as_str().unwrap().into()).collect(),
+        v["cids"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect(),
+    )
 }
 
 /// What zbarimg (ZBar, an independent QR decoder) reads in a PNG.
 fn zbar(png: &Path) -> String {
-    let out = Command::new("zbarimg").args(["--raw", "-q"]).arg(png).output().expect("zbarimg (Debian zbar-tools) must be installed; scripts/test installs it");
+    let out = Command::new("zbarimg")
+        .args(["--raw", "-q"])
+        .arg(png)
+        .output()
+        .expect("zbarimg (Debian zbar-tools) must be installed; scripts/test installs it");
     assert!(out.status.success(), "zbarimg found no code in {}: {}", png.display(), String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
@@ -426,7 +435,11 @@ fn queue_templates_replace_the_built_in_reply_and_broken_ones_are_refused() {
         "Branch library print desk.\n{% if code %}Release code: {{ code }}\n{% endif %}{% for d in documents %}* {{ d.name }} ({{ d.pages }} p.)\n{% endfor %}Until {{ expires }}.\n",
     )
     .unwrap();
-    std::fs::write(templates.join("reply.html.j2"), "<p>Code <b>{{ code }}</b></p>{% if qr_cid %}<img src=\"cid:{{ qr_cid }}\" alt=\"\">{% endif %}").unwrap();
+    std::fs::write(
+        templates.join("reply.html.j2"),
+        "<p>Code <b>{{ code }}</b></p>{% if qr_cid %}<img src=\"cid:{{ qr_cid }}\" alt=\"\">{% endif %}",
+    )
+    .unwrap();
     let relay = Relay::start(&work.path().join("relay"));
     let settings = format!("templates = \"{}\"\ntimezone = \"America/New_York\"\n", templates.display());
     let server = server_with_queue_settings(&relay, &settings);
@@ -522,11 +535,26 @@ fn commands_are_confirmed_to_the_patron_and_nobody_else() {
     let steps = [
         ("intruder@example.net", "CANCEL", "command ignored", None),
         ("patron@example.com", "Hello there", "command ignored", Some(("Your reply was not understood", "CANCEL, EXTEND or RESEND"))),
-        ("patron@example.com", "EXTEND", "command EXTEND: kept until", Some(("Extended: your documents are kept longer", "24 hours longer. Release them before "))),
+        (
+            "patron@example.com",
+            "EXTEND",
+            "command EXTEND: kept until",
+            Some(("Extended: your documents are kept longer", "24 hours longer. Release them before ")),
+        ),
         ("patron@example.com", "EXTEND", "command EXTEND refused", Some(("Not extended", "extended only once"))),
-        ("patron@example.com", "CANCEL", "command CANCEL: 1 job(s)", Some(("Cancelled: your documents were deleted", "your document was deleted at Test Library"))),
+        (
+            "patron@example.com",
+            "CANCEL",
+            "command CANCEL: 1 job(s)",
+            Some(("Cancelled: your documents were deleted", "your document was deleted at Test Library")),
+        ),
         ("patron@example.com", "CANCEL", "command CANCEL: 0 job(s)", Some(("Nothing to cancel", "nothing left to cancel"))),
-        ("patron@example.com", "RESEND", "command RESEND refused", Some(("No new code: nothing is waiting to print", "no new release code was sent"))),
+        (
+            "patron@example.com",
+            "RESEND",
+            "command RESEND refused",
+            Some(("No new code: nothing is waiting to print", "no new release code was sent")),
+        ),
     ];
     let mut expected_mails = 1;
     for (i, (from, body, outcome, answer)) in steps.iter().enumerate() {

@@ -97,7 +97,9 @@ fn ham_and_spam_are_classified_as_spamd_alone_classifies_them() {
     let relay = Relay::start(&work.path().join("relay"));
     // The queue's reject score is spamd's own required_score (5.0) so both must agree.
     let mut server = Server::start(&Scanners::real(), relay.port);
-    let config = std::fs::read_to_string(&server.config).unwrap().replace("spam_tag_score = 5.0\nspam_reject_score = 10.0", "spam_tag_score = 4.0\nspam_reject_score = 5.0");
+    let config = std::fs::read_to_string(&server.config)
+        .unwrap()
+        .replace("spam_tag_score = 5.0\nspam_reject_score = 10.0", "spam_tag_score = 4.0\nspam_reject_score = 5.0");
     std::fs::write(&server.config, config).unwrap();
     server.kill();
     server.spawn();
@@ -128,7 +130,9 @@ fn thresholds_change_on_sighup_without_restart() {
     let before = server.swaks("patron@example.com", gtube, &[&pdf]);
     assert!(before.contains("550 5.7.1"), "{before}");
 
-    let config = std::fs::read_to_string(&server.config).unwrap().replace("spam_tag_score = 5.0\nspam_reject_score = 10.0", "spam_tag_score = 1500.0\nspam_reject_score = 2000.0");
+    let config = std::fs::read_to_string(&server.config)
+        .unwrap()
+        .replace("spam_tag_score = 5.0\nspam_reject_score = 10.0", "spam_tag_score = 1500.0\nspam_reject_score = 2000.0");
     std::fs::write(&server.config, config).unwrap();
     server.signal("HUP");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -244,7 +248,10 @@ fn rspamd_can_be_the_spam_engine() {
     assert!(row.contains("GTUBE"), "{row}");
 
     // rspamd unreachable: a temporary failure naming it.
-    let dead = format!("[scan]\nspam_engine = \"rspamd\"\n\n[scan.rspamd]\naddress = \"127.0.0.1:{}\"\n\n[auth]\nresolver = \"static\"\n", common::free_port());
+    let dead = format!(
+        "[scan]\nspam_engine = \"rspamd\"\n\n[scan.rspamd]\naddress = \"127.0.0.1:{}\"\n\n[auth]\nresolver = \"static\"\n",
+        common::free_port()
+    );
     let down = Server::start_full(&Scanners::real(), relay.port, "", &dead);
     let t = down.swaks("patron@example.com", "print", &[&pdf]);
     assert!(t.contains("451 4.7.0 The spam filter (rspamd) is unavailable"), "{t}");

@@ -118,14 +118,9 @@ impl Keys {
     /// `printgate keygen`, as an operator makes a site key (RSA-3072).
     fn printgate(site: &str) -> Self {
         let dir = TempDir::new().unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_printgate"))
-            .args(["keygen", "--site", site, "--out"])
-            .arg(dir.path())
-            .output()
-            .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_printgate")).args(["keygen", "--site", site, "--out"]).arg(dir.path()).output().unwrap();
         assert!(out.status.success(), "printgate keygen: {}", String::from_utf8_lossy(&out.stderr));
-        let (public, private) =
-            (dir.path().join(format!("{site}.pub.pem")), dir.path().join(format!("{site}.key.pem")));
+        let (public, private) = (dir.path().join(format!("{site}.pub.pem")), dir.path().join(format!("{site}.key.pem")));
         Self::from_files(dir, public, private)
     }
 
@@ -221,9 +216,7 @@ fn fingerprints_agree_for_keys_made_by_either_side() {
 #[test]
 fn printgate_seals_and_the_script_opens() {
     for keys in [Keys::printgate(SITE), Keys::python(2048)] {
-        for pdf in
-            [sample_pdf("interop printgate to python", 1), sample_pdf("a longer job", 60), b"%PDF-1.4 tiny".to_vec()]
-        {
+        for pdf in [sample_pdf("interop printgate to python", 1), sample_pdf("a longer job", 60), b"%PDF-1.4 tiny".to_vec()] {
             let sealed = seal::seal(&pdf, JOB, SITE, &keys.public).unwrap();
             assert_eq!(py_open(&keys, JOB, SITE, &sealed).expect("the script must open printgate's job"), pdf);
         }
@@ -233,9 +226,7 @@ fn printgate_seals_and_the_script_opens() {
 #[test]
 fn the_script_seals_and_printgate_opens() {
     for (keys, modulus_bytes) in [(Keys::printgate(SITE), 384), (Keys::python(2048), 256)] {
-        for pdf in
-            [sample_pdf("interop python to printgate", 1), sample_pdf("a longer job", 60), b"%PDF-1.4 tiny".to_vec()]
-        {
+        for pdf in [sample_pdf("interop python to printgate", 1), sample_pdf("a longer job", 60), b"%PDF-1.4 tiny".to_vec()] {
             let sealed = py_seal(&keys, JOB, SITE, &pdf, &[]);
             assert_eq!(pg_open(&keys, JOB, SITE, &sealed).expect("printgate must open the script's job"), pdf);
             // The header the script wrote is the one the document describes.
@@ -403,23 +394,14 @@ fn both_readers_treat_odd_payloads_alike() {
     for (i, (what, flags, payload)) in cases.iter().enumerate() {
         let path = dir.path().join(format!("payload-{i}"));
         std::fs::write(&path, payload).unwrap();
-        let sealed = py_seal(
-            &keys,
-            JOB,
-            SITE,
-            b"ignored",
-            &[OsStr::new("--flags"), OsStr::new(flags), OsStr::new("--payload"), path.as_os_str()],
-        );
+        let sealed =
+            py_seal(&keys, JOB, SITE, b"ignored", &[OsStr::new("--flags"), OsStr::new(flags), OsStr::new("--payload"), path.as_os_str()]);
         let rust = pg_open(&keys, JOB, SITE, &sealed);
         let python = py_open(&keys, JOB, SITE, &sealed);
         match (&rust, &python) {
             (Ok(r), Ok(p)) => assert_eq!(r, p, "{what}: the readers give different bytes"),
             (Err(r), Err(p)) => assert_same_failure(r, p, what),
-            _ => panic!(
-                "{what}: printgate gives {:?}, the script {:?}",
-                rust.as_ref().map(Vec::len),
-                python.as_ref().map(Vec::len)
-            ),
+            _ => panic!("{what}: printgate gives {:?}, the script {:?}", rust.as_ref().map(Vec::len), python.as_ref().map(Vec::len)),
         }
         outcomes.push((*what, rust.map(|r| r.len()).map_err(|e| e.to_string())));
     }

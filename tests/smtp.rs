@@ -55,7 +55,8 @@ fn python_smtplib_starttls_and_implicit_tls() {
     let config = std::fs::read_to_string(&server.config).unwrap();
     let tls_port: u16 = config.split("tls_listen = \"127.0.0.1:").nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
     let eml = work.path().join("mail.eml");
-    std::fs::write(&eml, common::mime_with_pdf("patron@example.com", "py1@example.com", &printgate::convert::sample::sample_pdf("py", 1))).unwrap();
+    std::fs::write(&eml, common::mime_with_pdf("patron@example.com", "py1@example.com", &printgate::convert::sample::sample_pdf("py", 1)))
+        .unwrap();
     let script = r#"
 import email, smtplib, ssl, sys
 port, tls_port, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
@@ -73,11 +74,8 @@ with smtplib.SMTP_SSL('127.0.0.1', tls_port, context=ctx, timeout=60) as s:
     s.send_message(msg)
 print('sent 2')
 "#;
-    let out = Command::new("python3")
-        .args(["-c", script, &server.smtp_port.to_string(), &tls_port.to_string()])
-        .arg(&eml)
-        .output()
-        .unwrap();
+    let out =
+        Command::new("python3").args(["-c", script, &server.smtp_port.to_string(), &tls_port.to_string()]).arg(&eml).output().unwrap();
     assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stderr), server.log());
     relay.wait_for(2, Duration::from_secs(60));
     assert_eq!(common::stored_messages(&server), 2);
@@ -89,7 +87,8 @@ fn smtp_source_parallel_sessions_each_produce_jobs() {
     let relay = Relay::start(&work.path().join("relay"));
     let server = Server::start(&Scanners::real(), relay.port);
     let eml = work.path().join("mail.eml");
-    std::fs::write(&eml, common::mime_with_pdf("patron@example.com", "src@example.com", &printgate::convert::sample::sample_pdf("src", 1))).unwrap();
+    std::fs::write(&eml, common::mime_with_pdf("patron@example.com", "src@example.com", &printgate::convert::sample::sample_pdf("src", 1)))
+        .unwrap();
     let source = std::env::var("PG_SMTP_SOURCE").unwrap_or_else(|_| "/usr/sbin/smtp-source".into());
     let count = 40;
     let out = Command::new(source)
@@ -158,7 +157,11 @@ fn global_connection_cap_gives_421() {
         })
         .collect();
     let reply = read_reply(&mut BufReader::new(TcpStream::connect(&addr).unwrap()));
-    assert!(reply.starts_with("421 4.7.0") && reply.contains("too many connections"), "{reply}\n{}", std::fs::read_to_string(&server.config).unwrap());
+    assert!(
+        reply.starts_with("421 4.7.0") && reply.contains("too many connections"),
+        "{reply}\n{}",
+        std::fs::read_to_string(&server.config).unwrap()
+    );
     drop(held);
 }
 

@@ -150,26 +150,57 @@ impl Corpus {
             0..=49 => ("pdf", mime(&from, &id, "print", "Please print.", &[("doc.pdf", "application/pdf", &pdf)]), Expect::Jobs(1)),
             50..=61 => (
                 "pdf+photo",
-                mime(&from, &id, "two", "Both please.", &[("ten.pdf", "application/pdf", &self.ten_pages), ("photo.jpg", "image/jpeg", &self.photo)]),
+                mime(
+                    &from,
+                    &id,
+                    "two",
+                    "Both please.",
+                    &[("ten.pdf", "application/pdf", &self.ten_pages), ("photo.jpg", "image/jpeg", &self.photo)],
+                ),
                 Expect::Jobs(2),
             ),
             62..=69 => ("text", mime(&from, &id, "notes", "Notes attached.", &[("notes.txt", "text/plain", &self.text)]), Expect::Jobs(1)),
             70..=72 => (
                 "docx",
-                mime(&from, &id, "letter", "My letter.", &[("letter.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", &self.docx)]),
+                mime(
+                    &from,
+                    &id,
+                    "letter",
+                    "My letter.",
+                    &[("letter.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", &self.docx)],
+                ),
                 Expect::Jobs(1),
             ),
             73..=77 => (
                 "pdf+exe",
-                mime(&from, &id, "setup", "Print this.", &[("doc.pdf", "application/pdf", &pdf), ("setup.exe", "application/octet-stream", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00program")]),
+                mime(
+                    &from,
+                    &id,
+                    "setup",
+                    "Print this.",
+                    &[
+                        ("doc.pdf", "application/pdf", &pdf),
+                        ("setup.exe", "application/octet-stream", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00program"),
+                    ],
+                ),
                 Expect::Jobs(1),
             ),
             78..=81 => (
                 "large",
-                mime(&from, &id, "big", "A big one.", &[("doc.pdf", "application/pdf", &pdf), ("data.bin", "application/octet-stream", &self.noise)]),
+                mime(
+                    &from,
+                    &id,
+                    "big",
+                    "A big one.",
+                    &[("doc.pdf", "application/pdf", &pdf), ("data.bin", "application/octet-stream", &self.noise)],
+                ),
                 Expect::Jobs(1),
             ),
-            82..=86 => ("virus", mime(&from, &id, "invoice", "See attached.", &[("invoice.pdf", "application/pdf", EICAR.as_bytes())]), Expect::Refused),
+            82..=86 => (
+                "virus",
+                mime(&from, &id, "invoice", "See attached.", &[("invoice.pdf", "application/pdf", EICAR.as_bytes())]),
+                Expect::Refused,
+            ),
             87..=90 => ("spam", mime(&from, &id, "offer", GTUBE, &[("doc.pdf", "application/pdf", &pdf)]), Expect::Refused),
             n => {
                 let (name, raw, expect) = &self.hostile[(n as usize + i / 100) % self.hostile.len()];
@@ -480,14 +511,19 @@ fn mixed_load_survives_kills_and_every_daemon_going_away() {
     }
     // Every stored message is one that got 250 or lost its connection at the kill, never one
     // that was refused; each has exactly one reply; every job's sealed blob is in the bucket.
-    let answered: HashSet<&str> = outcomes.values().filter_map(|(_, _, o)| if let Outcome::Accepted(q) = o { Some(q.as_str()) } else { None }).collect();
+    let answered: HashSet<&str> =
+        outcomes.values().filter_map(|(_, _, o)| if let Outcome::Accepted(q) = o { Some(q.as_str()) } else { None }).collect();
     let stored_unanswered = stored.iter().filter(|id| !answered.contains(id.as_str())).count();
     if stored.len() != reply_ids.len() {
         problems.push(format!("{} stored messages but replies to {} mails", stored.len(), reply_ids.len()));
     }
     let missing_blobs: Vec<&String> = blob_keys.iter().filter(|k| !in_bucket.iter().any(|o| o.ends_with(k.as_str()))).collect();
     if !missing_blobs.is_empty() {
-        problems.push(format!("{} jobs have no sealed blob in the bucket, e.g. {:?}", missing_blobs.len(), &missing_blobs[..missing_blobs.len().min(3)]));
+        problems.push(format!(
+            "{} jobs have no sealed blob in the bucket, e.g. {:?}",
+            missing_blobs.len(),
+            &missing_blobs[..missing_blobs.len().min(3)]
+        ));
     }
     let crashes = stack.crashes.load(Ordering::SeqCst);
     if crashes > 0 {

@@ -60,7 +60,17 @@ fn message(id: &str) -> NewMessage {
 }
 
 fn job(id: &str, sealed: Vec<u8>) -> NewJob {
-    NewJob { id: id.into(), seq: 0, filename: "a.pdf".into(), pages: 1, color: false, copies: 1, duplex: false, page_range: String::new(), sealed }
+    NewJob {
+        id: id.into(),
+        seq: 0,
+        filename: "a.pdf".into(),
+        pages: 1,
+        color: false,
+        copies: 1,
+        duplex: false,
+        page_range: String::new(),
+        sealed,
+    }
 }
 
 async fn record(store: &Store, id: &str, job_id: &str) -> ReleaseCode {
@@ -124,7 +134,10 @@ async fn acknowledged_jobs_are_destroyed_at_once(db: &Db, dir: &Path) {
     let clock = Arc::new(AtomicI64::new(T0));
     let store = open(db, dir, &clock).await;
     let code = record(&store, "m1", "j1").await;
-    assert!(matches!(store.destroy_job("j1", "other-site").await, Err(StoreError::NotFound)), "a station of another site cannot destroy it");
+    assert!(
+        matches!(store.destroy_job("j1", "other-site").await, Err(StoreError::NotFound)),
+        "a station of another site cannot destroy it"
+    );
     assert_eq!(blob_files(&store).await, 1);
     store.destroy_job("j1", "main").await.unwrap();
     assert_eq!(blob_files(&store).await, 0, "the blob is gone on acknowledgement");
@@ -188,7 +201,8 @@ async fn reminders_come_once_at_their_time(db: &Db, dir: &Path) {
     record_with_reply(&store, "gone", "j2").await;
     record(&store, "silent", "j3").await; // no reply: nobody to remind
     store.destroy_job("j2", "main").await.unwrap();
-    let render = |due: &printgate::store::DueReminder| Some(format!("remind {} {} {:?}", due.rcpt, due.expires_at, due.documents).into_bytes());
+    let render =
+        |due: &printgate::store::DueReminder| Some(format!("remind {} {} {:?}", due.rcpt, due.expires_at, due.documents).into_bytes());
     let queue = |store: &Store| {
         let store = store.clone();
         async move { store.queue_reminders("bw", BEFORE, "printgate@print.test", render).await.unwrap() }
@@ -335,7 +349,13 @@ async fn resend_replaces_the_code(db: &Db, dir: &Path) {
     let clock = Arc::new(AtomicI64::new(T0));
     let store = open(db, dir, &clock).await;
     let old = record_with_reply(&store, "m1", "j1").await;
-    let reply = printgate::store::NewReply { id: "cmd1-reply", message_id: "m1", mail_from: "printgate@print.test", rcpt: "patron@example.com", body: &[] };
+    let reply = printgate::store::NewReply {
+        id: "cmd1-reply",
+        message_id: "m1",
+        mail_from: "printgate@print.test",
+        rcpt: "patron@example.com",
+        body: &[],
+    };
     let render = |code: &ReleaseCode, view: &printgate::store::commands::ResendView| {
         Some(format!("code {} jobs {:?} until {}", code.digits(), view.jobs, view.expires_at).into_bytes())
     };

@@ -33,12 +33,15 @@ pub struct AdminState {
 
 impl AdminState {
     pub fn new(store: Store, live: Shared, settings: crate::config::AdminConfig) -> Self {
-        let throttle = Throttle::new("admin", Limits {
-            per_station: settings.max_failed_logins_per_address,
-            per_address: settings.max_failed_logins_per_address,
-            window: settings.login_lockout,
-            lockout: settings.login_lockout,
-        });
+        let throttle = Throttle::new(
+            "admin",
+            Limits {
+                per_station: settings.max_failed_logins_per_address,
+                per_address: settings.max_failed_logins_per_address,
+                window: settings.login_lockout,
+                lockout: settings.login_lockout,
+            },
+        );
         let https = settings.tls_cert.is_some();
         Self { store, live, templates: Arc::new(templates()), throttle: Arc::new(throttle), settings, https }
     }

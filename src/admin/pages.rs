@@ -84,7 +84,12 @@ fn dummy_hash() -> &'static str {
     HASH.get_or_init(|| auth::hash_password("printgate-no-such-account").unwrap_or_default())
 }
 
-pub async fn login(State(state): State<AdminState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+pub async fn login(
+    State(state): State<AdminState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let cookie_csrf = auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     if form.csrf.is_empty() || !crate::crypto::constant_time_eq(cookie_csrf.as_bytes(), form.csrf.as_bytes()) {
         tracing::warn!(peer = %peer.ip(), "admin login without a valid CSRF token refused");
@@ -96,7 +101,11 @@ pub async fn login(State(state): State<AdminState>, ConnectInfo(peer): ConnectIn
             crate::api::throttle::Refusal::LockedOut { retry_after } => retry_after,
             crate::api::throttle::Refusal::Store(e) => return unavailable(&e),
         };
-        let mut r = login_page(&state, StatusCode::TOO_MANY_REQUESTS, Some(format!("Too many failed logins from your address; try again in {wait} seconds.")));
+        let mut r = login_page(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(format!("Too many failed logins from your address; try again in {wait} seconds.")),
+        );
         r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
         return r;
     }
@@ -108,7 +117,11 @@ pub async fn login(State(state): State<AdminState>, ConnectInfo(peer): ConnectIn
     };
     if let Some(locked_until) = account.as_ref().and_then(|a| a.locked_until).filter(|u| *u > now) {
         let wait = (locked_until - now).max(1) as u64;
-        let mut r = login_page(&state, StatusCode::TOO_MANY_REQUESTS, Some(format!("This account is locked after failed logins; try again in {wait} seconds.")));
+        let mut r = login_page(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(format!("This account is locked after failed logins; try again in {wait} seconds.")),
+        );
         r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
         return r;
     }
@@ -118,12 +131,21 @@ pub async fn login(State(state): State<AdminState>, ConnectInfo(peer): ConnectIn
     if !good {
         tracing::warn!(peer = %peer.ip(), "admin login failed");
         for locked in state.throttle.failure(&state.store, &address).await {
-            audit(&state, &form.user, "admin_address_locked_out", &format!("{}: {} failed logins; locked out", locked.key, locked.failures)).await;
+            audit(
+                &state,
+                &form.user,
+                "admin_address_locked_out",
+                &format!("{}: {} failed logins; locked out", locked.key, locked.failures),
+            )
+            .await;
         }
         if account.is_some() {
             let lock_until = now + state.settings.login_lockout.as_secs() as i64;
             match state.store.admin_login_failed(&form.user, i64::from(state.settings.max_failed_logins), lock_until).await {
-                Ok(true) => audit(&state, &form.user, "admin_account_locked_out", &format!("account {}: too many failed logins; locked", form.user)).await,
+                Ok(true) => {
+                    audit(&state, &form.user, "admin_account_locked_out", &format!("account {}: too many failed logins; locked", form.user))
+                        .await
+                }
                 Ok(false) => {}
                 Err(e) => return unavailable(&e),
             }
@@ -137,7 +159,9 @@ pub async fn login(State(state): State<AdminState>, ConnectInfo(peer): ConnectIn
     if let Err(e) = state.store.admin_login_succeeded(&form.user).await {
         return unavailable(&e);
     }
-    if let Err(e) = state.store.create_admin_session(&crate::crypto::sha256_hex(session.as_bytes()), &form.user, &csrf, now + lifetime as i64).await {
+    if let Err(e) =
+        state.store.create_admin_session(&crate::crypto::sha256_hex(session.as_bytes()), &form.user, &csrf, now + lifetime as i64).await
+    {
         return unavailable(&e);
     }
     audit(&state, &form.user, "admin_login", &format!("{} logged in from {}", form.user, peer.ip())).await;
@@ -227,7 +251,12 @@ fn parse_override(name: &str, form: &HashMap<String, String>, user: &str, now: i
     })
 }
 
-pub async fn save_queue(State(state): State<AdminState>, admin: Admin, Path(name): Path<String>, Form(form): Form<HashMap<String, String>>) -> Response {
+pub async fn save_queue(
+    State(state): State<AdminState>,
+    admin: Admin,
+    Path(name): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     if let Err(r) = admin.check_csrf(form.get("csrf").map_or("", String::as_str)) {
         return r.into_response();
     }
@@ -251,8 +280,22 @@ pub async fn save_queue(State(state): State<AdminState>, admin: Admin, Path(name
     let after = &candidate.queue[index];
     let detail = format!(
         "queue {name}: address {} -> {}, site {} -> {}, spam_tag_score {} -> {}, spam_reject_score {} -> {}, max_pages {} -> {}, retention {}s -> {}s, color {} -> {}, allowed_types [{}] -> [{}]",
-        before.address, after.address, before.site, after.site, before.spam_tag_score, after.spam_tag_score, before.spam_reject_score, after.spam_reject_score, before.max_pages, after.max_pages,
-        before.retention.as_secs(), after.retention.as_secs(), before.color, after.color, before.allowed_types.names().join(","), after.allowed_types.names().join(",")
+        before.address,
+        after.address,
+        before.site,
+        after.site,
+        before.spam_tag_score,
+        after.spam_tag_score,
+        before.spam_reject_score,
+        after.spam_reject_score,
+        before.max_pages,
+        after.max_pages,
+        before.retention.as_secs(),
+        after.retention.as_secs(),
+        before.color,
+        after.color,
+        before.allowed_types.names().join(","),
+        after.allowed_types.names().join(",")
     );
     if let Err(e) = state.store.set_queue_override(&change).await {
         return unavailable(&e);
@@ -298,7 +341,9 @@ pub async fn tuning(State(state): State<AdminState>, admin: Admin, Query(q): Que
         return (StatusCode::NOT_FOUND, "no queues configured\n").into_response();
     };
     let days = q.days.unwrap_or(7).clamp(1, 365);
-    let parse = |v: &Option<String>, default: f64| v.as_deref().and_then(|s| s.trim().parse::<f64>().ok()).filter(|v| v.is_finite()).unwrap_or(default);
+    let parse = |v: &Option<String>, default: f64| {
+        v.as_deref().and_then(|s| s.trim().parse::<f64>().ok()).filter(|v| v.is_finite()).unwrap_or(default)
+    };
     let (tag, reject) = (parse(&q.tag, queue.spam_tag_score), parse(&q.reject, queue.spam_reject_score));
     let since = state.store.now() - i64::from(days) * 86_400;
     let scores = match state.store.spam_scores(&queue.name, since).await {
@@ -339,8 +384,18 @@ pub async fn tuning(State(state): State<AdminState>, admin: Admin, Query(q): Que
         })
         .collect();
     // Messages whose outcome the proposed lines change: those between old and new lines.
-    let (lo_line, hi_line) = (tag.min(queue.spam_tag_score).min(reject.min(queue.spam_reject_score)), tag.max(queue.spam_tag_score).max(reject.max(queue.spam_reject_score)));
-    let filter = TraceFilter { queue: queue.name.clone(), since: Some(since), score_min: Some(lo_line), score_max: Some(hi_line), limit: 500, ..TraceFilter::default() };
+    let (lo_line, hi_line) = (
+        tag.min(queue.spam_tag_score).min(reject.min(queue.spam_reject_score)),
+        tag.max(queue.spam_tag_score).max(reject.max(queue.spam_reject_score)),
+    );
+    let filter = TraceFilter {
+        queue: queue.name.clone(),
+        since: Some(since),
+        score_min: Some(lo_line),
+        score_max: Some(hi_line),
+        limit: 500,
+        ..TraceFilter::default()
+    };
     let changes: Vec<Value> = match state.store.search_traces(&filter).await {
         Ok(traces) => traces
             .into_iter()
@@ -387,11 +442,28 @@ const TRACE_LIMIT: i64 = 50;
 
 pub async fn trace(State(state): State<AdminState>, admin: Admin, Query(q): Query<TraceQuery>) -> Response {
     let searched = !(q.sender.is_empty() && q.message_id.is_empty() && q.queue.is_empty() && q.code.is_empty() && q.date.is_empty());
-    let mut filter = TraceFilter { sender: q.sender.trim().to_owned(), message_id: q.message_id.trim().to_owned(), queue: q.queue.trim().to_owned(), limit: TRACE_LIMIT, ..TraceFilter::default() };
+    let mut filter = TraceFilter {
+        sender: q.sender.trim().to_owned(),
+        message_id: q.message_id.trim().to_owned(),
+        queue: q.queue.trim().to_owned(),
+        limit: TRACE_LIMIT,
+        ..TraceFilter::default()
+    };
     if !q.code.trim().is_empty() {
         match ReleaseCode::parse(&q.code) {
             Some(code) => filter.code_hash = Some(state.store.code_hash_of(&code)),
-            None => return trace_page(&state, &admin, &q, StatusCode::BAD_REQUEST, Some("A release code is 4 to 18 digits.".into()), Vec::new(), searched).await,
+            None => {
+                return trace_page(
+                    &state,
+                    &admin,
+                    &q,
+                    StatusCode::BAD_REQUEST,
+                    Some("A release code is 4 to 18 digits.".into()),
+                    Vec::new(),
+                    searched,
+                )
+                .await;
+            }
         }
     }
     if !q.date.trim().is_empty() {
@@ -400,7 +472,18 @@ pub async fn trace(State(state): State<AdminState>, admin: Admin, Query(q): Quer
                 filter.since = Some(day.timestamp().as_second());
                 filter.until = Some(day.timestamp().as_second() + 86_400);
             }
-            None => return trace_page(&state, &admin, &q, StatusCode::BAD_REQUEST, Some("The date must look like 2026-11-25.".into()), Vec::new(), searched).await,
+            None => {
+                return trace_page(
+                    &state,
+                    &admin,
+                    &q,
+                    StatusCode::BAD_REQUEST,
+                    Some("The date must look like 2026-11-25.".into()),
+                    Vec::new(),
+                    searched,
+                )
+                .await;
+            }
         }
     }
     match state.store.search_traces(&filter).await {
@@ -426,7 +509,13 @@ async fn trace_page(
         });
     }
     let f = context! { sender => &q.sender, message_id => &q.message_id, queue => &q.queue, date => &q.date };
-    render(state, "trace.html", Some(admin), status, context! { title => "Message trace", f, traces => shown, searched, error, limit => TRACE_LIMIT })
+    render(
+        state,
+        "trace.html",
+        Some(admin),
+        status,
+        context! { title => "Message trace", f, traces => shown, searched, error, limit => TRACE_LIMIT },
+    )
 }
 
 // ---- jobs --------------------------------------------------------------------------------

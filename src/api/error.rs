@@ -27,7 +27,9 @@ pub enum ApiError {
     PayloadTooLarge,
     MethodNotAllowed,
     /// Too many wrong codes: wait this many seconds.
-    LockedOut { retry_after: u64 },
+    LockedOut {
+        retry_after: u64,
+    },
     /// The database or blob store failed: the station should retry (cause logged here only).
     Unavailable(String),
 }
@@ -49,11 +51,16 @@ impl ApiError {
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such code or job, or it has expired".into(), None),
             Self::NoRoute => (StatusCode::NOT_FOUND, "not_found", "no such API path".into(), None),
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m, None),
-            Self::UnsupportedMediaType => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "the body must be JSON with Content-Type: application/json".into(), None)
-            }
+            Self::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the body must be JSON with Content-Type: application/json".into(),
+                None,
+            ),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is too large".into(), None),
-            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this path does not take that method".into(), None),
+            Self::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this path does not take that method".into(), None)
+            }
             Self::LockedOut { retry_after } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "locked_out",

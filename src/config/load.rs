@@ -55,8 +55,7 @@ impl Config {
     /// # Errors
     /// As [`Config::load`].
     pub fn load_with(path: &Path, later: &dyn Fn(&Config) -> Vec<ConfigIssue>) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
         Self::from_toml_with(&text, path, std::env::vars(), later)
     }
 
@@ -64,11 +63,7 @@ impl Config {
     ///
     /// # Errors
     /// As [`Config::load`].
-    pub fn from_toml(
-        text: &str,
-        path: &Path,
-        env: impl Iterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
+    pub fn from_toml(text: &str, path: &Path, env: impl Iterator<Item = (String, String)>) -> Result<Self, ConfigError> {
         Self::from_toml_with(text, path, env, &|_| Vec::new())
     }
 
@@ -82,9 +77,8 @@ impl Config {
         env: impl Iterator<Item = (String, String)>,
         later: &dyn Fn(&Config) -> Vec<ConfigIssue>,
     ) -> Result<Self, ConfigError> {
-        let mut table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| ConfigError::Syntax { path: path.to_owned(), message: e.to_string() })?;
+        let mut table: toml::Table =
+            text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax { path: path.to_owned(), message: e.to_string() })?;
         let mut issues = apply_env_overrides(&mut table, env);
         check_typed_values(&mut table, &mut issues);
         let config = Sections { table, issues: &mut issues }.into_config();
@@ -234,13 +228,9 @@ impl Sections<'_> {
 /// Applies `PRINTGATE_<SECTION>__<KEY>=VALUE` to the table. `SECTION` names nested tables joined
 /// with `_` (`SCAN_CLAMAV` is `[scan.clamav]`). VALUE is read as a TOML value when it parses as
 /// one (numbers, booleans, arrays), otherwise as a string.
-fn apply_env_overrides(
-    table: &mut toml::Table,
-    env: impl Iterator<Item = (String, String)>,
-) -> Vec<ConfigIssue> {
+fn apply_env_overrides(table: &mut toml::Table, env: impl Iterator<Item = (String, String)>) -> Vec<ConfigIssue> {
     let mut issues = Vec::new();
-    let overrides: BTreeMap<String, String> =
-        env.filter(|(k, _)| k.starts_with("PRINTGATE_") && k.contains("__")).collect();
+    let overrides: BTreeMap<String, String> = env.filter(|(k, _)| k.starts_with("PRINTGATE_") && k.contains("__")).collect();
     for (name, value) in overrides {
         let rest = &name["PRINTGATE_".len()..];
         let Some((section, key)) = rest.split_once("__") else { continue };

@@ -102,8 +102,16 @@ impl Config {
         for q in &self.queue {
             out.push_str(&format!(
                 "queue {}: {} -> site {} color {} types {:?} max_pages {} spam tag {} reject {} retention {} reply {:?}\n",
-                q.name, q.address, q.site, q.color, q.allowed_types, q.max_pages, q.spam_tag_score,
-                q.spam_reject_score, humantime::format_duration(q.retention), q.reply_policy
+                q.name,
+                q.address,
+                q.site,
+                q.color,
+                q.allowed_types,
+                q.max_pages,
+                q.spam_tag_score,
+                q.spam_reject_score,
+                humantime::format_duration(q.retention),
+                q.reply_policy
             ));
         }
         for s in &self.site {

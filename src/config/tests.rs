@@ -91,7 +91,9 @@ fn every_semantic_problem_is_reported_at_once() {
         .replace("127.0.0.1:8443", "0.0.0.0:8443");
     let found = issues(parse(&text, &[]));
     let keys: Vec<&str> = found.iter().map(|i| i.key.as_str()).collect();
-    for expected in ["queue[0].site", "queue[0].spam_reject_score", "queue[0].allowed_types", "scan.clamav.address", "relay.url", "api.listen"] {
+    for expected in
+        ["queue[0].site", "queue[0].spam_reject_score", "queue[0].allowed_types", "scan.clamav.address", "relay.url", "api.listen"]
+    {
         assert!(keys.contains(&expected), "{expected} missing from {keys:?}");
     }
     let text = ConfigError::Invalid(found).to_string();
@@ -128,10 +130,9 @@ fn the_shipped_default_config_parses() {
 
 #[test]
 fn duplicate_names_plus_addresses_and_a_certificate_without_key_are_refused() {
-    let text = BASE.replace(
-        "[[site]]",
-        "[[queue]]\naddress = \"bw+x@print.test\"\nname = \"bw\"\nsite = \"main\"\nmax_pages = 0\n\n[[site]]",
-    ) + "tls_cert = \"Cargo.toml\"\n";
+    let text = BASE
+        .replace("[[site]]", "[[queue]]\naddress = \"bw+x@print.test\"\nname = \"bw\"\nsite = \"main\"\nmax_pages = 0\n\n[[site]]")
+        + "tls_cert = \"Cargo.toml\"\n";
     let found = issues(parse(&text, &[]));
     let keys: Vec<&str> = found.iter().map(|i| i.key.as_str()).collect();
     for expected in ["queue[1].address", "queue[1].name", "queue[1].max_pages", "api.tls_cert"] {
@@ -194,7 +195,8 @@ fn reply_language_zone_templates_and_reminder_are_checked() {
     }
     let templates = found.iter().find(|i| i.key == "queue[0].templates").unwrap();
     assert!(templates.problem.contains("/nonexistent/templates/reply.txt.j2"), "{templates}");
-    let ok = BASE.replace("site = \"main\"\n", "site = \"main\"\nlanguage = \"de\"\ntimezone = \"America/New_York\"\nreminder_before = \"12h\"\n");
+    let ok = BASE
+        .replace("site = \"main\"\n", "site = \"main\"\nlanguage = \"de\"\ntimezone = \"America/New_York\"\nreminder_before = \"12h\"\n");
     let config = parse(&ok, &[]).unwrap();
     assert_eq!(config.queue[0].reminder_before, Some(Duration::from_secs(12 * 3600)));
 }

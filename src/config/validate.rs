@@ -96,7 +96,10 @@ impl Config {
                 push(&key("templates"), problem);
             }
             if let Some(before) = q.reminder_before.filter(|b| b.is_zero() || *b >= q.retention) {
-                push(&key("reminder_before"), format!("{} must be longer than 0s and shorter than retention", humantime::format_duration(before)));
+                push(
+                    &key("reminder_before"),
+                    format!("{} must be longer than 0s and shorter than retention", humantime::format_duration(before)),
+                );
             }
         }
         let mut site_names = HashSet::new();
@@ -201,7 +204,10 @@ fn http_listener_issues(section: &str, listen: SocketAddr, cert: Option<&Path>, 
         }
     }
     if cert.is_none() && !listen.ip().is_loopback() {
-        issues.push((format!("{section}.listen"), "plain HTTP is only allowed on a loopback address; set tls_cert and tls_key to serve HTTPS".to_owned()));
+        issues.push((
+            format!("{section}.listen"),
+            "plain HTTP is only allowed on a loopback address; set tls_cert and tls_key to serve HTTPS".to_owned(),
+        ));
     }
     issues
 }

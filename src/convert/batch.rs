@@ -49,7 +49,9 @@ pub async fn run(settings: &ConvertConfig, batch: &Batch, files: &[PathBuf]) -> 
                         "color_pages": r.page_colors.iter().enumerate().filter(|(_, c)| **c).map(|(i, _)| i + 1).collect::<Vec<_>>(),
                         "ms": ms,
                     }),
-                    Err(e) => serde_json::json!({ "file": path, "ok": false, "kind": doc.detected.label(), "error": e.to_string(), "ms": ms }),
+                    Err(e) => {
+                        serde_json::json!({ "file": path, "ok": false, "kind": doc.detected.label(), "error": e.to_string(), "ms": ms })
+                    }
                 };
                 println!("{line}");
                 if let (Ok(r), Some(dir)) = (&result, &batch.out) {

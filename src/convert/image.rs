@@ -49,7 +49,14 @@ pub enum Exif {
 ///
 /// # Errors
 /// [`ConvertError::BadImage`], [`ConvertError::ImageTooLarge`], [`ConvertError::TooManyPages`].
-pub fn to_pdf(bytes: &[u8], kind: DocumentType, exif: Exif, paper: Paper, max_pixels: u64, max_pages: u32) -> Result<Vec<u8>, ConvertError> {
+pub fn to_pdf(
+    bytes: &[u8],
+    kind: DocumentType,
+    exif: Exif,
+    paper: Paper,
+    max_pixels: u64,
+    max_pages: u32,
+) -> Result<Vec<u8>, ConvertError> {
     let format = match kind {
         DocumentType::Jpeg => ImageFormat::Jpeg,
         DocumentType::Png => ImageFormat::Png,
@@ -194,7 +201,8 @@ fn tiff_ifd_offsets(bytes: &[u8]) -> Vec<usize> {
         Some(b"MM\0*") => false,
         _ => return Vec::new(),
     };
-    let u16_at = |i: usize| bytes.get(i..i + 2).map(|b| if little { u16::from_le_bytes([b[0], b[1]]) } else { u16::from_be_bytes([b[0], b[1]]) });
+    let u16_at =
+        |i: usize| bytes.get(i..i + 2).map(|b| if little { u16::from_le_bytes([b[0], b[1]]) } else { u16::from_be_bytes([b[0], b[1]]) });
     let u32_at = |i: usize| {
         bytes.get(i..i + 4).map(|b| {
             let a = [b[0], b[1], b[2], b[3]];

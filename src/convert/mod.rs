@@ -206,7 +206,8 @@ impl Converter {
                 // A sound, unencrypted, passive PDF prints as the patron sent it, byte for byte
                 // (pages and colours are still read from qpdf's rewrite); a repaired, decrypted
                 // or stripped one, or one with another file appended, prints as rewritten.
-                let as_sent = checked == pdf::Checked::Clean && !stripped && !pdf::is_encrypted(&doc.bytes) && !pdf::has_trailing_data(&doc.bytes);
+                let as_sent =
+                    checked == pdf::Checked::Clean && !stripped && !pdf::is_encrypted(&doc.bytes) && !pdf::has_trailing_data(&doc.bytes);
                 Ok(as_sent.then(|| doc.bytes.clone()))
             }
             T::Jpeg | T::Png | T::Gif | T::Bmp | T::Webp | T::Tiff => {

@@ -208,9 +208,10 @@ impl OfficePool {
     /// Returns a healthy worker to the idle list (never more than the pool size).
     fn put_back(&self, worker: Worker) {
         if let Ok(mut idle) = self.idle.lock()
-            && idle.len() < self.size {
-                idle.push(worker);
-            }
+            && idle.len() < self.size
+        {
+            idle.push(worker);
+        }
     }
 
     /// Starts a replacement worker without making the current caller wait for it.
@@ -266,7 +267,10 @@ impl OfficePool {
             Ok(Ok(Some(line))) => line,
             Ok(Ok(None)) => {
                 let status = worker.child.wait().await.map(|s| s.to_string()).unwrap_or_default();
-                return Err(ConvertError::Unavailable(format!("LibreOffice worker exited during start-up ({status}); is LibreOffice installed (soffice = {})?", self.soffice.display())));
+                return Err(ConvertError::Unavailable(format!(
+                    "LibreOffice worker exited during start-up ({status}); is LibreOffice installed (soffice = {})?",
+                    self.soffice.display()
+                )));
             }
             Ok(Err(e)) => return Err(unavailable("start-up failed", &e)),
             Err(_) => return Err(ConvertError::Unavailable(format!("LibreOffice worker did not start within {START_TIMEOUT:?}"))),
@@ -333,7 +337,8 @@ impl Worker {
         line.push('\n');
         self.stdin.write_all(line.as_bytes()).await?;
         self.stdin.flush().await?;
-        let reply = self.stdout.next_line().await?.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the worker exited"))?;
+        let reply =
+            self.stdout.next_line().await?.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the worker exited"))?;
         serde_json::from_str(&reply).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
     }
 }

@@ -24,12 +24,7 @@ pub enum Checked {
 /// # Errors
 /// [`ConvertError::PasswordProtected`], [`ConvertError::BrokenPdf`], or infrastructure trouble.
 pub async fn normalise(tools: &Tools, input: &Path, output: &Path) -> Result<Checked, ConvertError> {
-    let args = [
-        "--decrypt".as_ref(),
-        "--object-streams=preserve".as_ref(),
-        input.as_os_str(),
-        output.as_os_str(),
-    ];
+    let args = ["--decrypt".as_ref(), "--object-streams=preserve".as_ref(), input.as_os_str(), output.as_os_str()];
     match tools::run(&tools.qpdf, &args, tools.timeout, &[3]).await {
         Ok(out) if out.status.code() == Some(3) => Ok(Checked::Repaired),
         Ok(_) => Ok(Checked::Clean),

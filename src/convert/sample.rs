@@ -4,11 +4,8 @@
 /// A PDF with `pages` A4 pages, each showing `text` (ASCII; other bytes are replaced).
 pub fn sample_pdf(text: &str, pages: usize) -> Vec<u8> {
     let pages = pages.max(1);
-    let safe: String = text
-        .chars()
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
-        .filter(|c| !matches!(c, '(' | ')' | '\\'))
-        .collect();
+    let safe: String =
+        text.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).filter(|c| !matches!(c, '(' | ')' | '\\')).collect();
     // Objects: 1 catalog, 2 pages, 3 font, then (page, content) pairs.
     let mut objects: Vec<String> = Vec::new();
     let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
@@ -34,8 +31,6 @@ pub fn sample_pdf(text: &str, pages: usize) -> Vec<u8> {
     for off in offsets {
         out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
     }
-    out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref_at}\n%%EOF\n", objects.len() + 1).as_bytes(),
-    );
+    out.extend_from_slice(format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref_at}\n%%EOF\n", objects.len() + 1).as_bytes());
     out
 }

@@ -65,7 +65,8 @@ pub fn remove_stale(base: &Path, prefix: &str) {
     let Ok(entries) = fs::read_dir(base) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let pid = name.to_str().and_then(|n| n.strip_prefix(prefix)).and_then(|rest| rest.split('-').next()).and_then(|p| p.parse::<i32>().ok());
+        let pid =
+            name.to_str().and_then(|n| n.strip_prefix(prefix)).and_then(|rest| rest.split('-').next()).and_then(|p| p.parse::<i32>().ok());
         let Some(pid) = pid else {
             continue;
         };
@@ -104,8 +105,9 @@ impl ScratchDir {
 impl Drop for ScratchDir {
     fn drop(&mut self) {
         if let Err(e) = fs::remove_dir_all(&self.dir)
-            && e.kind() != std::io::ErrorKind::NotFound {
-                tracing::error!(path = %self.dir.display(), error = %e, "cannot remove conversion scratch files");
-            }
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::error!(path = %self.dir.display(), error = %e, "cannot remove conversion scratch files");
+        }
     }
 }

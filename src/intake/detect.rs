@@ -7,8 +7,8 @@
 
 mod containers;
 
-pub use containers::{MAX_ZIP_ENTRIES, MAX_ZIP_UNPACKED};
 pub use crate::doctype::DocumentType;
+pub use containers::{MAX_ZIP_ENTRIES, MAX_ZIP_UNPACKED};
 
 /// Content that makes an otherwise printable document unacceptable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,9 +34,8 @@ impl Detection {
 }
 
 /// Extensions that mark a script whatever the bytes look like (Windows runs them by name).
-const SCRIPT_EXTENSIONS: &[&str] = &[
-    "js", "jse", "vbs", "vbe", "wsf", "wsh", "ps1", "psm1", "bat", "cmd", "hta", "lnk", "scr", "pif", "com", "reg", "sh",
-];
+const SCRIPT_EXTENSIONS: &[&str] =
+    &["js", "jse", "vbs", "vbe", "wsf", "wsh", "ps1", "psm1", "bat", "cmd", "hta", "lnk", "scr", "pif", "com", "reg", "sh"];
 
 /// Classifies a file by its bytes; `declared` (Content-Type) and `name` only break ties for
 /// text and add suspicion for scripts.

@@ -232,14 +232,7 @@ fn push_body(part: &MessagePart<'_>, out: &mut Vec<Document>) {
     let declared_type = declared(part);
     // An HTML-only mail's body is HTML: printed rendered (and sanitised), not as source.
     let detected = if declared_type == "text/html" { DocumentType::Html } else { DocumentType::Text };
-    out.push(Document {
-        name: "message body".to_owned(),
-        bytes: text.to_vec(),
-        declared_type,
-        detected,
-        hazard: None,
-        role: Role::Body,
-    });
+    out.push(Document { name: "message body".to_owned(), bytes: text.to_vec(), declared_type, detected, hazard: None, role: Role::Body });
 }
 
 fn declared(part: &MessagePart<'_>) -> String {

@@ -10,7 +10,9 @@ fn mime(parts: &str) -> Vec<u8> {
 }
 
 fn attachment(name_header: &str, ctype: &str, base64_body: &str) -> String {
-    format!("--b1\r\nContent-Type: {ctype}\r\nContent-Disposition: attachment; {name_header}\r\nContent-Transfer-Encoding: base64\r\n\r\n{base64_body}\r\n")
+    format!(
+        "--b1\r\nContent-Type: {ctype}\r\nContent-Disposition: attachment; {name_header}\r\nContent-Transfer-Encoding: base64\r\n\r\n{base64_body}\r\n"
+    )
 }
 
 #[test]

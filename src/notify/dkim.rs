@@ -37,9 +37,11 @@ impl Dkim {
         let pem = std::fs::read_to_string(path).map_err(|e| format!("relay.dkim_key {}: {e}", path.display()))?;
         let (pkcs8, der) = match crate::seal::pem::decode("PRIVATE KEY", &pem) {
             Ok(der) => (true, der),
-            Err(_) => (false, crate::seal::pem::decode("RSA PRIVATE KEY", &pem).map_err(|_| {
-                format!("relay.dkim_key {}: no PRIVATE KEY (PKCS#8) or RSA PRIVATE KEY (PKCS#1) block", path.display())
-            })?),
+            Err(_) => (
+                false,
+                crate::seal::pem::decode("RSA PRIVATE KEY", &pem)
+                    .map_err(|_| format!("relay.dkim_key {}: no PRIVATE KEY (PKCS#8) or RSA PRIVATE KEY (PKCS#1) block", path.display()))?,
+            ),
         };
         let domain = match &relay.dkim_domain {
             Some(d) => d.clone(),

@@ -148,12 +148,48 @@ impl Language {
         };
         let one = n == 1;
         let word = match (self, unit) {
-            (Self::En, 0) => if one { "day" } else { "days" },
-            (Self::En, 1) => if one { "hour" } else { "hours" },
-            (Self::En, _) => if one { "minute" } else { "minutes" },
-            (Self::De, 0) => if one { "Tag" } else { "Tage" },
-            (Self::De, 1) => if one { "Stunde" } else { "Stunden" },
-            (Self::De, _) => if one { "Minute" } else { "Minuten" },
+            (Self::En, 0) => {
+                if one {
+                    "day"
+                } else {
+                    "days"
+                }
+            }
+            (Self::En, 1) => {
+                if one {
+                    "hour"
+                } else {
+                    "hours"
+                }
+            }
+            (Self::En, _) => {
+                if one {
+                    "minute"
+                } else {
+                    "minutes"
+                }
+            }
+            (Self::De, 0) => {
+                if one {
+                    "Tag"
+                } else {
+                    "Tage"
+                }
+            }
+            (Self::De, 1) => {
+                if one {
+                    "Stunde"
+                } else {
+                    "Stunden"
+                }
+            }
+            (Self::De, _) => {
+                if one {
+                    "Minute"
+                } else {
+                    "Minuten"
+                }
+            }
         };
         format!("{n} {word}")
     }

@@ -94,7 +94,13 @@ pub fn subject(content: &ReplyContent<'_>, language: Language) -> String {
 ///
 /// # Errors
 /// [`NotifyError`] for template errors or unusable addresses.
-pub fn render(from: &str, to: &str, content: &ReplyContent<'_>, replies: &QueueReplies, dkim: Option<&Dkim>) -> Result<Vec<u8>, NotifyError> {
+pub fn render(
+    from: &str,
+    to: &str,
+    content: &ReplyContent<'_>,
+    replies: &QueueReplies,
+    dkim: Option<&Dkim>,
+) -> Result<Vec<u8>, NotifyError> {
     let qr_cid = content.code.map(|_| format!("qr.{}", content.message_id));
     let (text, html) = replies.render_reply(content, qr_cid.as_deref())?;
     let headers = Headers {
@@ -140,7 +146,13 @@ pub struct NoticeContent<'a> {
 ///
 /// # Errors
 /// [`NotifyError`] for template errors or unusable addresses.
-pub fn render_notice(from: &str, to: &str, content: &NoticeContent<'_>, replies: &QueueReplies, dkim: Option<&Dkim>) -> Result<Vec<u8>, NotifyError> {
+pub fn render_notice(
+    from: &str,
+    to: &str,
+    content: &NoticeContent<'_>,
+    replies: &QueueReplies,
+    dkim: Option<&Dkim>,
+) -> Result<Vec<u8>, NotifyError> {
     let subject = replies.language.notice_subject(content.kind).to_owned();
     let text = replies.render_notice(&context! {
         library => content.library,
@@ -152,7 +164,8 @@ pub fn render_notice(from: &str, to: &str, content: &NoticeContent<'_>, replies:
         commands => content.commands_address.is_some(),
         subject => &subject,
     })?;
-    let headers = Headers { subject, message_id: content.message_id, in_reply_to: content.in_reply_to, commands_address: content.commands_address };
+    let headers =
+        Headers { subject, message_id: content.message_id, in_reply_to: content.in_reply_to, commands_address: content.commands_address };
     let message = builder(from, to, &headers)?.singlepart(SinglePart::plain(text)).map_err(|e| NotifyError::Build(e.to_string()))?;
     sign(message.formatted(), dkim)
 }

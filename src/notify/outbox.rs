@@ -30,10 +30,7 @@ impl Relay {
         let transport = if url.implicit_tls {
             AsyncSmtpTransport::<Tokio1Executor>::relay(&url.host).map_err(|e| NotifyError::Relay(e.to_string()))?.port(url.port).build()
         } else {
-            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&url.host)
-                .port(url.port)
-                .timeout(Some(Duration::from_secs(30)))
-                .build()
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&url.host).port(url.port).timeout(Some(Duration::from_secs(30))).build()
         };
         Ok(Self { transport })
     }
@@ -89,11 +86,8 @@ async fn deliver_due(store: &Store, relay: &Relay) -> Result<(), crate::store::S
     loop {
         let items = store.outbox_due(now(), CLAIM).await?;
         let claimed = items.len() as i64;
-        let results: Vec<Result<(), crate::store::StoreError>> = futures::stream::iter(items)
-            .map(|item| deliver_one(store, relay, item))
-            .buffer_unordered(CONCURRENT_SENDS)
-            .collect()
-            .await;
+        let results: Vec<Result<(), crate::store::StoreError>> =
+            futures::stream::iter(items).map(|item| deliver_one(store, relay, item)).buffer_unordered(CONCURRENT_SENDS).collect().await;
         results.into_iter().collect::<Result<(), _>>()?;
         if claimed < CLAIM {
             return Ok(());

@@ -76,7 +76,11 @@ impl QueueReplies {
         let Some(code) = crate::store::ReleaseCode::parse("12345678") else { return Ok(()) };
         let documents = [
             DocumentLine { name: "sample-essay.pdf".into(), ok: true, pages: 2, ..Default::default() },
-            DocumentLine { name: "sample-setup.exe".into(), reason: "executable program files are not accepted".into(), ..Default::default() },
+            DocumentLine {
+                name: "sample-setup.exe".into(),
+                reason: "executable program files are not accepted".into(),
+                ..Default::default()
+            },
         ];
         let content = ReplyContent {
             library: "Sample Library",
@@ -89,16 +93,22 @@ impl QueueReplies {
             commands_address: Some("print+csample@printgate.invalid"),
             extension: "24 hours",
         };
-        let (text, _html) = self.render_reply(&content, Some("qr.sample@printgate.invalid")).map_err(|error| {
-            TemplateError::Compile { path: dir.join("reply.*.j2"), error }
-        })?;
+        let (text, _html) = self
+            .render_reply(&content, Some("qr.sample@printgate.invalid"))
+            .map_err(|error| TemplateError::Compile { path: dir.join("reply.*.j2"), error })?;
         let path = dir.join("reply.txt.j2");
         let line = format!("{}{}", self.language.code_label(), code.display());
         if !text.lines().any(|l| l.trim() == line) {
-            return Err(TemplateError::Contract { path, problem: format!("the text part must have a line {line:?} (as `{{{{ code }}}}`)") });
+            return Err(TemplateError::Contract {
+                path,
+                problem: format!("the text part must have a line {line:?} (as `{{{{ code }}}}`)"),
+            });
         }
         if let Some(d) = documents.iter().find(|d| !text.contains(&d.name)) {
-            return Err(TemplateError::Contract { path, problem: format!("the text part must name every document (sample {:?} missing)", d.name) });
+            return Err(TemplateError::Contract {
+                path,
+                problem: format!("the text part must name every document (sample {:?} missing)", d.name),
+            });
         }
         Ok(())
     }

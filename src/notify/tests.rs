@@ -12,9 +12,17 @@ fn lines() -> Vec<DocumentLine> {
 fn reply_names_code_documents_and_expiry() {
     let code = ReleaseCode::parse("48210937").unwrap();
     let docs = lines();
-    let content = ReplyContent { library: "Town Library", code: Some(&code), documents: &docs, expires: "2026-11-28 13:00 UTC", in_reply_to: Some("m1@x"), options: "double-sided, 2 copies", commands_address: None,
+    let content = ReplyContent {
+        library: "Town Library",
+        code: Some(&code),
+        documents: &docs,
+        expires: "2026-11-28 13:00 UTC",
+        in_reply_to: Some("m1@x"),
+        options: "double-sided, 2 copies",
+        commands_address: None,
         extension: "24 hours",
-        message_id: "r1@print.test" };
+        message_id: "r1@print.test",
+    };
     assert_eq!(subject(&content, Language::En), "Ready to print: 1 document, code 4821 0937");
     let raw = render("printgate@print.test", "pat@example.com", &content, &QueueReplies::builtin(Language::En), None).unwrap();
     let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
@@ -32,9 +40,17 @@ fn reply_names_code_documents_and_expiry() {
 #[test]
 fn no_code_means_a_could_not_print_reply() {
     let docs = vec![lines().remove(1)];
-    let content = ReplyContent { library: "L", code: None, documents: &docs, expires: "-", in_reply_to: None, options: "", commands_address: None,
+    let content = ReplyContent {
+        library: "L",
+        code: None,
+        documents: &docs,
+        expires: "-",
+        in_reply_to: None,
+        options: "",
+        commands_address: None,
         extension: "24 hours",
-        message_id: "r2@print.test" };
+        message_id: "r2@print.test",
+    };
     assert_eq!(subject(&content, Language::En), "Could not print your documents");
     let raw = render("printgate@print.test", "pat@example.com", &content, &QueueReplies::builtin(Language::En), None).unwrap();
     let text = mail_parser::MessageParser::default().parse(&raw).unwrap().body_text(0).unwrap().into_owned();
@@ -75,7 +91,14 @@ fn a_german_queue_replies_in_german_in_its_zone() {
     let code = ReleaseCode::parse("48210937").unwrap();
     let docs = vec![
         DocumentLine { name: "aufsatz.pdf".into(), ok: true, pages: 3, ..Default::default() },
-        DocumentLine { name: "bild.pdf".into(), ok: true, pages: 1, greyscale: true, note: "its colour prints in shades of grey".into(), ..Default::default() },
+        DocumentLine {
+            name: "bild.pdf".into(),
+            ok: true,
+            pages: 1,
+            greyscale: true,
+            note: "its colour prints in shades of grey".into(),
+            ..Default::default()
+        },
     ];
     let expires = when::format(1_795_784_700, &replies.zone, replies.language);
     let content = sample(&code, &docs, &expires);
@@ -104,7 +127,11 @@ fn the_html_part_carries_the_qr_code_inline() {
     let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
     let html = message.body_html(0).unwrap().into_owned();
     assert!(html.contains("src=\"cid:qr.r1@print.test\""), "{html}");
-    let image = message.parts.iter().find(|p| p.content_type().is_some_and(|t| t.ctype() == "image" && t.subtype() == Some("png"))).expect("an image/png part");
+    let image = message
+        .parts
+        .iter()
+        .find(|p| p.content_type().is_some_and(|t| t.ctype() == "image" && t.subtype() == Some("png")))
+        .expect("an image/png part");
     assert_eq!(image.content_id(), Some("qr.r1@print.test"));
     let png = image::load_from_memory(image.contents()).unwrap();
     assert!(png.width() >= 150, "a readable size, not {}", png.width());
@@ -166,7 +193,8 @@ fn queue_templates_override_and_are_checked_at_load() {
         std::fs::write(dir.path().join("reply.html.j2"), html).unwrap();
     };
     let load = || QueueReplies::load(&queue_config(&format!("templates = \"{}\"", dir.path().display())));
-    let good_text = "Our branch says hi.\n{% if code %}Release code: {{ code }}\n{% endif %}{% for d in documents %}* {{ d.name }}\n{% endfor %}";
+    let good_text =
+        "Our branch says hi.\n{% if code %}Release code: {{ code }}\n{% endif %}{% for d in documents %}* {{ d.name }}\n{% endfor %}";
     write(good_text, "<p>{{ code }}</p>");
     let replies = load().unwrap();
     let code = ReleaseCode::parse("48210937").unwrap();

@@ -49,7 +49,13 @@ impl Notice {
 
 impl Pipeline {
     /// Runs a reply command; see the module docs for who is answered.
-    pub(super) async fn run_command(&self, meta: &SpoolMeta, submission: &Submission, token: &str, queue: &QueueConfig) -> Result<(), PipelineError> {
+    pub(super) async fn run_command(
+        &self,
+        meta: &SpoolMeta,
+        submission: &Submission,
+        token: &str,
+        queue: &QueueConfig,
+    ) -> Result<(), PipelineError> {
         let patron = submission.from_address.clone().or_else(|| meta.mail_from.clone()).unwrap_or_default();
         let Some(message_id) = self.store.verify_command_token(token, &patron) else {
             return self.trace_command(meta, "command ignored: the reply address was not made for this sender").await;
@@ -59,20 +65,24 @@ impl Pipeline {
             return self.trace_command(meta, "command ignored: answered before (the same mail again)").await;
         }
         let live = self.live.load_full();
-        let answer_to = reply_recipient(meta, submission, queue).filter(|to| to.eq_ignore_ascii_case(&patron) && !is_own_address(&live.config, to));
+        let answer_to =
+            reply_recipient(meta, submission, queue).filter(|to| to.eq_ignore_ascii_case(&patron) && !is_own_address(&live.config, to));
         let replies = live.replies_for(&queue.name);
         let thread = Thread { live, replies, queue, meta, submission, message_id, answer_to, reply_id };
         let (outcome, notice) = match Command::parse(&first_text(submission)) {
-            None => ("command ignored: the first line is not CANCEL, EXTEND or RESEND".to_owned(), Some(Notice::new(NoticeKind::NotACommand))),
+            None => {
+                ("command ignored: the first line is not CANCEL, EXTEND or RESEND".to_owned(), Some(Notice::new(NoticeKind::NotACommand)))
+            }
             Some(Command::Cancel) => {
                 let jobs = self.store.cancel_message(&thread.message_id).await?;
                 let kind = if jobs > 0 { NoticeKind::Cancelled } else { NoticeKind::NothingToCancel };
                 (format!("command CANCEL: {jobs} job(s) destroyed"), Some(Notice { jobs, ..Notice::new(kind) }))
             }
             Some(Command::Extend) => match self.store.extend_message(&thread.message_id, queue.extension.as_secs() as i64).await? {
-                Some(until) => {
-                    (format!("command EXTEND: kept until {}", format_time(until)), Some(Notice { expires: Some(until), ..Notice::new(NoticeKind::Extended) }))
-                }
+                Some(until) => (
+                    format!("command EXTEND: kept until {}", format_time(until)),
+                    Some(Notice { expires: Some(until), ..Notice::new(NoticeKind::Extended) }),
+                ),
                 None => ("command EXTEND refused: extended before, or already gone".to_owned(), Some(Notice::new(NoticeKind::NotExtended))),
             },
             Some(Command::Resend) => self.resend(&thread).await?,
@@ -97,7 +107,13 @@ impl Pipeline {
             let documents: Vec<DocumentLine> = view
                 .jobs
                 .iter()
-                .map(|(name, pages, color)| DocumentLine { name: name.clone(), ok: true, pages: u32::try_from(*pages).unwrap_or(0), color: *color, ..Default::default() })
+                .map(|(name, pages, color)| DocumentLine {
+                    name: name.clone(),
+                    ok: true,
+                    pages: u32::try_from(*pages).unwrap_or(0),
+                    color: *color,
+                    ..Default::default()
+                })
                 .collect();
             let content = ReplyContent {
                 library: &config.relay.library_name,
@@ -131,7 +147,8 @@ impl Pipeline {
         let config = &thread.live.config;
         // Commands still make sense after these; after CANCEL or a refusal the message is gone.
         let still_live = matches!(notice.kind, NoticeKind::Extended | NoticeKind::NotACommand);
-        let commands = still_live.then(|| command_address(&thread.queue.address, &self.store.command_token(&thread.message_id, to))).flatten();
+        let commands =
+            still_live.then(|| command_address(&thread.queue.address, &self.store.command_token(&thread.message_id, to))).flatten();
         let expires = notice.expires.map(|at| notify::when::format(at, &thread.replies.zone, thread.replies.language)).unwrap_or_default();
         let content = NoticeContent {
             library: &config.relay.library_name,
@@ -169,10 +186,5 @@ impl Pipeline {
 
 /// The text of the command mail's body part (where the command word is).
 fn first_text(submission: &Submission) -> String {
-    submission
-        .documents
-        .iter()
-        .find(|d| d.role == Role::Body)
-        .map(|d| String::from_utf8_lossy(&d.bytes).into_owned())
-        .unwrap_or_default()
+    submission.documents.iter().find(|d| d.role == Role::Body).map(|d| String::from_utf8_lossy(&d.bytes).into_owned()).unwrap_or_default()
 }

@@ -43,8 +43,8 @@ use mail_auth::hickory_resolver::net::NetError;
 use mail_auth::hickory_resolver::system_conf::read_system_conf;
 use mail_auth::spf::verify::SpfParameters;
 use mail_auth::{
-    ArcOutput, AuthenticatedMessage, DkimOutput, DkimResult, DmarcOutput, DmarcResult, DnsError, Error,
-    MessageAuthenticator, Parameters, SpfOutput, SpfResult,
+    ArcOutput, AuthenticatedMessage, DkimOutput, DkimResult, DmarcOutput, DmarcResult, DnsError, Error, MessageAuthenticator, Parameters,
+    SpfOutput, SpfResult,
 };
 
 use dns::DnsView;
@@ -217,8 +217,7 @@ type Params<'x, P> = Parameters<'x, P, DnsView, DnsView, DnsView, DnsView, DnsVi
 impl Engine {
     async fn check(&self, raw: &[u8], envelope: &Envelope<'_>, host: &str) -> AuthResults {
         let message = AuthenticatedMessage::parse(raw);
-        let (spf, dkim, arc) =
-            tokio::join!(self.spf(envelope, host), self.dkim(message.as_ref()), self.arc(message.as_ref()));
+        let (spf, dkim, arc) = tokio::join!(self.spf(envelope, host), self.dkim(message.as_ref()), self.arc(message.as_ref()));
         let dmarc = self.dmarc(message.as_ref(), &dkim, envelope.spf_domain(), &spf).await;
         let from_domain = message.as_ref().map(single_from_domain).unwrap_or_default();
         let grade = grade(&dmarc, &spf, &dkim, &from_domain);
@@ -254,9 +253,7 @@ impl Engine {
     async fn dkim<'x>(&'x self, message: Option<&'x AuthenticatedMessage<'x>>) -> Vec<DkimOutput<'x>> {
         let Some(message) = message else { return Vec::new() };
         let verify = self.authenticator.verify_dkim(self.params(message));
-        tokio::time::timeout(STAGE_BUDGET, verify)
-            .await
-            .unwrap_or_else(|_| vec![DkimOutput::temp_err(out_of_time())])
+        tokio::time::timeout(STAGE_BUDGET, verify).await.unwrap_or_else(|_| vec![DkimOutput::temp_err(out_of_time())])
     }
 
     async fn arc<'x>(&'x self, message: Option<&'x AuthenticatedMessage<'x>>) -> ArcOutput<'x> {
@@ -322,8 +319,7 @@ fn grade(dmarc: &DmarcOutput, spf: &SpfOutput, dkim: &[DkimOutput<'_>], from_dom
     }
     let spf_aligned = spf.result() == SpfResult::Pass && aligned(spf.domain(), from_domain);
     let dkim_aligned = dkim.iter().any(|output| {
-        output.result() == &DkimResult::Pass
-            && output.signature().is_some_and(|signature| aligned(&signature.d, from_domain))
+        output.result() == &DkimResult::Pass && output.signature().is_some_and(|signature| aligned(&signature.d, from_domain))
     });
     if spf_aligned || dkim_aligned { SenderGrade::Authenticated } else { SenderGrade::Unauthenticated }
 }
@@ -336,9 +332,7 @@ fn aligned(authenticated: &str, from_domain: &str) -> bool {
     if auth.is_empty() || from.is_empty() {
         return false;
     }
-    auth == from
-        || (auth.contains('.')
-            && from.strip_suffix(auth.as_str()).is_some_and(|prefix| prefix.ends_with('.')))
+    auth == from || (auth.contains('.') && from.strip_suffix(auth.as_str()).is_some_and(|prefix| prefix.ends_with('.')))
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::endpoint::Endpoint;
 use super::ScanError;
+use super::endpoint::Endpoint;
 
 /// Chunk size for INSTREAM; clamd's default StreamMaxLength is far larger.
 const CHUNK: usize = 256 * 1024;
@@ -17,7 +17,9 @@ const CHUNK: usize = 256 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClamOutcome {
     Clean,
-    Infected { signature: String },
+    Infected {
+        signature: String,
+    },
     /// The stream exceeded clamd's `StreamMaxLength`.
     TooLarge,
 }

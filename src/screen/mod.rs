@@ -4,10 +4,10 @@
 //! [`decide`] is a pure function over their results, the queue and the [`Submission`], so every
 //! rule is unit-tested without sockets. Screening never converts or stores anything.
 
-pub mod clamav;
-pub mod rspamd;
 pub mod auth;
+pub mod clamav;
 pub mod endpoint;
+pub mod rspamd;
 pub mod spamd;
 
 use std::time::Duration;
@@ -15,9 +15,9 @@ use std::time::Duration;
 pub use endpoint::Endpoint;
 
 use crate::config::{AcceptPolicy, QueueConfig};
-use auth::{AuthResults, SenderGrade};
 use crate::intake::detect::refusal_reason;
 use crate::intake::{DocumentType, Role, Submission};
+use auth::{AuthResults, SenderGrade};
 use clamav::{ClamClient, ClamOutcome};
 use rspamd::{RspamdClient, RspamdEnvelope};
 use spamd::{SpamClient, SpamReport};
@@ -38,22 +38,37 @@ pub enum ScanError {
 /// Content or policy reasons to refuse a message (5xx: the sender should not retry).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Refusal {
-    Virus { signature: String },
-    Spam { score: f64, limit: f64 },
-    NothingPrintable { found: String },
-    Malformed { reason: String },
+    Virus {
+        signature: String,
+    },
+    Spam {
+        score: f64,
+        limit: f64,
+    },
+    NothingPrintable {
+        found: String,
+    },
+    Malformed {
+        reason: String,
+    },
     /// Larger than clamd's `StreamMaxLength`: it cannot be scanned, so it is not accepted.
     TooLargeForScanner,
     /// DMARC fails and the sender's domain asks for rejection.
-    SenderFailing { domain: String },
+    SenderFailing {
+        domain: String,
+    },
     /// The queue takes mail from authenticated senders only.
-    SenderUnauthenticated { domain: String },
+    SenderUnauthenticated {
+        domain: String,
+    },
 }
 
 /// Infrastructure reasons not to accept a message now (4xx: the sender retries).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TempFailure {
-    ScannerUnavailable { scanner: String },
+    ScannerUnavailable {
+        scanner: String,
+    },
     Spool,
     /// This sender (or its domain) sent more than its hourly share.
     SenderRateLimited,
@@ -229,11 +244,14 @@ pub fn spam_input<'a>(raw: &'a [u8], submission: &Submission, max_bytes: usize) 
     let mut out = Vec::with_capacity(max_bytes);
     for line in split_header_fields(&raw[..header_end]) {
         let lower = line.to_ascii_lowercase();
-        if !(lower.starts_with(b"content-type:") || lower.starts_with(b"content-transfer-encoding:") || lower.starts_with(b"mime-version:")) {
+        if !(lower.starts_with(b"content-type:") || lower.starts_with(b"content-transfer-encoding:") || lower.starts_with(b"mime-version:"))
+        {
             out.extend_from_slice(line);
         }
     }
-    out.extend_from_slice(b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nX-Printgate-Scan: headers and text parts only\r\n\r\n");
+    out.extend_from_slice(
+        b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nX-Printgate-Scan: headers and text parts only\r\n\r\n",
+    );
     for body in submission.documents.iter().filter(|d| d.role == Role::Body) {
         out.extend_from_slice(&body.bytes);
         out.extend_from_slice(b"\r\n");

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::endpoint::Endpoint;
 use super::ScanError;
+use super::endpoint::Endpoint;
 
 /// spamd's verdict on one message.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,12 +44,10 @@ impl SpamClient {
     /// # Errors
     /// [`ScanError`] when spamd cannot be reached, times out or answers with an error.
     pub async fn check(&self, message: &[u8]) -> Result<SpamReport, ScanError> {
-        let truncated = message.len() > self.max_bytes
-            || message.windows(25).take(64 * 1024).any(|w| w == b"X-Printgate-Scan: headers");
+        let truncated = message.len() > self.max_bytes || message.windows(25).take(64 * 1024).any(|w| w == b"X-Printgate-Scan: headers");
         let body = &message[..message.len().min(self.max_bytes)];
-        let answer = tokio::time::timeout(self.timeout, self.exchange(body))
-            .await
-            .map_err(|_| ScanError::Timeout { after: self.timeout })??;
+        let answer =
+            tokio::time::timeout(self.timeout, self.exchange(body)).await.map_err(|_| ScanError::Timeout { after: self.timeout })??;
         let mut report = parse_response(&answer)?;
         report.truncated = truncated;
         Ok(report)

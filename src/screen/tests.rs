@@ -1,7 +1,7 @@
 use super::*;
 use crate::config::{AcceptPolicy, QueueConfig, ReplyPolicy};
-use auth::{AuthResults, SenderGrade};
 use crate::intake::{Document, Role};
+use auth::{AuthResults, SenderGrade};
 
 fn queue() -> QueueConfig {
     QueueConfig {
@@ -47,7 +47,14 @@ fn submission(docs: &[(&str, DocumentType)]) -> Submission {
     Submission {
         documents: docs
             .iter()
-            .map(|(n, t)| Document { name: (*n).into(), bytes: vec![], declared_type: String::new(), detected: *t, hazard: None, role: Role::Attachment })
+            .map(|(n, t)| Document {
+                name: (*n).into(),
+                bytes: vec![],
+                declared_type: String::new(),
+                detected: *t,
+                hazard: None,
+                role: Role::Attachment,
+            })
             .collect(),
         ..Submission::default()
     }
@@ -67,10 +74,7 @@ fn clean_pdf_is_accepted_and_tagged_by_score() {
 #[test]
 fn spam_at_the_reject_score_is_refused_with_score_and_limit() {
     let s = submission(&[("b.pdf", DocumentType::Pdf)]);
-    assert_eq!(
-        decide(&queue(), &s, &scans(Ok(ClamOutcome::Clean), 10.0)),
-        Verdict::Refuse(Refusal::Spam { score: 10.0, limit: 10.0 })
-    );
+    assert_eq!(decide(&queue(), &s, &scans(Ok(ClamOutcome::Clean), 10.0)), Verdict::Refuse(Refusal::Spam { score: 10.0, limit: 10.0 }));
 }
 
 #[test]
@@ -78,9 +82,14 @@ fn a_virus_outranks_everything_but_an_outage() {
     let s = submission(&[("b.pdf", DocumentType::Pdf)]);
     let infected = Ok(ClamOutcome::Infected { signature: "Eicar".into() });
     assert_eq!(decide(&queue(), &s, &scans(infected, 1000.0)), Verdict::Refuse(Refusal::Virus { signature: "Eicar".into() }));
-    let down = ScanResults { clam: Err(ScanError::Protocol("x".into())), spam: Err(ScanError::Protocol("y".into())), spam_filter: SPAMASSASSIN };
+    let down =
+        ScanResults { clam: Err(ScanError::Protocol("x".into())), spam: Err(ScanError::Protocol("y".into())), spam_filter: SPAMASSASSIN };
     assert_eq!(decide(&queue(), &s, &down), Verdict::TempFail(TempFailure::ScannerUnavailable { scanner: CLAMAV.into() }));
-    let spam_down = ScanResults { clam: Ok(ClamOutcome::Clean), spam: Err(ScanError::Timeout { after: std::time::Duration::from_secs(1) }), spam_filter: SPAMASSASSIN };
+    let spam_down = ScanResults {
+        clam: Ok(ClamOutcome::Clean),
+        spam: Err(ScanError::Timeout { after: std::time::Duration::from_secs(1) }),
+        spam_filter: SPAMASSASSIN,
+    };
     assert_eq!(decide(&queue(), &s, &spam_down), Verdict::TempFail(TempFailure::ScannerUnavailable { scanner: SPAMASSASSIN.into() }));
 }
 
@@ -95,7 +104,10 @@ fn accept_policy_follows_the_sender_grade() {
     );
     assert!(matches!(super::decide(&q, &s, &clean, &auth(SenderGrade::Unauthenticated)), Verdict::Accept { .. }));
     let strict = QueueConfig { accept_policy: AcceptPolicy::Authenticated, ..queue() };
-    assert!(matches!(super::decide(&strict, &s, &clean, &auth(SenderGrade::Unauthenticated)), Verdict::Refuse(Refusal::SenderUnauthenticated { .. })));
+    assert!(matches!(
+        super::decide(&strict, &s, &clean, &auth(SenderGrade::Unauthenticated)),
+        Verdict::Refuse(Refusal::SenderUnauthenticated { .. })
+    ));
     assert!(matches!(super::decide(&strict, &s, &clean, &auth(SenderGrade::Authenticated)), Verdict::Accept { .. }));
     let open = QueueConfig { accept_policy: AcceptPolicy::Any, ..queue() };
     assert!(matches!(super::decide(&open, &s, &clean, &auth(SenderGrade::Failing)), Verdict::Accept { .. }));
@@ -114,7 +126,8 @@ fn nothing_printable_names_what_was_found() {
 
 #[test]
 fn large_messages_give_spamd_headers_and_text_only() {
-    let mut raw = b"From: a@b\r\nSubject: big\r\nContent-Type: multipart/mixed;\r\n boundary=x\r\nX-Folded: one\r\n two\r\n\r\n--x\r\n".to_vec();
+    let mut raw =
+        b"From: a@b\r\nSubject: big\r\nContent-Type: multipart/mixed;\r\n boundary=x\r\nX-Folded: one\r\n two\r\n\r\n--x\r\n".to_vec();
     raw.extend(std::iter::repeat_n(b'A', 10_000));
     let mut submission = submission(&[("big.pdf", DocumentType::Pdf)]);
     submission.documents.push(Document {

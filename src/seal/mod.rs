@@ -133,8 +133,7 @@ pub fn seal(pdf: &[u8], job_id: [u8; 16], site: &str, key: &SitePublicKey) -> Re
     let wrapped_key = key.wrap(&content_key)?;
     let header = Header { flags: FLAG_ZSTD, job_id, site: site.to_owned(), key_fingerprint: key.fingerprint(), wrapped_key, nonce };
     let mut out = header.encode()?;
-    let body = crypto::aead_seal_with_nonce(&content_key, nonce, &out, &compressed)
-        .map_err(|e| SealError::Crypto(e.to_string()))?;
+    let body = crypto::aead_seal_with_nonce(&content_key, nonce, &out, &compressed).map_err(|e| SealError::Crypto(e.to_string()))?;
     out.extend_from_slice(&body);
     Ok(out)
 }
@@ -163,8 +162,7 @@ pub fn open(sealed: &[u8], key: &SitePrivateKey, expect: Expect<'_>) -> Result<V
     }
     let content_key = key.unwrap(&header.wrapped_key)?;
     let (aad, body) = sealed.split_at(header_len);
-    let compressed =
-        crypto::aead_open_with_nonce(&content_key, header.nonce, aad, body).map_err(|_| SealError::Decrypt)?;
+    let compressed = crypto::aead_open_with_nonce(&content_key, header.nonce, aad, body).map_err(|_| SealError::Decrypt)?;
     if header.flags & FLAG_ZSTD == 0 {
         return Ok(compressed);
     }
@@ -175,10 +173,7 @@ fn decompress_bounded(compressed: &[u8]) -> Result<Vec<u8>, SealError> {
     use std::io::Read;
     let decoder = zstd::stream::read::Decoder::new(compressed).map_err(|e| SealError::Decompress(e.to_string()))?;
     let mut out = Vec::new();
-    decoder
-        .take(MAX_PLAINTEXT as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| SealError::Decompress(e.to_string()))?;
+    decoder.take(MAX_PLAINTEXT as u64 + 1).read_to_end(&mut out).map_err(|e| SealError::Decompress(e.to_string()))?;
     if out.len() > MAX_PLAINTEXT {
         return Err(SealError::Decompress("larger than the plaintext limit".into()));
     }

@@ -91,7 +91,14 @@ fn rle_zstd_frame(total: usize) -> Vec<u8> {
 fn seal_compressed(compressed: &[u8], public: &SitePublicKey) -> Vec<u8> {
     let content_key = crypto::random::<32>().unwrap();
     let nonce = crypto::random::<NONCE_LEN>().unwrap();
-    let header = Header { flags: FLAG_ZSTD, job_id: JOB, site: "main".into(), key_fingerprint: public.fingerprint(), wrapped_key: public.wrap(&content_key).unwrap(), nonce };
+    let header = Header {
+        flags: FLAG_ZSTD,
+        job_id: JOB,
+        site: "main".into(),
+        key_fingerprint: public.fingerprint(),
+        wrapped_key: public.wrap(&content_key).unwrap(),
+        nonce,
+    };
     let mut out = header.encode().unwrap();
     let body = crypto::aead_seal_with_nonce(&content_key, nonce, &out, compressed).unwrap();
     out.extend_from_slice(&body);
@@ -105,7 +112,11 @@ fn a_zstd_bomb_is_refused_at_the_plaintext_limit() {
     let (public, private) = keys();
     let expect = Expect { job_id: JOB, site: "main" };
     let small = 3 * 128 * 1024 + 5;
-    assert_eq!(open(&seal_compressed(&rle_zstd_frame(small), &public), &private, expect).unwrap(), vec![b'A'; small], "the hand-made frame is valid zstd");
+    assert_eq!(
+        open(&seal_compressed(&rle_zstd_frame(small), &public), &private, expect).unwrap(),
+        vec![b'A'; small],
+        "the hand-made frame is valid zstd"
+    );
     let bomb = rle_zstd_frame(MAX_PLAINTEXT + 128 * 1024);
     assert!(bomb.len() < 20_000, "{} bytes", bomb.len());
     let err = open(&seal_compressed(&bomb, &public), &private, expect).unwrap_err();

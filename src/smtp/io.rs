@@ -9,11 +9,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 ///
 /// # Errors
 /// I/O errors of the underlying stream.
-pub async fn read_chunk<R: AsyncBufRead + Unpin>(
-    reader: &mut R,
-    buf: &mut Vec<u8>,
-    max: usize,
-) -> std::io::Result<usize> {
+pub async fn read_chunk<R: AsyncBufRead + Unpin>(reader: &mut R, buf: &mut Vec<u8>, max: usize) -> std::io::Result<usize> {
     buf.clear();
     loop {
         let available = reader.fill_buf().await?;

@@ -163,13 +163,11 @@ async fn run_one<R: Receiver>(
 ) {
     let session = session::Session::new(peer.ip(), &settings, &*receiver, &limits, shutdown);
     let result = match (implicit_tls, &settings.tls) {
-        (true, Some(acceptor)) => {
-            match tokio::time::timeout(settings.command_timeout, acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => session.run_tls(tls).await,
-                Ok(Err(e)) => Err(e),
-                Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
-            }
-        }
+        (true, Some(acceptor)) => match tokio::time::timeout(settings.command_timeout, acceptor.accept(stream)).await {
+            Ok(Ok(tls)) => session.run_tls(tls).await,
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
+        },
         _ => session.run(stream).await,
     };
     if let Err(e) = result {

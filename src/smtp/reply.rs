@@ -150,11 +150,7 @@ impl SmtpReply {
         Self::new(550, "5.6.0", format!("Malformed message: {}", one_line(reason)))
     }
     pub fn sender_failing(domain: &str) -> Self {
-        Self::new(
-            550,
-            "5.7.1",
-            format!("Sender authentication failed: DMARC policy of {} says reject", one_line(domain)),
-        )
+        Self::new(550, "5.7.1", format!("Sender authentication failed: DMARC policy of {} says reject", one_line(domain)))
     }
     pub fn sender_unauthenticated(domain: &str) -> Self {
         Self::new(
@@ -191,10 +187,7 @@ impl SmtpReply {
 
 /// Reply text goes on the wire: no CR, no control characters, bounded length (RFC 5321 4.5.3.1.5).
 fn sanitize(text: String) -> String {
-    let cleaned: String = text
-        .chars()
-        .filter(|c| *c == '\n' || !c.is_control())
-        .collect();
+    let cleaned: String = text.chars().filter(|c| *c == '\n' || !c.is_control()).collect();
     cleaned.lines().map(|l| truncate(l, 400)).collect::<Vec<_>>().join("\n")
 }
 

@@ -107,13 +107,7 @@ impl<S: AsyncRead + AsyncWrite> Conn<S> {
 }
 
 impl<'a, R: Receiver> Session<'a, R> {
-    pub fn new(
-        client_ip: IpAddr,
-        settings: &'a SmtpSettings,
-        receiver: &'a R,
-        limits: &'a IpLimits,
-        shutdown: CancellationToken,
-    ) -> Self {
+    pub fn new(client_ip: IpAddr, settings: &'a SmtpSettings, receiver: &'a R, limits: &'a IpLimits, shutdown: CancellationToken) -> Self {
         Self {
             client_ip,
             settings,

@@ -99,12 +99,9 @@ impl Spool {
         plain.extend_from_slice(&u32::try_from(meta_json.len()).unwrap_or(u32::MAX).to_be_bytes());
         plain.extend_from_slice(&meta_json);
         plain.extend_from_slice(raw);
-        let sealed = crypto::aead_seal(self.key.expose(), meta.id.as_bytes(), &plain)
-            .map_err(|e| SpoolError::Task(e.to_string()))?;
+        let sealed = crypto::aead_seal(self.key.expose(), meta.id.as_bytes(), &plain).map_err(|e| SpoolError::Task(e.to_string()))?;
         let (dir, final_path) = (self.dir.clone(), self.path(&meta.id));
-        tokio::task::spawn_blocking(move || write_durably(&dir, &final_path, &sealed))
-            .await
-            .map_err(|e| SpoolError::Task(e.to_string()))?
+        tokio::task::spawn_blocking(move || write_durably(&dir, &final_path, &sealed)).await.map_err(|e| SpoolError::Task(e.to_string()))?
     }
 
     /// Reads and decrypts an entry.
@@ -154,9 +151,7 @@ impl Spool {
             Err(source) => return Err(SpoolError::Io { path, source }),
         }
         let dir = self.dir.clone();
-        tokio::task::spawn_blocking(move || sync_dir(&dir))
-            .await
-            .map_err(|e| SpoolError::Task(e.to_string()))?
+        tokio::task::spawn_blocking(move || sync_dir(&dir)).await.map_err(|e| SpoolError::Task(e.to_string()))?
     }
 
     /// Moves an entry that cannot be processed to `failed/` beside the spool.
@@ -196,9 +191,7 @@ fn write_durably(dir: &Path, final_path: &Path, sealed: &[u8]) -> Result<(), Spo
 }
 
 fn sync_dir(dir: &Path) -> Result<(), SpoolError> {
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|source| SpoolError::Io { path: dir.to_owned(), source })
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|source| SpoolError::Io { path: dir.to_owned(), source })
 }
 
 /// A new, time-ordered spool id.

@@ -321,11 +321,12 @@ impl Printer {
         if authority.is_empty() {
             return Err(IppError::BadUri(uri.to_owned()));
         }
-        let authority = if authority.rsplit_once(':').is_some_and(|(_, p)| p.chars().all(|c| c.is_ascii_digit())) && !authority.ends_with(']') {
-            authority.to_owned()
-        } else {
-            format!("{authority}:631")
-        };
+        let authority =
+            if authority.rsplit_once(':').is_some_and(|(_, p)| p.chars().all(|c| c.is_ascii_digit())) && !authority.ends_with(']') {
+                authority.to_owned()
+            } else {
+                format!("{authority}:631")
+            };
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(300))
@@ -371,7 +372,8 @@ impl Printer {
     /// # Errors
     /// [`IppError::Unreachable`] or [`IppError::NotAccepting`] with the printer's reasons.
     pub async fn ready(&self) -> Result<(), IppError> {
-        let req = self.request(op::GET_PRINTER_ATTRIBUTES).requested(&["printer-state", "printer-state-reasons", "printer-is-accepting-jobs"]);
+        let req =
+            self.request(op::GET_PRINTER_ATTRIBUTES).requested(&["printer-state", "printer-state-reasons", "printer-is-accepting-jobs"]);
         let resp = self.send(req.finish(&[])).await?;
         if !resp.is_success() {
             return Err(IppError::Refused(resp.describe()));
@@ -463,9 +465,35 @@ mod tests {
         assert_eq!(&bytes[..8], &[1, 1, 0, 0x0B, 0, 0, 0, 7]);
         assert_eq!(bytes[8], tag::OPERATION);
         // requested-attributes "a", then an additional value "bc" with an empty name.
-        let tail = [tag::KEYWORD, 0, 20].iter().chain(b"requested-attributes").chain(&[0, 1, b'a', tag::KEYWORD, 0, 0, 0, 2, b'b', b'c']).copied().collect::<Vec<u8>>();
+        let tail = [tag::KEYWORD, 0, 20]
+            .iter()
+            .chain(b"requested-attributes")
+            .chain(&[0, 1, b'a', tag::KEYWORD, 0, 0, 0, 2, b'b', b'c'])
+            .copied()
+            .collect::<Vec<u8>>();
         assert!(bytes.windows(tail.len()).any(|w| w == tail.as_slice()));
-        assert!(bytes.ends_with(&[tag::JOB, tag::INTEGER, 0, 6, b'c', b'o', b'p', b'i', b'e', b's', 0, 4, 0, 0, 0, 2, tag::END, b'D', b'O', b'C']));
+        assert!(bytes.ends_with(&[
+            tag::JOB,
+            tag::INTEGER,
+            0,
+            6,
+            b'c',
+            b'o',
+            b'p',
+            b'i',
+            b'e',
+            b's',
+            0,
+            4,
+            0,
+            0,
+            0,
+            2,
+            tag::END,
+            b'D',
+            b'O',
+            b'C'
+        ]));
     }
 
     #[test]

@@ -100,7 +100,9 @@ impl StationClient {
         match url.scheme() {
             "https" => {}
             "http" if loopback => {}
-            "http" => return Err(StationError::BadServer(server.to_owned(), "plain http:// only to a loopback address; use https://".into())),
+            "http" => {
+                return Err(StationError::BadServer(server.to_owned(), "plain http:// only to a loopback address; use https://".into()));
+            }
             other => return Err(StationError::BadServer(server.to_owned(), format!("scheme {other:?} is not https"))),
         }
         let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(15)).timeout(Duration::from_secs(120));
@@ -151,10 +153,8 @@ impl StationClient {
         if crypto::sha256_hex(&sealed) != job.sha256 {
             return Err(StationError::HashMismatch { id: job.id.clone() });
         }
-        let job_id: [u8; 16] = hex::decode(&job.id)
-            .ok()
-            .and_then(|v| v.try_into().ok())
-            .ok_or_else(|| StationError::BadId { id: job.id.clone() })?;
+        let job_id: [u8; 16] =
+            hex::decode(&job.id).ok().and_then(|v| v.try_into().ok()).ok_or_else(|| StationError::BadId { id: job.id.clone() })?;
         self.key_for(&sealed)
             .and_then(|key| seal::open(&sealed, key, seal::Expect { job_id, site }))
             .map_err(|source| StationError::Open { id: job.id.clone(), source })

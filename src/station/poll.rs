@@ -46,7 +46,16 @@ pub struct Poller<'a> {
 
 impl<'a> Poller<'a> {
     pub fn new(client: &'a StationClient, site: &'a str, output: &'a Output, interval: Duration) -> Self {
-        Self { client, site, output, interval, pending: HashMap::new(), unacked: HashSet::new(), stats: PollStats::default(), report: |_| {} }
+        Self {
+            client,
+            site,
+            output,
+            interval,
+            pending: HashMap::new(),
+            unacked: HashSet::new(),
+            stats: PollStats::default(),
+            report: |_| {},
+        }
     }
 
     /// Polls until `stop` is cancelled (or after one round with `once`).

@@ -100,7 +100,12 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .ok_or(StoreError::NotFound)?;
-        Ok(AdminUser { name: row.try_get(0)?, password_hash: row.try_get(1)?, failed_logins: row.try_get(2)?, locked_until: row.try_get(3)? })
+        Ok(AdminUser {
+            name: row.try_get(0)?,
+            password_hash: row.try_get(1)?,
+            failed_logins: row.try_get(2)?,
+            locked_until: row.try_get(3)?,
+        })
     }
 
     /// Counts a failed login; at `max` failures the account is locked until `lock_until`.
@@ -117,7 +122,11 @@ impl Store {
         if row.try_get::<i64, _>(0)? < max {
             return Ok(false);
         }
-        sqlx::query("UPDATE admin_users SET failed_logins = 0, locked_until = $1 WHERE name = $2").bind(lock_until).bind(name).execute(&self.pool).await?;
+        sqlx::query("UPDATE admin_users SET failed_logins = 0, locked_until = $1 WHERE name = $2")
+            .bind(lock_until)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
         Ok(true)
     }
 
@@ -163,7 +172,11 @@ impl Store {
     /// # Errors
     /// [`StoreError::Db`].
     pub async fn delete_admin_session(&self, id_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM admin_sessions WHERE id_hash = $1 OR expires_at <= $2").bind(id_hash).bind(self.now()).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM admin_sessions WHERE id_hash = $1 OR expires_at <= $2")
+            .bind(id_hash)
+            .bind(self.now())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -323,7 +336,8 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`].
     pub async fn job_site(&self, id: &str) -> Result<String, StoreError> {
-        let row = sqlx::query("SELECT site FROM jobs WHERE id = $1").bind(id).fetch_optional(&self.pool).await?.ok_or(StoreError::NotFound)?;
+        let row =
+            sqlx::query("SELECT site FROM jobs WHERE id = $1").bind(id).fetch_optional(&self.pool).await?.ok_or(StoreError::NotFound)?;
         Ok(row.try_get(0)?)
     }
 
@@ -332,12 +346,16 @@ impl Store {
     /// # Errors
     /// [`StoreError::Db`].
     pub async fn reply_attempts(&self, message_id: &str) -> Result<Vec<ReplyAttempts>, StoreError> {
-        let rows = sqlx::query("SELECT attempts, COALESCE(last_error, ''), created_at, sent_at FROM outbox WHERE message_id = $1 ORDER BY created_at")
-            .bind(message_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT attempts, COALESCE(last_error, ''), created_at, sent_at FROM outbox WHERE message_id = $1 ORDER BY created_at",
+        )
+        .bind(message_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
-            .map(|r| Ok(ReplyAttempts { attempts: r.try_get(0)?, last_error: r.try_get(1)?, created_at: r.try_get(2)?, sent_at: r.try_get(3)? }))
+            .map(|r| {
+                Ok(ReplyAttempts { attempts: r.try_get(0)?, last_error: r.try_get(1)?, created_at: r.try_get(2)?, sent_at: r.try_get(3)? })
+            })
             .collect()
     }
 }

@@ -106,10 +106,7 @@ mod tests {
     fn parses_blob_urls() {
         assert_eq!(BlobUrl::parse("file:///var/lib/pg").unwrap(), BlobUrl::Local("/var/lib/pg".into()));
         assert_eq!(BlobUrl::parse("file://data/blobs").unwrap(), BlobUrl::Local("data/blobs".into()));
-        assert_eq!(
-            BlobUrl::parse("s3://jobs/site-a/").unwrap(),
-            BlobUrl::S3 { bucket: "jobs".into(), prefix: "site-a".into() }
-        );
+        assert_eq!(BlobUrl::parse("s3://jobs/site-a/").unwrap(), BlobUrl::S3 { bucket: "jobs".into(), prefix: "site-a".into() });
         assert!(BlobUrl::parse("http://x").is_err());
         assert!(BlobUrl::parse("s3://").is_err());
     }

@@ -5,12 +5,12 @@
 //! tokens (stored only as SHA-256), the encrypted reply outbox, and expiry. It renders nothing
 //! and decides no verdicts. Every node of an installation shares one store.
 
+pub mod admin;
 pub mod blob;
 pub mod codes;
 pub mod commands;
 mod outbox;
 mod reminders;
-pub mod admin;
 mod schema;
 mod stations;
 mod throttle;
@@ -256,17 +256,16 @@ impl Store {
         for _ in 0..20 {
             let code = ReleaseCode::generate(self.code_digits).map_err(|e| StoreError::Secret(e.to_string()))?;
             let mut tx = self.pool.begin().await?;
-            let inserted = sqlx::query(
-                "INSERT INTO messages (id, queue, site, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&message.id)
-            .bind(&message.queue)
-            .bind(&message.site)
-            .bind(self.code_hash(&code))
-            .bind(message.created_at)
-            .bind(message.expires_at)
-            .execute(&mut *tx)
-            .await;
+            let inserted =
+                sqlx::query("INSERT INTO messages (id, queue, site, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(&message.id)
+                    .bind(&message.queue)
+                    .bind(&message.site)
+                    .bind(self.code_hash(&code))
+                    .bind(message.created_at)
+                    .bind(message.expires_at)
+                    .execute(&mut *tx)
+                    .await;
             match inserted {
                 Ok(_) => {}
                 Err(e) if is_unique_violation(&e) => {
@@ -441,7 +440,6 @@ impl Store {
         }
         Ok(removed)
     }
-
 }
 
 fn job_info(row: &sqlx::any::AnyRow) -> Result<JobInfo, StoreError> {

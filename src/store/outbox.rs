@@ -35,7 +35,8 @@ impl Store {
     where
         E: sqlx::Executor<'e, Database = sqlx::Any>,
     {
-        let body = crypto::aead_seal(self.outbox_key.expose(), reply.id.as_bytes(), reply.body).map_err(|e| StoreError::Secret(e.to_string()))?;
+        let body =
+            crypto::aead_seal(self.outbox_key.expose(), reply.id.as_bytes(), reply.body).map_err(|e| StoreError::Secret(e.to_string()))?;
         let done = sqlx::query(
             "INSERT INTO outbox (id, message_id, mail_from, rcpt, body, attempts, next_attempt_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, 0, $6, $6) ON CONFLICT (id) DO NOTHING",

@@ -60,7 +60,10 @@ impl Store {
             let rows = sqlx::query(claim).bind(now).bind(queue).bind(before_secs).bind(REMINDER_BATCH).fetch_all(&mut *tx).await?;
             for row in &rows {
                 let message_id: String = row.try_get(0)?;
-                let names = sqlx::query("SELECT filename FROM jobs WHERE message_id = $1 ORDER BY seq").bind(&message_id).fetch_all(&mut *tx).await?;
+                let names = sqlx::query("SELECT filename FROM jobs WHERE message_id = $1 ORDER BY seq")
+                    .bind(&message_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
                 let due = DueReminder {
                     documents: names.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?,
                     rcpt: row.try_get(1)?,

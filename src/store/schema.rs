@@ -2,8 +2,8 @@
 //! used are those SQLite and PostgreSQL share); each version is applied once, in order, inside
 //! a transaction, and recorded in `schema_version`.
 
-use sqlx::Row;
 use sqlx::AnyPool;
+use sqlx::Row;
 
 /// `(version, SQL)`; never edit a released entry, append a new one.
 const MIGRATIONS: &[(i64, &str)] = &[

@@ -75,12 +75,11 @@ impl Store {
     /// # Errors
     /// [`StoreError::Db`].
     pub async fn pending_counts(&self) -> Result<(i64, i64), StoreError> {
-        let row = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM jobs WHERE expires_at > $1), (SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL)",
-        )
-        .bind(self.now())
-        .fetch_one(&self.pool)
-        .await?;
+        let row =
+            sqlx::query("SELECT (SELECT COUNT(*) FROM jobs WHERE expires_at > $1), (SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL)")
+                .bind(self.now())
+                .fetch_one(&self.pool)
+                .await?;
         Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
@@ -121,7 +120,13 @@ impl Store {
             .await?;
         rows.iter()
             .map(|r| {
-                Ok(AuditEvent { at: r.try_get(0)?, kind: r.try_get(1)?, station: r.try_get(2)?, peer: r.try_get(3)?, detail: r.try_get(4)? })
+                Ok(AuditEvent {
+                    at: r.try_get(0)?,
+                    kind: r.try_get(1)?,
+                    station: r.try_get(2)?,
+                    peer: r.try_get(3)?,
+                    detail: r.try_get(4)?,
+                })
             })
             .collect()
     }

@@ -37,10 +37,8 @@ impl Store {
             return Ok(None);
         }
         let placeholders: Vec<String> = (0..keys.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!(
-            "SELECT MAX(locked_until) FROM throttle_lockouts WHERE locked_until > $1 AND key IN ({})",
-            placeholders.join(", ")
-        );
+        let sql =
+            format!("SELECT MAX(locked_until) FROM throttle_lockouts WHERE locked_until > $1 AND key IN ({})", placeholders.join(", "));
         // Only numbered placeholders are formatted in; the keys are bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(self.now());
         for key in keys {
@@ -67,15 +65,14 @@ impl Store {
             sqlx::query("INSERT INTO throttle_failures (key, at) VALUES ($1, $2)").bind(key).bind(now).execute(&mut *tx).await?;
             // Counting stops at the limit, so a key with many failures (limits raised very
             // high) costs no more than one at its limit.
-            let failures: i64 = sqlx::query(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM throttle_failures WHERE key = $1 AND at > $2 LIMIT $3) AS recent",
-            )
-            .bind(key)
-            .bind(now - limit.window_secs)
-            .bind(limit.max_failures)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
+            let failures: i64 =
+                sqlx::query("SELECT COUNT(*) FROM (SELECT 1 FROM throttle_failures WHERE key = $1 AND at > $2 LIMIT $3) AS recent")
+                    .bind(key)
+                    .bind(now - limit.window_secs)
+                    .bind(limit.max_failures)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get(0)?;
             if failures < limit.max_failures {
                 started.push(None);
                 continue;

@@ -42,12 +42,9 @@ impl Store {
     /// # Errors
     /// [`StoreError::Db`].
     pub async fn list_station_tokens(&self) -> Result<Vec<(String, String, i64, bool)>, StoreError> {
-        let rows = sqlx::query("SELECT id, site, created_at, revoked_at FROM station_tokens ORDER BY created_at")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get::<Option<i64>, _>(3)?.is_some())))
-            .collect()
+        let rows =
+            sqlx::query("SELECT id, site, created_at, revoked_at FROM station_tokens ORDER BY created_at").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get::<Option<i64>, _>(3)?.is_some()))).collect()
     }
 
     /// Revokes a token by its id; returns whether one was revoked.
@@ -62,5 +59,4 @@ impl Store {
             .await?;
         Ok(done.rows_affected() > 0)
     }
-
 }

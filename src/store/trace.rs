@@ -84,12 +84,14 @@ impl Store {
     /// [`StoreError::Db`].
     pub async fn trace_documents(&self, id: &str, documents: &[TraceDocument]) -> Result<(), StoreError> {
         let json = serde_json::to_string(documents).unwrap_or_else(|_| "[]".into());
-        sqlx::query("UPDATE traces SET documents = $1, code_hash = (SELECT code_hash FROM messages WHERE id = $2), updated_at = $3 WHERE id = $2")
-            .bind(json)
-            .bind(id)
-            .bind(now())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE traces SET documents = $1, code_hash = (SELECT code_hash FROM messages WHERE id = $2), updated_at = $3 WHERE id = $2",
+        )
+        .bind(json)
+        .bind(id)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -123,10 +125,10 @@ impl Store {
     /// [`StoreError::NotFound`] or [`StoreError::Db`].
     pub async fn trace(&self, id: &str) -> Result<Trace, StoreError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {TRACE_COLUMNS} FROM traces WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         trace_row(&row)
     }
 
@@ -135,7 +137,8 @@ impl Store {
     /// # Errors
     /// [`StoreError::Db`].
     pub async fn recent_traces(&self, limit: i64) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query("SELECT id FROM traces ORDER BY received_at DESC, id DESC LIMIT $1").bind(limit).fetch_all(&self.pool).await?;
+        let rows =
+            sqlx::query("SELECT id FROM traces ORDER BY received_at DESC, id DESC LIMIT $1").bind(limit).fetch_all(&self.pool).await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 }

@@ -66,7 +66,6 @@ pub fn urlencode(s: &str) -> String {
         .collect()
 }
 
-
 /// `printgate admin-user add NAME` with the password on standard input.
 pub fn add_admin(server: &super::Server, name: &str, password: &str) {
     let mut child = std::process::Command::new(super::BIN)
@@ -80,4 +79,3 @@ pub fn add_admin(server: &super::Server, name: &str, password: &str) {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "admin-user add: {}", String::from_utf8_lossy(&out.stderr));
 }
-

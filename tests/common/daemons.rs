@@ -28,11 +28,8 @@ impl PrivateDaemons {
     pub fn start_with_s3(with_s3: bool) -> Self {
         let dir = tempfile::Builder::new().prefix("pgd").tempdir_in("/tmp").unwrap();
         let s3 = u8::from(with_s3);
-        let started = bash(&format!(
-            "source {} && PG_WITH_RSPAMD=0 PG_WITH_S3={s3} pg_start_daemons {}",
-            lib_sh().display(),
-            dir.path().display()
-        ));
+        let started =
+            bash(&format!("source {} && PG_WITH_RSPAMD=0 PG_WITH_S3={s3} pg_start_daemons {}", lib_sh().display(), dir.path().display()));
         assert!(started, "private daemons did not start");
         Self { dir }
     }
@@ -130,11 +127,7 @@ impl PrivatePostgres {
         let dir = tempfile::Builder::new().prefix("pgpg").tempdir_in("/tmp").unwrap();
         Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status().unwrap();
         let data = dir.path().join("data");
-        let out = as_postgres(&bin.join("initdb"))
-            .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
-            .arg(&data)
-            .output()
-            .unwrap();
+        let out = as_postgres(&bin.join("initdb")).args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"]).arg(&data).output().unwrap();
         assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
         let pg = Self { dir, bin, port: super::free_port() };
         pg.start_server();

@@ -17,9 +17,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_printgate");
 
 /// An address from the environment that `scripts/test` sets; tests fail (never skip) without it.
 pub fn daemon_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the tests through scripts/test, which starts clamd and spamd")
-    })
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests through scripts/test, which starts clamd and spamd"))
 }
 
 pub fn free_port() -> u16 {
@@ -159,13 +157,7 @@ impl Server {
     ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let extra_smtp = extra_smtp.replace("{dir}", &dir.path().display().to_string());
-        let out = run(&[
-            "keygen",
-            "--site",
-            "main",
-            "--out",
-            dir.path().join("keys").to_str().unwrap(),
-        ]);
+        let out = run(&["keygen", "--site", "main", "--out", dir.path().join("keys").to_str().unwrap()]);
         assert!(out.status.success(), "keygen failed: {}", String::from_utf8_lossy(&out.stderr));
         let (smtp_port, api_port) = (free_port(), free_port());
         let d = dir.path().display();
@@ -237,7 +229,8 @@ listen = "127.0.0.1:{api_port}"
             }
             assert!(server.log().contains("binding"), "server failed to start:\n{}", server.log());
             let (smtp, api) = (free_port(), free_port());
-            let text = std::fs::read_to_string(&server.config).unwrap()
+            let text = std::fs::read_to_string(&server.config)
+                .unwrap()
                 .replace(&format!("127.0.0.1:{}\"", server.smtp_port), &format!("127.0.0.1:{smtp}\""))
                 .replace(&format!("127.0.0.1:{}\"", server.api_port), &format!("127.0.0.1:{api}\""));
             std::fs::write(&server.config, text).unwrap();
@@ -468,10 +461,8 @@ impl PgDatabase {
 
     /// Rows of `sql` in this database, columns joined by `|`.
     pub fn query(&self, sql: &str) -> Vec<String> {
-        let out = Command::new("psql")
-            .args([self.url.as_str(), "-v", "ON_ERROR_STOP=1", "-Atc", sql])
-            .output()
-            .expect("psql must be installed");
+        let out =
+            Command::new("psql").args([self.url.as_str(), "-v", "ON_ERROR_STOP=1", "-Atc", sql]).output().expect("psql must be installed");
         assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
     }

@@ -53,7 +53,9 @@ pub fn send(port: u16, from: &str, rcpt: &str, message: impl AsRef<[u8]>) -> Out
         if !greeting.starts_with('2') {
             return Ok(Outcome::Refused(greeting));
         }
-        for cmd in ["EHLO load.test\r\n".to_owned(), format!("MAIL FROM:<{from}>\r\n"), format!("RCPT TO:<{rcpt}>\r\n"), "DATA\r\n".to_owned()] {
+        for cmd in
+            ["EHLO load.test\r\n".to_owned(), format!("MAIL FROM:<{from}>\r\n"), format!("RCPT TO:<{rcpt}>\r\n"), "DATA\r\n".to_owned()]
+        {
             writer.write_all(cmd.as_bytes())?;
             let r = reply()?;
             if !(r.starts_with('2') || r.starts_with('3')) {

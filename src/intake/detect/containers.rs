@@ -105,9 +105,9 @@ fn odf_hazard(names: &[String], manifest: &[u8]) -> Option<Hazard> {
     if find(manifest, b"encryption-data").is_some() {
         return Some(Hazard::Encrypted);
     }
-    let basic_module = names.iter().any(|n| {
-        n.starts_with("Basic/") && n.ends_with(".xml") && !n.ends_with("script-lc.xml") && !n.ends_with("script-lb.xml")
-    });
+    let basic_module = names
+        .iter()
+        .any(|n| n.starts_with("Basic/") && n.ends_with(".xml") && !n.ends_with("script-lc.xml") && !n.ends_with("script-lb.xml"));
     let scripts = names.iter().any(|n| n.starts_with("Scripts/") && !n.ends_with('/'));
     (basic_module || scripts).then_some(Hazard::Macros)
 }

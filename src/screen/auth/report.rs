@@ -16,13 +16,7 @@ pub(super) struct Outcome<'a> {
 }
 
 impl Outcome<'_> {
-    pub(super) fn into_results(
-        self,
-        envelope: &Envelope<'_>,
-        host: &str,
-        from_domain: String,
-        grade: SenderGrade,
-    ) -> AuthResults {
+    pub(super) fn into_results(self, envelope: &Envelope<'_>, host: &str, from_domain: String, grade: SenderGrade) -> AuthResults {
         let best_dkim = self.dkim.iter().min_by_key(|output| dkim_rank(output.result()));
         let dkim = best_dkim.map_or("none", |output| dkim_name(output.result()));
         let dmarc_policy = match self.dmarc.dmarc_record() {
@@ -77,11 +71,7 @@ fn push_property(line: &mut String, name: &str, value: &str) {
 
 /// Keeps what a domain or address literal may contain, so peer-chosen text cannot forge fields.
 fn clean(value: &str) -> String {
-    value
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']'))
-        .take(255)
-        .collect()
+    value.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']')).take(255).collect()
 }
 
 fn spf_name(result: SpfResult) -> &'static str {

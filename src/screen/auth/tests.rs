@@ -46,8 +46,7 @@ fn dkim_key() -> (String, RsaKey<Sha256>) {
     let pair = KeyPair::generate(KeySize::Rsa2048).unwrap();
     let pkcs8: Pkcs8V1Der<'static> = pair.as_der().unwrap();
     let spki = pair.public_key().as_der().unwrap();
-    let record =
-        format!("v=DKIM1; k=rsa; p={}", base64::engine::general_purpose::STANDARD.encode(spki.as_ref()));
+    let record = format!("v=DKIM1; k=rsa; p={}", base64::engine::general_purpose::STANDARD.encode(spki.as_ref()));
     let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8.as_ref().to_vec()));
     (record, RsaKey::<Sha256>::from_key_der(der).unwrap())
 }
@@ -139,8 +138,7 @@ async fn spf_with_dmarc_reject_and_quarantine() {
         assert_eq!(fail.grade, SenderGrade::Failing, "{ip}");
     }
 
-    let quarantine =
-        offline(&[("example.com", SPF_EXAMPLE), ("_dmarc.example.com", "v=DMARC1; p=quarantine")]);
+    let quarantine = offline(&[("example.com", SPF_EXAMPLE), ("_dmarc.example.com", "v=DMARC1; p=quarantine")]);
     let fail = check(&quarantine, &message(), OUT_OF_RANGE, Some(SENDER)).await;
     assert_eq!((fail.dmarc.as_str(), fail.dmarc_policy.as_str()), ("fail", "quarantine"));
     assert_eq!(fail.grade, SenderGrade::Unauthenticated);
@@ -237,11 +235,7 @@ async fn summary_strips_peer_text_that_could_forge_fields() {
 #[tokio::test]
 async fn several_from_domains_are_never_authenticated() {
     let auth = offline(&[("example.com", SPF_EXAMPLE)]);
-    let raw = message().replacen(
-        &format!("From: Patron <{SENDER}>"),
-        &format!("From: Patron <{SENDER}>, Other <someone@example.net>"),
-        1,
-    );
+    let raw = message().replacen(&format!("From: Patron <{SENDER}>"), &format!("From: Patron <{SENDER}>, Other <someone@example.net>"), 1);
     let results = check(&auth, &raw, IN_RANGE, Some(SENDER)).await;
     assert_eq!((results.spf.as_str(), results.from_domain.as_str()), ("pass", ""));
     assert_eq!(results.grade, SenderGrade::Unauthenticated);
