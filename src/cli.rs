@@ -251,7 +251,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn load(path: &std::path::Path) -> anyhow::Result<Config> {
-    Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))
+    crate::live::load_config(path).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn keygen(site: &str, out: &std::path::Path) -> anyhow::Result<()> {

@@ -1,5 +1,7 @@
 //! The glue between the SMTP session and the rest: intake, screening and spooling of one
-//! received message, returning a [`Disposition`] that the session turns into its reply.
+//! received message. Its [`Disposition`] (screening's words) becomes the door's own
+//! [`Outcome`] here, and each refusal or temporary failure picks its reply through one of
+//! [`SmtpReply`]'s named constructors: `smtp` never sees screening's types.
 //!
 //! This is where principle 1 and 2 of DESIGN.md meet: nothing is accepted unscanned (a scanner
 //! that cannot answer is a temporary failure), and `Accepted` is returned only after the spool
@@ -18,7 +20,7 @@ use crate::screen::{self, ScanResults, Verdict};
 pub use crate::screen::{Refusal, TempFailure};
 use crate::smtp::SmtpReply;
 use crate::smtp::limits::SenderKey;
-use crate::smtp::{Envelope, Receiver, Route};
+use crate::smtp::{Envelope, Outcome, Receiver, Route};
 use crate::spool::{self, Spool, SpoolMeta};
 use crate::store::Store;
 use crate::store::trace::{Trace, TraceDocument};
@@ -81,7 +83,7 @@ impl Inbound {
             tracing::warn!(client = %envelope.client_ip, "sender over its hourly rate");
             verdict = Verdict::TempFail(TempFailure::SenderRateLimited);
         }
-        let mut trace = trace_of(&id, &envelope, &submission, &scans, &verdict, raw.len(), &screen::allowed_types(queue));
+        let mut trace = trace_of(&id, &envelope, &submission, &scans, &verdict, raw.len(), queue.allowed_types.types());
         trace.auth = auth.summary.clone();
         trace.grade = auth.grade.as_str().to_owned();
         let disposition = match verdict {
@@ -310,7 +312,72 @@ impl Receiver for Inbound {
         route(&self.live.load().config, address)
     }
 
-    async fn receive(&self, envelope: Envelope, message: Vec<u8>) -> Disposition {
-        self.screen_and_spool(envelope, message).await
+    async fn receive(&self, envelope: Envelope, message: Vec<u8>) -> Outcome {
+        Outcome::from(self.screen_and_spool(envelope, message).await)
+    }
+}
+
+impl From<Disposition> for Outcome {
+    fn from(d: Disposition) -> Self {
+        match d {
+            Disposition::Accepted { queue_id } => Self::Accepted { queue_id },
+            Disposition::Refused(r) => Self::Refused((&r).into()),
+            Disposition::TempFail(t) => Self::TempFail((&t).into()),
+        }
+    }
+}
+
+impl From<&Disposition> for SmtpReply {
+    fn from(d: &Disposition) -> Self {
+        match d {
+            Disposition::Accepted { queue_id } => Self::queued(queue_id),
+            Disposition::Refused(r) => r.into(),
+            Disposition::TempFail(t) => t.into(),
+        }
+    }
+}
+
+impl From<&Refusal> for SmtpReply {
+    fn from(r: &Refusal) -> Self {
+        match r {
+            Refusal::Virus { signature } => Self::virus_found(signature),
+            Refusal::Spam { score, limit } => Self::spam(*score, *limit),
+            Refusal::NothingPrintable { found } => Self::nothing_printable(found),
+            Refusal::Malformed { reason } => Self::malformed(reason),
+            Refusal::SenderFailing { domain } => Self::sender_failing(domain),
+            Refusal::SenderUnauthenticated { domain } => Self::sender_unauthenticated(domain),
+            Refusal::TooLargeForScanner => Self::too_large_for_scanner(),
+        }
+    }
+}
+
+impl From<&TempFailure> for SmtpReply {
+    fn from(t: &TempFailure) -> Self {
+        match t {
+            TempFailure::ScannerUnavailable { scanner } => Self::scanner_unavailable(scanner),
+            TempFailure::Spool => Self::spool_error(),
+            TempFailure::SenderRateLimited => Self::sender_rate_limited(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn infrastructure_is_4xx_content_is_5xx() {
+        let virus = SmtpReply::from(&Refusal::Virus { signature: "Eicar-Test-Signature".into() });
+        assert_eq!((virus.code, virus.enhanced), (554, "5.7.1"));
+        assert!(virus.text.contains("Eicar-Test-Signature"));
+        let spam = SmtpReply::from(&Refusal::Spam { score: 1002.3, limit: 10.0 });
+        assert_eq!(spam.code, 550);
+        let nothing = SmtpReply::from(&Refusal::NothingPrintable { found: "setup.exe: programs cannot be printed".into() });
+        assert_eq!(nothing.to_string(), "550 5.6.0 Nothing printable in this message: setup.exe: programs cannot be printed");
+        assert!(spam.text.contains("score 1002.3 / limit 10.0"), "{}", spam.text);
+        let down = SmtpReply::from(&TempFailure::ScannerUnavailable { scanner: "ClamAV".into() });
+        assert_eq!((down.code, down.enhanced), (451, "4.7.0"));
+        let spool = SmtpReply::from(&TempFailure::Spool);
+        assert_eq!(spool.code / 100, 4);
     }
 }

@@ -9,6 +9,11 @@
 //! [`inbound`] is the glue the SMTP session calls once a message has been received: it runs
 //! intake and screening and spools what is accepted. [`server`] wires every part together for
 //! `printgate serve`.
+//!
+//! Layering (docs/architecture.md, checked by `tests/architecture.rs`): [`crypto`], [`metrics`]
+//! and [`doctype`] at the bottom; [`config`] above them only, parsed once into typed values and
+//! importing no stage; [`net`] (TLS, the HTTP listener) and [`smtp`] next; then the stages,
+//! [`live`], the glue ([`inbound`], [`pipeline`]) and the services. No import circles.
 
 pub mod admin;
 pub mod api;
@@ -16,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod crypto;
+pub mod doctype;
 pub mod inbound;
 pub mod intake;
 pub mod live;

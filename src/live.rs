@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::config::{AuthResolver, Config};
+use crate::config::{AuthResolver, Config, ConfigError, ConfigIssue};
 use crate::notify::QueueReplies;
 use crate::screen::Scanners;
 use crate::screen::auth::SenderAuth;
@@ -103,12 +103,30 @@ impl Live {
     }
 }
 
+/// Loads the config file at `path` together with the check `config` cannot make itself: each
+/// queue's own reply templates must compile and keep the reply's contract (`notify`). Every
+/// problem is reported at once, under its key.
+///
+/// # Errors
+/// Every problem found, as [`Config::load`].
+pub fn load_config(path: &Path) -> Result<Config, ConfigError> {
+    Config::load_with(path, &reply_template_issues)
+}
+
+fn reply_template_issues(config: &Config) -> Vec<ConfigIssue> {
+    let issues = config.queue.iter().enumerate().flat_map(|(i, q)| {
+        let problems = QueueReplies::load(q).err().unwrap_or_default();
+        problems.into_iter().map(move |(key, problem)| ConfigIssue { key: format!("queue[{i}].{key}"), problem })
+    });
+    issues.collect()
+}
+
 /// Re-reads `path` and swaps it in when valid. Returns what changed that needs a restart.
 ///
 /// # Errors
 /// Every problem with the new file; the running configuration is then kept.
 pub fn reload(shared: &Shared, path: &Path) -> Result<Vec<&'static str>, String> {
-    let config = Config::load(path).map_err(|e| e.to_string())?;
+    let config = load_config(path).map_err(|e| e.to_string())?;
     let old = shared.load();
     let needs_restart = fixed_changes(&old.config, &config);
     let limits_same = old.config.smtp.max_messages_per_sender_per_hour == config.smtp.max_messages_per_sender_per_hour

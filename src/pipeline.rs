@@ -25,6 +25,7 @@ use crate::store::trace::TraceDocument;
 use crate::store::{NewJob, NewMessage, Recorded, Store, commands};
 
 mod command;
+pub mod reminder;
 
 /// Delay before a failed entry is tried again (store or blob outage).
 const RETRY_AFTER: Duration = Duration::from_secs(10);
@@ -156,7 +157,7 @@ async fn build_jobs(
 ) -> Result<(Vec<NewJob>, Vec<DocumentLine>), PipelineError> {
     let mut jobs = Vec::new();
     let mut lines = Vec::new();
-    let allowed = crate::screen::allowed_types(queue);
+    let allowed = queue.allowed_types.types();
     let setup = Setup { paper: queue.paper, max_pages: queue.max_pages };
     for (index, doc) in submission.documents.iter().enumerate() {
         let printed_body = doc.role == Role::Body && options.body;
@@ -164,7 +165,7 @@ async fn build_jobs(
             continue; // bodies (unless asked for) and decoration images are not printed
         }
         if !printed_body && !meta.printable.contains(&index) {
-            let reason = refusal_reason(doc.detection(), &allowed).unwrap_or_else(|| "not printable".into());
+            let reason = refusal_reason(doc.detection(), allowed).unwrap_or_else(|| "not printable".into());
             lines.push(DocumentLine { name: doc.name.clone(), reason, ..Default::default() });
             continue;
         }

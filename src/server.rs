@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::crypto::Secret;
 use crate::inbound::Inbound;
 use crate::live::{Live, Shared};
-use crate::notify::{RelayUrl, outbox};
+use crate::notify::outbox;
 use crate::pipeline::{self, Pipeline};
 use crate::smtp::{self, SmtpSettings};
 use crate::spool::Spool;
@@ -55,10 +55,10 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
     let store = Store::open(&config.store).await.context("opening the store")?;
     let node_key = Secret::load_or_create(&config.spool.key_file).context("loading the node key")?;
     let spool = Spool::open(&config.spool.dir, &node_key).context("opening the spool")?;
-    let relay = outbox::Relay::new(&RelayUrl::parse(&config.relay.url).map_err(anyhow::Error::msg)?)?;
+    let relay = outbox::Relay::new(&config.relay.url)?;
 
     let tls = match (&config.smtp.tls_cert, &config.smtp.tls_key) {
-        (Some(cert), Some(key)) => Some(smtp::tls::acceptor(cert, key)?),
+        (Some(cert), Some(key)) => Some(crate::net::tls::acceptor(cert, key)?),
         _ => None,
     };
     let smtp_listener =
@@ -68,7 +68,7 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
         None => None,
     };
     let api_listener =
-        crate::api::listen::bind("api", config.api.listen, config.api.tls_cert.as_deref(), config.api.tls_key.as_deref()).await?;
+        crate::net::http::bind("api", config.api.listen, config.api.tls_cert.as_deref(), config.api.tls_key.as_deref()).await?;
     tracing::info!(
         smtp = %smtp_listener.local_addr()?,
         smtps = ?tls_listener.as_ref().and_then(|l| l.local_addr().ok()),
@@ -106,7 +106,7 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
     tasks.spawn(janitor(store.clone(), live.clone(), outbox_wake, retention, shutdown.clone()));
 
     let app = crate::api::router(crate::api::ApiState::new(store.clone(), &config.api));
-    tasks.spawn(crate::api::listen::serve(api_listener, app, shutdown.clone(), "release API"));
+    tasks.spawn(crate::net::http::serve(api_listener, app, shutdown.clone(), "release API"));
     // Queue settings changed in any node's admin console reach this node within seconds.
     tasks.spawn(crate::live::follow_queue_settings(live.clone(), store.clone(), QUEUE_SETTINGS_EVERY, shutdown.clone()));
     if let Some(admin) = &config.admin {
@@ -154,7 +154,7 @@ async fn janitor(store: Store, live: Shared, outbox_wake: Arc<Notify>, retention
         if let Err(e) = store.purge_throttle(store.now()).await {
             tracing::warn!(error = %e, "purge of attempt counters failed; will retry");
         }
-        match crate::notify::reminder::queue_due(&store, &live.load_full()).await {
+        match crate::pipeline::reminder::queue_due(&store, &live.load_full()).await {
             Ok(0) => {}
             Ok(n) => {
                 tracing::info!(reminders = n, "expiry reminders queued");

@@ -16,10 +16,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use printgate::inbound::Disposition;
 use printgate::smtp::limits::IpLimits;
 use printgate::smtp::session::Session;
-use printgate::smtp::{Envelope, Receiver, Route, SmtpSettings};
+use printgate::smtp::{Envelope, Outcome, Receiver, Route, SmtpSettings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
@@ -31,8 +30,8 @@ impl Receiver for Accepting {
         address.eq_ignore_ascii_case("bw@print.test").then(|| Route { queue: "bw".into(), options: vec![] })
     }
 
-    async fn receive(&self, _envelope: Envelope, _message: Vec<u8>) -> Disposition {
-        Disposition::Accepted { queue_id: "Q".into() }
+    async fn receive(&self, _envelope: Envelope, _message: Vec<u8>) -> Outcome {
+        Outcome::Accepted { queue_id: "Q".into() }
     }
 }
 

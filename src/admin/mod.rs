@@ -90,7 +90,7 @@ pub fn router(state: AdminState) -> Router {
 /// Binding the listener or loading the certificate.
 pub async fn serve(state: AdminState, shutdown: tokio_util::sync::CancellationToken) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let settings = state.settings.clone();
-    let listener = crate::api::listen::bind("admin", settings.listen, settings.tls_cert.as_deref(), settings.tls_key.as_deref()).await?;
+    let listener = crate::net::http::bind("admin", settings.listen, settings.tls_cert.as_deref(), settings.tls_key.as_deref()).await?;
     tracing::info!(admin = %settings.listen, https = settings.tls_cert.is_some(), "admin console listening");
-    Ok(tokio::spawn(crate::api::listen::serve(listener, router(state), shutdown, "admin console")))
+    Ok(tokio::spawn(crate::net::http::serve(listener, router(state), shutdown, "admin console")))
 }

@@ -80,7 +80,7 @@ fn queues_page(state: &AdminState, admin: &Admin, status: StatusCode, error: Opt
                 name => &q.name, address => &q.address, site => &q.site, sites => live.config.site.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
                 spam_tag_score => q.spam_tag_score, spam_reject_score => q.spam_reject_score,
                 max_pages => q.max_pages, retention => humantime::format_duration(q.retention).to_string(),
-                color => q.color, allowed_types => q.allowed_types.join(", "),
+                color => q.color, allowed_types => q.allowed_types.names().join(", "),
                 updated_by => o.map(|o| o.updated_by.clone()), updated_at => o.map(|o| fmt_time(o.updated_at)),
             }
         })
@@ -158,8 +158,8 @@ pub async fn save_queue(
         after.retention.as_secs(),
         before.color,
         after.color,
-        before.allowed_types.join(","),
-        after.allowed_types.join(",")
+        before.allowed_types.names().join(","),
+        after.allowed_types.names().join(",")
     );
     if let Err(e) = state.store.set_queue_override(&change).await {
         return unavailable(&e);

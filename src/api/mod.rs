@@ -7,7 +7,6 @@
 //! receive sealed bytes.
 
 pub mod error;
-pub mod listen;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

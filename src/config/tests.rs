@@ -200,3 +200,15 @@ fn reply_language_zone_templates_and_reminder_are_checked() {
     let config = parse(&ok, &[]).unwrap();
     assert_eq!(config.queue[0].reminder_before, Some(Duration::from_secs(12 * 3600)));
 }
+
+/// Language and zone are typed values parsed at load (moved here from notify's tests with the
+/// check): each unknown name is named under its own key.
+#[test]
+fn unknown_languages_and_zones_are_named() {
+    let text = BASE.replace("site = \"main\"\n", "site = \"main\"\nlanguage = \"xx\"\ntimezone = \"Mars/Olympus\"\n");
+    let problems = issues(parse(&text, &[]));
+    let keys: Vec<&str> = problems.iter().map(|i| i.key.as_str()).collect();
+    assert_eq!(keys, ["queue[0].language", "queue[0].timezone"], "{problems:?}");
+    assert!(problems[0].problem.contains("\"xx\"") && problems[0].problem.contains("en, de"), "{problems:?}");
+    assert!(problems[1].problem.contains("Mars/Olympus"), "{problems:?}");
+}

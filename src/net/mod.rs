@@ -1,5 +1,12 @@
-//! Network pieces shared by the doors (SMTP, release API, admin console): brute-force
-//! throttling of codes and logins. Owns no protocol and no route; must not import a door or a
-//! stage other than the store it counts in.
+//! Network pieces shared by the listeners (`smtp`, `api`, `admin`): TLS loading ([`tls`]), the
+//! HTTP listener set-up ([`http`]) and brute-force throttling of codes and logins
+//! ([`throttle`]).
+//!
+//! Lies below every service that listens, so each of them may use it without importing another
+//! service. It knows nothing of SMTP conversations, routes, tokens or replies; it imports no
+//! stage and no service, only the store the throttle counts in (checked by
+//! `tests/architecture.rs`).
 
+pub mod http;
 pub mod throttle;
+pub mod tls;

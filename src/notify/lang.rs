@@ -12,13 +12,8 @@ use std::time::Duration;
 
 use jiff::civil::Weekday;
 
-/// A built-in reply language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Language {
-    #[default]
-    En,
-    De,
-}
+/// A built-in reply language: the type and its config names are `config`'s; its words are here.
+pub use crate::config::Language;
 
 /// Which short notice (not the main reply) a mail is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -41,20 +36,6 @@ pub enum NoticeKind {
 }
 
 impl Language {
-    pub const ALL: [Self; 2] = [Self::En, Self::De];
-
-    /// The config name (`language = "de"`).
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|l| l.code() == name)
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::En => "en",
-            Self::De => "de",
-        }
-    }
-
     /// The text part's machine-readable code line starts with this label, followed by the
     /// code in groups of four (`Release code: 4821 0937`). Stable per language.
     pub fn code_label(self) -> &'static str {

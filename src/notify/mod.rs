@@ -11,7 +11,6 @@ pub mod dkim;
 pub mod lang;
 pub mod outbox;
 pub mod qr;
-pub mod reminder;
 pub mod templates;
 pub mod when;
 
@@ -77,36 +76,8 @@ pub enum NotifyError {
     Qr(#[from] qr::QrError),
 }
 
-/// The relay, parsed from `relay.url`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RelayUrl {
-    pub host: String,
-    pub port: u16,
-    pub implicit_tls: bool,
-}
-
-impl RelayUrl {
-    /// # Errors
-    /// A message naming the accepted forms.
-    pub fn parse(url: &str) -> Result<Self, String> {
-        let (rest, implicit_tls, default_port) = if let Some(r) = url.strip_prefix("smtp://") {
-            (r, false, 25)
-        } else if let Some(r) = url.strip_prefix("smtps://") {
-            (r, true, 465)
-        } else {
-            return Err(format!("{url:?} must be smtp://HOST:PORT or smtps://HOST:PORT"));
-        };
-        let rest = rest.trim_end_matches('/');
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse::<u16>().map_err(|_| format!("bad port in {url:?}"))?),
-            None => (rest, default_port),
-        };
-        if host.is_empty() {
-            return Err(format!("{url:?} has no host"));
-        }
-        Ok(Self { host: host.to_owned(), port, implicit_tls })
-    }
-}
+/// The relay, parsed from `relay.url` by `config` at load.
+pub use crate::config::RelayUrl;
 
 /// The subject line names the outcome, in the queue's language.
 pub fn subject(content: &ReplyContent<'_>, language: Language) -> String {

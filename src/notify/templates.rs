@@ -11,7 +11,7 @@ use jiff::tz::TimeZone;
 use minijinja::{Environment, UndefinedBehavior, Value};
 
 use super::lang::Language;
-use super::{DocumentLine, ReplyContent, when};
+use super::{DocumentLine, ReplyContent};
 use crate::config::QueueConfig;
 
 /// The files a queue's `templates` directory must hold.
@@ -45,19 +45,12 @@ impl QueueReplies {
     /// The settings `queue` asks for (`language`, `timezone`, `templates`).
     ///
     /// # Errors
-    /// Every problem, each with the queue key it concerns (`"language"`, `"timezone"`,
-    /// `"templates"`).
+    /// Every problem, each with the queue key it concerns (`"templates"`; the language and
+    /// zone were parsed by `config` at load).
     pub fn load(queue: &QueueConfig) -> Result<Self, Vec<(&'static str, String)>> {
         let mut problems = Vec::new();
-        let language = Language::parse(&queue.language).unwrap_or_else(|| {
-            let known: Vec<&str> = Language::ALL.iter().map(|l| l.code()).collect();
-            problems.push(("language", format!("unknown language {:?} (built in: {})", queue.language, known.join(", "))));
-            Language::En
-        });
-        let zone = when::zone(&queue.timezone).unwrap_or_else(|e| {
-            problems.push(("timezone", e));
-            TimeZone::UTC
-        });
+        let language = queue.language;
+        let zone = queue.timezone.time_zone().clone();
         let mut replies = Self { language, zone, env: environment(language) };
         if let Some(dir) = &queue.templates
             && let Err(e) = replies.override_from(dir)

@@ -223,15 +223,6 @@ fn queue_templates_override_and_are_checked_at_load() {
     assert!(e.contains("Release code: 1234 5678"), "{e}");
 }
 
-#[test]
-fn unknown_languages_and_zones_are_named() {
-    let problems = QueueReplies::load(&queue_config("language = \"xx\"\ntimezone = \"Mars/Olympus\"")).unwrap_err();
-    let keys: Vec<&str> = problems.iter().map(|(k, _)| *k).collect();
-    assert_eq!(keys, ["language", "timezone"], "{problems:?}");
-    assert!(problems[0].1.contains("\"xx\"") && problems[0].1.contains("en, de"), "{problems:?}");
-    assert!(problems[1].1.contains("Mars/Olympus"), "{problems:?}");
-}
-
 /// Every built-in language renders both kinds of reply (with a code, and could-not-print),
 /// keeps its code label on one line and names every document.
 #[test]

@@ -13,7 +13,7 @@ use super::lang::Language;
 /// # Errors
 /// A message naming the zone when the database does not know it.
 pub fn zone(name: &str) -> Result<TimeZone, String> {
-    TimeZone::get(name).map_err(|_| format!("unknown time zone {name:?} (an IANA name such as \"Europe/Berlin\", or \"UTC\")"))
+    crate::config::Zone::parse(name).map(|z| z.time_zone().clone())
 }
 
 /// A Unix time as a patron reads it in `zone` (`Friday 27 November 2026, 14:05 CET`).

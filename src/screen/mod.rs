@@ -150,15 +150,14 @@ impl Scanners {
     /// # Errors
     /// A message naming the address that does not parse or the missing section.
     pub fn from_config(scan: &crate::config::ScanConfig) -> Result<Self, String> {
-        let clam = ClamClient::new(Endpoint::parse(&scan.clamav.address)?, scan.clamav.timeout);
+        let clam = ClamClient::new(scan.clamav.address.clone(), scan.clamav.timeout);
         let section = scan.spam().ok_or("the selected spam engine has no section")?;
         let spam = match scan.spam_engine {
             crate::config::SpamEngine::Spamassassin => {
-                SpamFilter::SpamAssassin(SpamClient::new(Endpoint::parse(&section.address)?, section.timeout, section.max_bytes))
+                SpamFilter::SpamAssassin(SpamClient::new(section.address.clone(), section.timeout, section.max_bytes))
             }
             crate::config::SpamEngine::Rspamd => {
-                Endpoint::parse(&section.address)?;
-                SpamFilter::Rspamd(RspamdClient::new(&section.address, section.timeout, section.max_bytes)?)
+                SpamFilter::Rspamd(RspamdClient::new(&section.address.to_string(), section.timeout, section.max_bytes)?)
             }
         };
         Ok(Self { clam, spam })
@@ -198,11 +197,6 @@ impl Scanners {
         }
         Ok(ClamOutcome::Clean)
     }
-}
-
-/// The document types a queue accepts (`allowed_types`, groups expanded).
-pub fn allowed_types(queue: &QueueConfig) -> Vec<DocumentType> {
-    queue.allowed_types.iter().filter_map(|t| DocumentType::from_config_name(t)).flatten().collect()
 }
 
 /// What each part of a message was and why it will not print, for a 5xx reply. Long lists
@@ -317,16 +311,16 @@ pub fn decide(queue: &QueueConfig, submission: &Submission, scans: &ScanResults,
         }
         _ => {}
     }
-    let allowed = allowed_types(queue);
+    let allowed = queue.allowed_types.types();
     let printable: Vec<usize> = submission
         .documents
         .iter()
         .enumerate()
-        .filter(|(_, d)| d.role == Role::Attachment && refusal_reason(d.detection(), &allowed).is_none())
+        .filter(|(_, d)| d.role == Role::Attachment && refusal_reason(d.detection(), allowed).is_none())
         .map(|(i, _)| i)
         .collect();
     if printable.is_empty() {
-        return Verdict::Refuse(Refusal::NothingPrintable { found: describe_refusals(submission, &allowed) });
+        return Verdict::Refuse(Refusal::NothingPrintable { found: describe_refusals(submission, allowed) });
     }
     Verdict::Accept { printable, spam_tagged: spam.score >= queue.spam_tag_score }
 }

@@ -2,15 +2,19 @@
 //!
 //! Owns the conversation with the sending MTA. It does not parse MIME or call scanners: once
 //! a message is received it hands the envelope and bytes to a [`Receiver`] (in production
-//! [`crate::inbound::Inbound`]) and turns the returned disposition into a reply
-//! ([`reply::SmtpReply`]). The session is generic over its stream so tests drive it in memory.
+//! `inbound::Inbound`, the glue above this module) and answers with the returned [`Outcome`]'s
+//! reply ([`reply::SmtpReply`]). The session is generic over its stream so tests drive it in
+//! memory.
+//!
+//! Layering: the door defines its own types ([`Envelope`], [`Route`], [`Outcome`],
+//! [`SmtpReply`]) and imports only what lies below it (`config`, `net`, `metrics`); it never
+//! names screening, intake, the spool or `inbound` (checked by `tests/architecture.rs`).
 
 pub mod data;
 pub mod io;
 pub mod limits;
 pub mod reply;
 pub mod session;
-pub mod tls;
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -23,8 +27,7 @@ use tokio::sync::Semaphore;
 pub use limits::IpLimits;
 use tokio_util::sync::CancellationToken;
 
-use crate::inbound::Disposition;
-pub use reply::SmtpReply;
+pub use reply::{Outcome, SmtpReply};
 
 /// Longest DATA chunk read at once; longer lines are read in pieces of this size.
 pub const MAX_DATA_CHUNK: usize = 64 * 1024;
@@ -60,7 +63,7 @@ pub trait Receiver: Send + Sync + 'static {
     fn route(&self, address: &str) -> Option<Route>;
 
     /// Screens and (if accepted) durably spools a received message.
-    fn receive(&self, envelope: Envelope, message: Vec<u8>) -> impl Future<Output = Disposition> + Send;
+    fn receive(&self, envelope: Envelope, message: Vec<u8>) -> impl Future<Output = Outcome> + Send;
 }
 
 /// Limits and identity of the SMTP service (from `[smtp]`, see `docs/config.md`).

@@ -1,14 +1,14 @@
 //! SMTP replies: the one place where reply codes are chosen.
 //!
-//! Every reply the server sends is an [`SmtpReply`] built by a named constructor here, or
-//! converted from a domain outcome ([`crate::inbound::Disposition`]) by `From` below. The rule
-//! (CONVENTIONS.md 4): infrastructure trouble is 4xx so the sending MTA retries; content and
-//! policy are 5xx with the reason, so the patron's own server tells the patron.
+//! Every reply the server sends is an [`SmtpReply`] built by a named constructor here; the
+//! message handler's [`Outcome`] carries one of them. The rule (CONVENTIONS.md 4):
+//! infrastructure trouble is 4xx so the sending MTA retries; content and policy are 5xx with the
+//! reason, so the patron's own server tells the patron.
+//!
+//! This module knows nothing of screening: the glue above the door (`inbound.rs`) picks the
+//! constructor for each verdict.
 
 use std::fmt;
-
-use crate::inbound::Disposition;
-use crate::screen::{Refusal, TempFailure};
 
 /// A complete SMTP reply: basic code, enhanced status code (RFC 3463) and text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +133,45 @@ impl SmtpReply {
         Self::new(421, "4.3.2", format!("{hostname} shutting down, try again later"))
     }
 
+    /// The message is durably spooled under `queue_id`.
+    pub fn queued(queue_id: &str) -> Self {
+        Self::ok(format!("Ok: queued as {queue_id}"))
+    }
+    pub fn virus_found(signature: &str) -> Self {
+        Self::new(554, "5.7.1", format!("Message refused: virus found ({})", one_line(signature)))
+    }
+    pub fn spam(score: f64, limit: f64) -> Self {
+        Self::new(550, "5.7.1", format!("Message refused as spam (score {score:.1} / limit {limit:.1})"))
+    }
+    pub fn nothing_printable(found: &str) -> Self {
+        Self::new(550, "5.6.0", format!("Nothing printable in this message: {}", one_line(found)))
+    }
+    pub fn malformed(reason: &str) -> Self {
+        Self::new(550, "5.6.0", format!("Malformed message: {}", one_line(reason)))
+    }
+    pub fn sender_failing(domain: &str) -> Self {
+        Self::new(550, "5.7.1", format!("Sender authentication failed: DMARC policy of {} says reject", one_line(domain)))
+    }
+    pub fn sender_unauthenticated(domain: &str) -> Self {
+        Self::new(
+            550,
+            "5.7.1",
+            format!("This print queue only accepts authenticated senders; {} could not be verified (SPF/DKIM/DMARC)", one_line(domain)),
+        )
+    }
+    pub fn too_large_for_scanner() -> Self {
+        Self::new(552, "5.3.4", "Message larger than the virus scanner accepts; send smaller files")
+    }
+    pub fn scanner_unavailable(scanner: &str) -> Self {
+        Self::new(451, "4.7.0", format!("{scanner} is unavailable; message not accepted unscanned, try again later"))
+    }
+    pub fn spool_error() -> Self {
+        Self::new(451, "4.3.0", "Local error storing the message, try again later")
+    }
+    pub fn sender_rate_limited() -> Self {
+        Self::new(450, "4.7.1", "Too many messages from this sender or domain this hour; try again later")
+    }
+
     /// Wire form: multi-line replies repeat the code with `-`.
     pub fn to_wire(&self) -> Vec<u8> {
         let lines: Vec<&str> = self.text.split('\n').collect();
@@ -174,50 +213,23 @@ impl fmt::Display for SmtpReply {
     }
 }
 
-impl From<&Disposition> for SmtpReply {
-    fn from(d: &Disposition) -> Self {
-        match d {
-            Disposition::Accepted { queue_id } => Self::ok(format!("Ok: queued as {queue_id}")),
-            Disposition::Refused(r) => r.into(),
-            Disposition::TempFail(t) => t.into(),
-        }
-    }
+/// What the message handler ([`crate::smtp::Receiver::receive`]) made of a received message;
+/// the session answers the final dot (or `BDAT LAST`) with its reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Durably spooled under this id: `250`.
+    Accepted { queue_id: String },
+    /// Refused for its content or sender: a 5xx reply.
+    Refused(SmtpReply),
+    /// Not accepted now (scanner down, spool error, rate limit): a 4xx reply.
+    TempFail(SmtpReply),
 }
 
-impl From<&Refusal> for SmtpReply {
-    fn from(r: &Refusal) -> Self {
-        match r {
-            Refusal::Virus { signature } => Self::new(554, "5.7.1", format!("Message refused: virus found ({})", one_line(signature))),
-            Refusal::Spam { score, limit } => {
-                Self::new(550, "5.7.1", format!("Message refused as spam (score {score:.1} / limit {limit:.1})"))
-            }
-            Refusal::NothingPrintable { found } => {
-                Self::new(550, "5.6.0", format!("Nothing printable in this message: {}", one_line(found)))
-            }
-            Refusal::Malformed { reason } => Self::new(550, "5.6.0", format!("Malformed message: {}", one_line(reason))),
-            Refusal::SenderFailing { domain } => {
-                Self::new(550, "5.7.1", format!("Sender authentication failed: DMARC policy of {} says reject", one_line(domain)))
-            }
-            Refusal::SenderUnauthenticated { domain } => Self::new(
-                550,
-                "5.7.1",
-                format!("This print queue only accepts authenticated senders; {} could not be verified (SPF/DKIM/DMARC)", one_line(domain)),
-            ),
-            Refusal::TooLargeForScanner => Self::new(552, "5.3.4", "Message larger than the virus scanner accepts; send smaller files"),
-        }
-    }
-}
-
-impl From<&TempFailure> for SmtpReply {
-    fn from(t: &TempFailure) -> Self {
-        match t {
-            TempFailure::ScannerUnavailable { scanner } => {
-                Self::new(451, "4.7.0", format!("{scanner} is unavailable; message not accepted unscanned, try again later"))
-            }
-            TempFailure::Spool => Self::new(451, "4.3.0", "Local error storing the message, try again later"),
-            TempFailure::SenderRateLimited => {
-                Self::new(450, "4.7.1", "Too many messages from this sender or domain this hour; try again later")
-            }
+impl From<&Outcome> for SmtpReply {
+    fn from(o: &Outcome) -> Self {
+        match o {
+            Outcome::Accepted { queue_id } => Self::queued(queue_id),
+            Outcome::Refused(r) | Outcome::TempFail(r) => r.clone(),
         }
     }
 }
@@ -237,21 +249,5 @@ mod tests {
         let r = SmtpReply::unknown_recipient("x\r\n250 fake@y");
         let wire = String::from_utf8(r.to_wire()).unwrap();
         assert_eq!(wire.matches("\r\n").count(), 1, "{wire:?}");
-    }
-
-    #[test]
-    fn infrastructure_is_4xx_content_is_5xx() {
-        let virus = SmtpReply::from(&Refusal::Virus { signature: "Eicar-Test-Signature".into() });
-        assert_eq!((virus.code, virus.enhanced), (554, "5.7.1"));
-        assert!(virus.text.contains("Eicar-Test-Signature"));
-        let spam = SmtpReply::from(&Refusal::Spam { score: 1002.3, limit: 10.0 });
-        assert_eq!(spam.code, 550);
-        let nothing = SmtpReply::from(&Refusal::NothingPrintable { found: "setup.exe: programs cannot be printed".into() });
-        assert_eq!(nothing.to_string(), "550 5.6.0 Nothing printable in this message: setup.exe: programs cannot be printed");
-        assert!(spam.text.contains("score 1002.3 / limit 10.0"), "{}", spam.text);
-        let down = SmtpReply::from(&TempFailure::ScannerUnavailable { scanner: "ClamAV".into() });
-        assert_eq!((down.code, down.enhanced), (451, "4.7.0"));
-        let spool = SmtpReply::from(&TempFailure::Spool);
-        assert_eq!(spool.code / 100, 4);
     }
 }

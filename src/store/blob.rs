@@ -7,35 +7,8 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use super::StoreError;
 
-/// Where blobs live, parsed from `store.blob_url`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BlobUrl {
-    /// `file:///abs/dir` or `file://relative/dir`.
-    Local(std::path::PathBuf),
-    /// `s3://bucket/prefix` (endpoint and credentials from `AWS_*`).
-    S3 { bucket: String, prefix: String },
-}
-
-impl BlobUrl {
-    /// # Errors
-    /// A message saying which forms are accepted.
-    pub fn parse(url: &str) -> Result<Self, String> {
-        if let Some(path) = url.strip_prefix("file://") {
-            if path.is_empty() {
-                return Err("file:// needs a directory".into());
-            }
-            return Ok(Self::Local(path.into()));
-        }
-        if let Some(rest) = url.strip_prefix("s3://") {
-            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            if bucket.is_empty() {
-                return Err("s3:// needs a bucket name".into());
-            }
-            return Ok(Self::S3 { bucket: bucket.into(), prefix: prefix.trim_matches('/').into() });
-        }
-        Err(format!("{url:?} must be file:///DIR or s3://BUCKET/PREFIX"))
-    }
-}
+/// Where blobs live: `store.blob_url`, in the form `config` checks at load.
+pub use crate::config::BlobUrl;
 
 /// The blob store used for sealed jobs.
 #[derive(Clone)]

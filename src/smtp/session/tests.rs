@@ -9,8 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 use super::*;
-use crate::inbound::Disposition;
-use crate::screen::Refusal;
+use crate::smtp::Outcome;
 
 #[derive(Default)]
 struct Recorder {
@@ -28,12 +27,12 @@ impl Receiver for Recorder {
         (domain == "print.test" && (queue == "bw" || queue == "color")).then_some(super::super::Route { queue, options })
     }
 
-    async fn receive(&self, envelope: Envelope, message: Vec<u8>) -> Disposition {
+    async fn receive(&self, envelope: Envelope, message: Vec<u8>) -> Outcome {
         self.received.lock().unwrap().push((envelope, message));
         if self.refuse {
-            Disposition::Refused(Refusal::NothingPrintable { found: "a plain text body".into() })
+            Outcome::Refused(SmtpReply::nothing_printable("a plain text body"))
         } else {
-            Disposition::Accepted { queue_id: "Q1".into() }
+            Outcome::Accepted { queue_id: "Q1".into() }
         }
     }
 }

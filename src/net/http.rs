@@ -1,6 +1,9 @@
-//! The release API's listener: plain HTTP (loopback only, enforced by the config) or HTTPS with
-//! rustls. TLS handshakes run in their own tasks with a time limit, so a slow or silent client
-//! never holds up the accept loop.
+//! The HTTP listener shared by the release API and the admin console: plain HTTP (loopback only,
+//! enforced by the config) or HTTPS with rustls. TLS handshakes run in their own tasks with a
+//! time limit, so a slow or silent client never holds up the accept loop.
+//!
+//! Owns binding, the TLS handshake and serving an axum router; routes, auth and limits belong
+//! to the services that use it (`api`, `admin`).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -12,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 
-use crate::smtp::tls::TlsError;
+use super::tls::TlsError;
 
 /// A TLS handshake must finish within this time.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -21,7 +24,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub trait Conn: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Conn for T {}
 
-pub struct ApiListener {
+pub struct HttpListener {
     local: SocketAddr,
     inner: Inner,
 }
@@ -31,7 +34,7 @@ enum Inner {
     Tls { ready: mpsc::Receiver<(Box<dyn Conn>, SocketAddr)>, accept_loop: tokio::task::JoinHandle<()> },
 }
 
-impl Drop for ApiListener {
+impl Drop for HttpListener {
     fn drop(&mut self) {
         if let Inner::Tls { accept_loop, .. } = &self.inner {
             accept_loop.abort();
@@ -44,13 +47,13 @@ impl Drop for ApiListener {
 /// # Errors
 /// [`TlsError`] naming the file and what is wrong with it.
 pub fn https_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
-    crate::smtp::tls::server_config(cert, key).map(|mut config| {
+    super::tls::server_config(cert, key).map(|mut config| {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         TlsAcceptor::from(Arc::new(config))
     })
 }
 
-impl ApiListener {
+impl HttpListener {
     /// Plain HTTP.
     ///
     /// # Errors
@@ -94,7 +97,7 @@ impl ApiListener {
     }
 }
 
-impl axum::serve::Listener for ApiListener {
+impl axum::serve::Listener for HttpListener {
     type Io = Box<dyn Conn>;
     type Addr = SocketAddr;
 
@@ -130,18 +133,18 @@ impl axum::serve::Listener for ApiListener {
 ///
 /// # Errors
 /// Binding the address or loading the certificate, naming `SECTION.listen` or the file.
-pub async fn bind(section: &str, addr: SocketAddr, cert: Option<&Path>, key: Option<&Path>) -> anyhow::Result<ApiListener> {
+pub async fn bind(section: &str, addr: SocketAddr, cert: Option<&Path>, key: Option<&Path>) -> anyhow::Result<HttpListener> {
     use anyhow::Context;
     let socket = TcpListener::bind(addr).await.with_context(|| format!("binding {section}.listen {addr}"))?;
     Ok(match (cert, key) {
-        (Some(cert), Some(key)) => ApiListener::tls(socket, https_acceptor(cert, key)?)?,
-        _ => ApiListener::plain(socket)?,
+        (Some(cert), Some(key)) => HttpListener::tls(socket, https_acceptor(cert, key)?)?,
+        _ => HttpListener::plain(socket)?,
     })
 }
 
 /// Serves `app` on `listener` (with each client's address as `ConnectInfo<SocketAddr>`) until
 /// `shutdown`, then lets open requests finish. `what` names the listener in the error log.
-pub async fn serve(listener: ApiListener, app: axum::Router, shutdown: tokio_util::sync::CancellationToken, what: &'static str) {
+pub async fn serve(listener: HttpListener, app: axum::Router, shutdown: tokio_util::sync::CancellationToken, what: &'static str) {
     use axum::serve::ListenerExt;
     let served = axum::serve(listener.tap_io(|_| {}), app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move { shutdown.cancelled().await })

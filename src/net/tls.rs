@@ -1,4 +1,7 @@
-//! TLS for the SMTP listener: certificate loading into a rustls acceptor (TLS 1.2 and 1.3).
+//! TLS for every listener (SMTP, release API, admin console): certificate and key loading
+//! from PEM files into a rustls server configuration or acceptor (TLS 1.2 and 1.3).
+//!
+//! Owns only the loading; what runs over the connection is the listener's business.
 
 use std::path::Path;
 use std::sync::Arc;

@@ -3,10 +3,12 @@
 //! still help: EXTEND, RESEND, CANCEL), threaded under the original reply.
 //!
 //! Which messages are due, and claiming each once across nodes, is the store's
-//! (`store/reminders.rs`); this module only words the mail.
+//! (`store/reminders.rs`); the words are `notify`'s. This pass lives in `pipeline`, above both
+//! `notify` and the running configuration (`live`), so that `notify` imports neither.
 
-use super::{NoticeContent, NoticeKind, render_notice, when};
+use super::command_address;
 use crate::live::Live;
+use crate::notify::{NoticeContent, NoticeKind, render_notice, when};
 use crate::store::{DueReminder, Store, StoreError};
 
 /// Queues every due reminder of every queue; returns how many.
@@ -21,7 +23,7 @@ pub async fn queue_due(store: &Store, live: &Live) -> Result<usize, StoreError> 
         let replies = live.replies_for(&queue.name);
         let extension = replies.language.duration(queue.extension);
         let render = |due: &DueReminder| {
-            let commands = crate::pipeline::command_address(&queue.address, &store.command_token(&due.message_id, &due.rcpt));
+            let commands = command_address(&queue.address, &store.command_token(&due.message_id, &due.rcpt));
             // Threaded under the original reply, whose Message-ID is derived the same way.
             let original = format!("{}.reply@{}", due.message_id, config.smtp.hostname);
             let message_id = format!("{}.reminder@{}", due.message_id, config.smtp.hostname);

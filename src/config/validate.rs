@@ -1,0 +1,213 @@
+//! Checks of values that only make sense together ([`Config::validate`]): every problem is
+//! collected with the key it concerns, so an operator sees all mistakes at once.
+//!
+//! Owns the rules of `docs/config.md` that no single value's type can express (a queue's site
+//! exists, a listener without a certificate stays on loopback, …). It parses nothing that a
+//! stage owns and calls no stage: checks that need a stage's machinery (compiling reply
+//! templates) are passed in by the loader's caller.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use super::values::{BlobUrl, Endpoint};
+use super::{AuthResolver, Config, ConfigIssue, SpamEngine};
+
+/// The files a queue's `templates` directory must hold (docs/replies.md).
+pub const REPLY_TEMPLATE_FILES: [&str; 2] = ["reply.txt.j2", "reply.html.j2"];
+
+impl Config {
+    /// Checks values that only make sense together; returns every problem.
+    pub fn validate(&self) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        let mut push = |key: &str, problem: String| issues.push(ConfigIssue { key: key.into(), problem });
+        let sites: HashSet<&str> = self.site.iter().map(|s| s.name.as_str()).collect();
+        let smtp = &self.smtp;
+        if smtp.tls_cert.is_some() != smtp.tls_key.is_some() {
+            push("smtp.tls_cert", "tls_cert and tls_key must be set together".into());
+        }
+        for (key, path) in [("smtp.tls_cert", &smtp.tls_cert), ("smtp.tls_key", &smtp.tls_key)] {
+            if let Some(p) = path.as_ref().filter(|p| !p.exists()) {
+                push(key, format!("file {} does not exist", p.display()));
+            }
+        }
+        if smtp.tls_listen.is_some() && smtp.tls_cert.is_none() {
+            push("smtp.tls_listen", "an implicit-TLS listener needs tls_cert and tls_key".into());
+        }
+        if smtp.max_line_length < 512 {
+            push("smtp.max_line_length", "must be at least 512 (RFC 5321)".into());
+        }
+        for (key, value) in [
+            ("smtp.command_timeout", smtp.command_timeout.as_secs() as usize),
+            ("smtp.data_timeout", smtp.data_timeout.as_secs() as usize),
+            ("smtp.session_timeout", smtp.session_timeout.as_secs() as usize),
+            ("smtp.max_errors", smtp.max_errors),
+            ("smtp.max_connections", smtp.max_connections),
+            ("smtp.max_connections_per_ip", smtp.max_connections_per_ip),
+            ("smtp.max_messages_per_ip_per_minute", smtp.max_messages_per_ip_per_minute),
+            ("smtp.max_messages_per_sender_per_hour", smtp.max_messages_per_sender_per_hour),
+            ("smtp.max_messages_per_domain_per_hour", smtp.max_messages_per_domain_per_hour),
+            ("smtp.max_recipients", smtp.max_recipients),
+            ("smtp.max_message_bytes", smtp.max_message_bytes),
+        ] {
+            if value == 0 {
+                push(key, "must be at least 1 (or 1s)".into());
+            }
+        }
+        if self.queue.is_empty() {
+            push("queue", "at least one [[queue]] is required".into());
+        }
+        let mut addresses = HashSet::new();
+        let mut names = HashSet::new();
+        for (i, q) in self.queue.iter().enumerate() {
+            let key = |k: &str| format!("queue[{i}].{k}");
+            match q.address.split_once('@') {
+                Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !local.contains('+') => {}
+                Some((local, _)) if local.contains('+') => {
+                    push(&key("address"), "must not contain '+': plus-addressing adds options to a queue address".into());
+                }
+                _ => push(&key("address"), format!("{:?} is not an email address", q.address)),
+            }
+            if q.name.is_empty() || !names.insert(q.name.as_str()) {
+                push(&key("name"), format!("{:?} is empty or used by two queues", q.name));
+            }
+            if q.max_pages == 0 {
+                push(&key("max_pages"), "must be at least 1".into());
+            }
+            if q.retention.is_zero() {
+                push(&key("retention"), "must be longer than 0s".into());
+            }
+            if !addresses.insert(q.address.to_ascii_lowercase()) {
+                push(&key("address"), format!("{:?} is used by two queues", q.address));
+            }
+            if !sites.contains(q.site.as_str()) {
+                push(&key("site"), format!("no [[site]] named {:?}", q.site));
+            }
+            if q.spam_reject_score < q.spam_tag_score {
+                push(&key("spam_reject_score"), "must not be below spam_tag_score".into());
+            }
+            for t in q.allowed_types.unknown() {
+                push(&key("allowed_types"), format!("unknown document type {t:?}"));
+            }
+            // Language and zone are typed (checked at load); the queue's own templates must be
+            // there. Whether they compile and keep the reply's contract is `notify`'s check,
+            // which the loader passes in (`Config::load_with`).
+            if let Some(problem) = q.templates.as_deref().and_then(missing_template) {
+                push(&key("templates"), problem);
+            }
+            if let Some(before) = q.reminder_before.filter(|b| b.is_zero() || *b >= q.retention) {
+                push(
+                    &key("reminder_before"),
+                    format!("{} must be longer than 0s and shorter than retention", humantime::format_duration(before)),
+                );
+            }
+        }
+        let mut site_names = HashSet::new();
+        for (i, s) in self.site.iter().enumerate() {
+            if s.name.is_empty() || s.name.len() > 255 || !site_names.insert(s.name.as_str()) {
+                push(&format!("site[{i}].name"), format!("{:?} is empty, longer than 255 bytes, or used twice", s.name));
+            }
+            if !s.public_key.exists() {
+                push(&format!("site[{i}].public_key"), format!("file {} does not exist", s.public_key.display()));
+            }
+        }
+        let spam_key = match self.scan.spam_engine {
+            SpamEngine::Spamassassin => "scan.spamassassin",
+            SpamEngine::Rspamd => "scan.rspamd",
+        };
+        match self.scan.spam() {
+            Some(spam) if self.scan.spam_engine == SpamEngine::Rspamd && matches!(spam.address, Endpoint::Unix(_)) => {
+                push("scan.rspamd.address", "rspamd is reached over HTTP: use HOST:PORT of its normal worker".into());
+            }
+            Some(_) => {}
+            None => push(spam_key, format!("missing section [{spam_key}] for scan.spam_engine")),
+        }
+        let db = &self.store.database_url;
+        let sqlite_file = db.strip_prefix("sqlite://").is_some_and(|p| !p.is_empty() && !p.starts_with(":memory:"));
+        if !(sqlite_file || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+            push("store.database_url", "must be sqlite://PATH (a file) or postgres://…".into());
+        }
+        if let Err(e) = BlobUrl::parse(&self.store.blob_url) {
+            push("store.blob_url", e);
+        }
+        if !(4..=12).contains(&self.store.code_digits) {
+            push("store.code_digits", "must be between 4 and 12".into());
+        }
+        if !self.relay.from.contains('@') {
+            push("relay.from", format!("{:?} is not an email address", self.relay.from));
+        }
+        for (key, problem) in http_listener_issues("api", self.api.listen, self.api.tls_cert.as_deref(), self.api.tls_key.as_deref()) {
+            push(&key, problem);
+        }
+        if self.api.max_failed_codes == 0 || self.api.max_failed_codes_per_address == 0 {
+            push("api.max_failed_codes", "must be at least 1".into());
+        }
+        if self.api.failed_code_window.is_zero() {
+            push("api.failed_code_window", "must be longer than 0s".into());
+        }
+        if self.api.poll_limit == 0 {
+            push("api.poll_limit", "must be at least 1".into());
+        }
+        if let Some(admin) = &self.admin {
+            for (key, problem) in http_listener_issues("admin", admin.listen, admin.tls_cert.as_deref(), admin.tls_key.as_deref()) {
+                push(&key, problem);
+            }
+            if admin.max_failed_logins == 0 || admin.max_failed_logins_per_address == 0 {
+                push("admin.max_failed_logins", "must be at least 1".into());
+            }
+        }
+        if self.auth.resolver != AuthResolver::Static && !self.auth.records.is_empty() {
+            push("auth.records", "only used with resolver = \"static\"".into());
+        }
+        if self.convert.office_timeout.is_zero() {
+            push("convert.office_timeout", "must be longer than 0s".into());
+        }
+        if self.convert.tool_timeout.is_zero() {
+            push("convert.tool_timeout", "must be longer than 0s".into());
+        }
+        if self.convert.max_image_megapixels == 0 {
+            push("convert.max_image_megapixels", "must be at least 1".into());
+        }
+        match (&self.relay.dkim_key, &self.relay.dkim_selector) {
+            (Some(key), Some(_)) if !key.exists() => push("relay.dkim_key", format!("file {} does not exist", key.display())),
+            (Some(_), None) => push("relay.dkim_selector", "is required with relay.dkim_key".into()),
+            (None, Some(_)) => push("relay.dkim_key", "is required with relay.dkim_selector".into()),
+            _ => {}
+        }
+        if self.pipeline.workers == 0 {
+            push("pipeline.workers", "must be at least 1".into());
+        }
+        issues
+    }
+}
+
+/// The first reply template missing from (or unreadable in) `dir`, as a problem.
+fn missing_template(dir: &Path) -> Option<String> {
+    REPLY_TEMPLATE_FILES.iter().find_map(|file| {
+        let path = dir.join(file);
+        std::fs::File::open(&path).err().map(|e| format!("{}: {e}", path.display()))
+    })
+}
+
+/// The rules an HTTP listener (`[api]`, `[admin]`) shares: certificate and key together and
+/// readable; without them, plain HTTP on a loopback address only. `(key, problem)` pairs.
+fn http_listener_issues(section: &str, listen: SocketAddr, cert: Option<&Path>, key: Option<&Path>) -> Vec<(String, String)> {
+    let mut issues = Vec::new();
+    if cert.is_some() != key.is_some() {
+        issues.push((format!("{section}.tls_cert"), "tls_cert and tls_key must be set together".to_owned()));
+    }
+    for (name, path) in [("tls_cert", cert), ("tls_key", key)] {
+        if let Some(path) = path
+            && !path.is_file()
+        {
+            issues.push((format!("{section}.{name}"), format!("{} is not a readable file", path.display())));
+        }
+    }
+    if cert.is_none() && !listen.ip().is_loopback() {
+        issues.push((
+            format!("{section}.listen"),
+            "plain HTTP is only allowed on a loopback address; set tls_cert and tls_key to serve HTTPS".to_owned(),
+        ));
+    }
+    issues
+}
