@@ -35,7 +35,7 @@ fn emailed_pdf_is_released_byte_for_byte_and_never_stored_in_clear() {
     let code = common::release_code(&replies[0]);
     assert_eq!(code.len(), 8, "code {code:?}");
     let text = mail_parser::MessageParser::default().parse(&replies[0]).unwrap().body_text(0).unwrap().into_owned();
-    assert!(text.contains("notes.pdf: printed as 2 pages"), "{text}");
+    assert!(text.contains("notes.pdf: 2 pages, black and white"), "{text}");
     assert!(text.contains("UTC"), "expiry missing: {text}");
 
     // Nothing in clear at rest: neither the document nor the code.
@@ -112,7 +112,10 @@ fn gtube_is_refused_naming_the_score() {
 fn text_only_mail_is_refused_as_nothing_printable() {
     let work = tempfile::tempdir().unwrap();
     let relay = Relay::start(&work.path().join("relay"));
-    let server = Server::start(&Scanners::real(), relay.port);
+    // A queue that prints PDF only (the default accepts text as well).
+    let server = Server::start_custom(&Scanners::real(), relay.port, "", "[auth]\nresolver = \"static\"\n", &|config, _| {
+        config.replacen("name = \"bw\"", "name = \"bw\"\nallowed_types = [\"pdf\"]", 1)
+    });
     let txt = write(work.path(), "notes.txt", b"just some notes\n");
     let transcript = server.swaks("patron@example.com", "print please", &[&txt]);
     let line = reply_line(&transcript, "550 5.6.0");
