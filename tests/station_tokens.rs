@@ -67,11 +67,17 @@ fn a_release_token_redeems_codes_but_cannot_poll_and_a_poll_token_can() {
     let job = listing["jobs"][0]["id"].as_str().unwrap().to_owned();
 
     // The release token redeems the code, fetches the job it names and acknowledges it.
-    let redeemed = client.post(format!("{url}/api/v1/release")).bearer_auth(&release).json(&serde_json::json!({"code": code})).send().unwrap();
+    let redeemed =
+        client.post(format!("{url}/api/v1/release")).bearer_auth(&release).json(&serde_json::json!({"code": code})).send().unwrap();
     assert_eq!(redeemed.status(), 200);
     assert_eq!(redeemed.json::<serde_json::Value>().unwrap()["jobs"][0]["id"], job.as_str());
     assert_eq!(client.get(format!("{url}/api/v1/jobs/{job}/sealed")).bearer_auth(&release).send().unwrap().status(), 200);
-    let ack = client.post(format!("{url}/api/v1/jobs/{job}/ack")).bearer_auth(&release).json(&serde_json::json!({"status": "printed"})).send().unwrap();
+    let ack = client
+        .post(format!("{url}/api/v1/jobs/{job}/ack"))
+        .bearer_auth(&release)
+        .json(&serde_json::json!({"status": "printed"}))
+        .send()
+        .unwrap();
     assert_eq!(ack.status(), 200);
 
     // `list`: id, site, scope, created, last use, state; both were used just now.
@@ -99,7 +105,8 @@ fn a_release_token_redeems_codes_but_cannot_poll_and_a_poll_token_can() {
 fn a_database_of_the_previous_release_keeps_its_tokens_as_poll() {
     let fixture_db = Path::new(env!("CARGO_MANIFEST_DIR")).join(OLD_DATABASE);
     let versions = |db: &Path| -> Vec<String> {
-        let out = std::process::Command::new("sqlite3").arg(db).arg("SELECT version FROM schema_version ORDER BY version").output().unwrap();
+        let out =
+            std::process::Command::new("sqlite3").arg(db).arg("SELECT version FROM schema_version ORDER BY version").output().unwrap();
         String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect()
     };
     assert_eq!(versions(&fixture_db), (1..=9).map(|v| v.to_string()).collect::<Vec<_>>(), "the fixture is a version-9 database");

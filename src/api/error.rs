@@ -19,7 +19,10 @@ pub enum ApiError {
     /// A valid token asking for another site's resources.
     Forbidden,
     /// A valid token whose scope does not allow the route (a `release` token polling).
-    Scope { has: &'static str, needs: &'static str },
+    Scope {
+        has: &'static str,
+        needs: &'static str,
+    },
     /// Unknown, expired or other-site code or job.
     NotFound,
     /// No such API path.

@@ -55,7 +55,10 @@ fn defaults_are_applied() {
     assert_eq!(q.allowed_types, vec!["pdf", "images", "text", "office"]);
     // The default covers every type printgate can convert (the names docs/config.md lists).
     let allowed: Vec<_> = q.allowed_types.iter().filter_map(|t| crate::intake::DocumentType::from_config_name(t)).flatten().collect();
-    for name in ["pdf", "jpeg", "png", "gif", "tiff", "bmp", "webp", "heic", "avif", "text", "html", "rtf", "docx", "xlsx", "pptx", "doc", "xls", "ppt", "odt", "ods", "odp"] {
+    for name in [
+        "pdf", "jpeg", "png", "gif", "tiff", "bmp", "webp", "heic", "avif", "text", "html", "rtf", "docx", "xlsx", "pptx", "doc", "xls",
+        "ppt", "odt", "ods", "odp",
+    ] {
         for t in crate::intake::DocumentType::from_config_name(name).unwrap() {
             assert!(allowed.contains(&t), "{name} is not allowed by default");
         }
