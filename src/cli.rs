@@ -168,10 +168,13 @@ pub enum TokenCommand {
     Create {
         #[arg(long)]
         site: String,
+        /// `release`: redeem codes only; `poll`: also list every pending job of the site.
+        #[arg(long, value_parser = ["release", "poll"], default_value = "release")]
+        scope: String,
         #[arg(long, default_value = "config/printgate.toml")]
         config: PathBuf,
     },
-    /// List tokens (ids and sites, never the tokens).
+    /// List tokens (id, site, scope, created, last use, state; never the tokens).
     List {
         #[arg(long, default_value = "config/printgate.toml")]
         config: PathBuf,
@@ -194,6 +197,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CheckConfig { config } => {
             let cfg = load(&config)?;
             print!("{}", cfg.summary());
+            warn_poll_tokens(&cfg).await;
             println!("configuration OK: {}", config.display());
             Ok(())
         }
@@ -250,6 +254,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `check-config`'s warning about poll-scoped tokens, read from the store without migrating it;
+/// a store that cannot be read is noted, not an error of the configuration.
+async fn warn_poll_tokens(config: &Config) {
+    match crate::store::inspect_poll_tokens(&config.store).await {
+        Ok(count) => {
+            if let Some(warning) = crate::store::poll_tokens_warning(count.unwrap_or(0)) {
+                eprintln!("warning: {warning}");
+            }
+        }
+        Err(e) => eprintln!("note: station tokens not checked: {e}"),
+    }
+}
+
 fn load(path: &std::path::Path) -> anyhow::Result<Config> {
     crate::live::load_config(path).map_err(|e| anyhow::anyhow!("{e}"))
 }
@@ -283,15 +300,18 @@ async fn tokens(command: TokenCommand) -> anyhow::Result<()> {
     let config = load(&config_path)?;
     let store = crate::store::Store::open(&config.store).await?;
     match command {
-        TokenCommand::Create { site, .. } => {
+        TokenCommand::Create { site, scope, .. } => {
             if !config.site.iter().any(|s| s.name == site) {
                 bail!("no [[site]] named {site:?} in {}", config_path.display());
             }
-            println!("{}", store.create_station_token(&site).await?);
+            let scope = crate::store::TokenScope::parse(&scope).map_err(anyhow::Error::msg)?;
+            println!("{}", store.create_station_token(&site, scope).await?);
         }
         TokenCommand::List { .. } => {
-            for (id, site, created, revoked) in store.list_station_tokens().await? {
-                println!("{id}\t{site}\t{created}\t{}", if revoked { "revoked" } else { "active" });
+            for t in store.list_station_tokens().await? {
+                let last_used = t.last_used_at.map_or_else(|| "never".to_owned(), |at| at.to_string());
+                let state = if t.revoked { "revoked" } else { "active" };
+                println!("{}\t{}\t{}\t{}\t{last_used}\t{state}", t.id, t.site, t.scope, t.created_at);
             }
         }
         TokenCommand::Revoke { id, .. } => {

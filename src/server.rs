@@ -53,6 +53,9 @@ pub async fn serve(config: Config, path: &std::path::Path) -> anyhow::Result<()>
 pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<tokio_util::task::TaskTracker> {
     let config = live.load().config.clone();
     let store = Store::open(&config.store).await.context("opening the store")?;
+    if let Some(warning) = crate::store::poll_tokens_warning(store.count_poll_tokens().await?) {
+        tracing::warn!("{warning}");
+    }
     let node_key = Secret::load_or_create(&config.spool.key_file).context("loading the node key")?;
     let spool = Spool::open(&config.spool.dir, &node_key).context("opening the spool")?;
     let relay = outbox::Relay::new(&config.relay.url)?;

@@ -35,7 +35,7 @@ fn emailed_pdf_is_released_byte_for_byte_and_never_stored_in_clear() {
     let code = common::release_code(&replies[0]);
     assert_eq!(code.len(), 8, "code {code:?}");
     let text = mail_parser::MessageParser::default().parse(&replies[0]).unwrap().body_text(0).unwrap().into_owned();
-    assert!(text.contains("notes.pdf: printed as 2 pages"), "{text}");
+    assert!(text.contains("notes.pdf: 2 pages, black and white"), "{text}");
     assert!(text.contains("UTC"), "expiry missing: {text}");
 
     // Nothing in clear at rest: neither the document nor the code.
@@ -112,7 +112,10 @@ fn gtube_is_refused_naming_the_score() {
 fn text_only_mail_is_refused_as_nothing_printable() {
     let work = tempfile::tempdir().unwrap();
     let relay = Relay::start(&work.path().join("relay"));
-    let server = Server::start(&Scanners::real(), relay.port);
+    // A queue that prints PDF only (the default accepts text as well).
+    let server = Server::start_custom(&Scanners::real(), relay.port, "", "[auth]\nresolver = \"static\"\n", &|config, _| {
+        config.replacen("name = \"bw\"", "name = \"bw\"\nallowed_types = [\"pdf\"]", 1)
+    });
     let txt = write(work.path(), "notes.txt", b"just some notes\n");
     let transcript = server.swaks("patron@example.com", "print please", &[&txt]);
     let line = reply_line(&transcript, "550 5.6.0");
@@ -260,7 +263,7 @@ fn unreleased_jobs_traces_and_audit_events_vanish_through_the_janitor() {
     let transcript = server.swaks("patron@example.com", "Please print.", &[&attachment]);
     assert!(transcript.contains("250 2.0.0 Ok: queued as"), "not accepted:\n{transcript}\n{}", server.log());
     let code = common::release_code(&relay.wait_for(1, Duration::from_secs(60))[0]);
-    // One wrong code locks the station out (limit 1): an audit event and a lock-out row.
+    // One wrong code locks the station out (limit 1): an audit event and the counters' rows.
     let token = server.station_token();
     assert_eq!(http_release(&server, &token, "10000001"), 404);
     assert_eq!(http_release(&server, &token, &code), 429);
@@ -268,9 +271,10 @@ fn unreleased_jobs_traces_and_audit_events_vanish_through_the_janitor() {
     let count =
         |server: &Server, table: &str| -> usize { common::sql(server, &format!("select count(*) from {table}"))[0].parse().unwrap() };
     let blobs = |server: &Server| walk(&server.data_dir().join("blobs")).iter().filter(|p| p.is_file()).count();
-    for table in ["jobs", "messages", "traces", "audit_events", "throttle_lockouts"] {
+    for table in ["jobs", "messages", "traces", "audit_events"] {
         assert_eq!(count(&server, table), 1, "{table} before expiry");
     }
+    assert_eq!(count(&server, "throttle_attempts"), 2, "the station's and the address's counters");
     assert_eq!(blobs(&server), 1, "the sealed job's blob");
 
     std::thread::sleep(Duration::from_secs(5));
@@ -282,7 +286,7 @@ fn unreleased_jobs_traces_and_audit_events_vanish_through_the_janitor() {
         std::thread::sleep(Duration::from_millis(200));
     }
     std::thread::sleep(Duration::from_millis(500)); // the rest of the janitor's pass
-    for table in ["jobs", "messages", "traces", "audit_events", "throttle_lockouts", "throttle_failures"] {
+    for table in ["jobs", "messages", "traces", "audit_events", "throttle_attempts"] {
         assert_eq!(count(&server, table), 0, "{table} after expiry:\n{}", server.log());
     }
     assert_eq!(blobs(&server), 0, "the expired job's blob is gone");

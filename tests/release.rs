@@ -200,7 +200,7 @@ fn poll_prints_the_sites_jobs_without_a_code_and_never_another_sites() {
         )
     });
     let printer = Printer::start(tmp.path());
-    let token = server.station_token();
+    let token = server.station_token_scoped("poll");
     mail_for_code(&server, &relay, 0, "bw@print.example.org", &[&fixture("simple.pdf"), &fixture("colour.pdf")]);
     mail_for_code(&server, &relay, 1, "branch@print.example.org", &[&fixture("ten-pages.pdf")]);
     assert_eq!(job_count(&server), 3);
@@ -249,7 +249,7 @@ fn a_stopped_printer_costs_nothing_and_the_job_prints_once_when_it_is_back() {
     let relay = Relay::start(&tmp.path().join("relay"));
     let server = Server::start_full(&scanners, relay.port, "", "[auth]\nresolver = \"static\"\n");
     let mut printer = Printer::start(tmp.path());
-    let token = server.station_token();
+    let token = server.station_token_scoped("poll");
     let code = mail_for_code(&server, &relay, 0, "bw@print.example.org", &[&fixture("simple.pdf")]);
     let job = sql(&server, "SELECT id FROM jobs")[0].clone();
 
@@ -497,7 +497,7 @@ fn every_api_error_is_json_with_a_stable_code() {
     let revoked = common::run(&["station-token", "revoke", &id, "--config", server.config.to_str().unwrap()]);
     assert!(revoked.status.success(), "{}", String::from_utf8_lossy(&revoked.stderr));
     check(client.get(format!("{url}/api/v1/sites/main/jobs")).bearer_auth(&token).send().unwrap(), 401, "unauthorized");
-    let token = server.station_token();
+    let token = server.station_token_scoped("poll");
 
     // The OpenAPI document is served as kept in docs/.
     let spec = client.get(format!("{url}/api/v1/openapi.json")).send().unwrap().text().unwrap();
@@ -517,7 +517,7 @@ fn schemathesis_finds_no_server_error_or_schema_violation() {
     let server = Server::start_custom(&scanners, relay.port, "", "[auth]\nresolver = \"static\"\n", &|config, _| {
         config.replace("[api]\n", "[api]\nmax_failed_codes = 100000\nmax_failed_codes_per_address = 100000\n")
     });
-    let token = server.station_token();
+    let token = server.station_token_scoped("poll");
     mail_for_code(&server, &relay, 0, "bw@print.example.org", &[&fixture("simple.pdf")]);
     let out = Command::new(&schemathesis)
         .args(["run", &format!("{}/api/v1/openapi.json", server.api_url())])

@@ -34,6 +34,9 @@ use common::daemons::{PrivateDaemons, PrivatePostgres};
 use common::smtp_client::{self, Outcome};
 use common::{Relay, Scanners, Server};
 
+/// What each mail (by Message-ID) was: its kind, what was expected, and what the SMTP peer saw.
+type Outcomes = HashMap<String, (&'static str, Expect, Outcome)>;
+
 const EICAR: &str = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 const GTUBE: &str = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
 const SENDERS: usize = 4;
@@ -203,7 +206,7 @@ impl Corpus {
             ),
             87..=90 => ("spam", mime(&from, &id, "offer", GTUBE, &[("doc.pdf", "application/pdf", &pdf)]), Expect::Refused),
             n => {
-                let (name, raw, expect) = &self.hostile[(n as usize + i / 100) % self.hostile.len()];
+                let (name, raw, expect) = &self.hostile[(n + i / 100) % self.hostile.len()];
                 (*name, with_message_id(raw, &id), *expect)
             }
         };
@@ -357,7 +360,7 @@ fn mixed_load_survives_kills_and_every_daemon_going_away() {
     let load_start = Instant::now();
     let offer_at = move |i: usize| load_start + span.mul_f64(i as f64 / total as f64);
     let next = Arc::new(AtomicUsize::new(0));
-    let outcomes: Arc<Mutex<HashMap<String, (&'static str, Expect, Outcome)>>> = Arc::default();
+    let outcomes: Arc<Mutex<Outcomes>> = Arc::default();
     let senders: Vec<_> = (0..SENDERS)
         .map(|_| {
             let (next, outcomes, corpus) = (next.clone(), outcomes.clone(), corpus.clone());

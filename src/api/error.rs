@@ -18,6 +18,11 @@ pub enum ApiError {
     Unauthorized,
     /// A valid token asking for another site's resources.
     Forbidden,
+    /// A valid token whose scope does not allow the route (a `release` token polling).
+    Scope {
+        has: &'static str,
+        needs: &'static str,
+    },
     /// Unknown, expired or other-site code or job.
     NotFound,
     /// No such API path.
@@ -48,6 +53,12 @@ impl ApiError {
         match self {
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "missing or invalid station token".into(), None),
             Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden", "this station's token belongs to another site".into(), None),
+            Self::Scope { has, needs } => (
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                format!("this station's token has scope {has}; listing the site's jobs needs a token with scope {needs}"),
+                None,
+            ),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such code or job, or it has expired".into(), None),
             Self::NoRoute => (StatusCode::NOT_FOUND, "not_found", "no such API path".into(), None),
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m, None),

@@ -22,7 +22,7 @@ use serde::Deserialize;
 pub use error::{ApiError, ApiJson};
 
 use crate::net::throttle::{self, Throttle, ThrottleKey};
-use crate::store::{JobInfo, ReleaseCode, Store, StoreError};
+use crate::store::{JobInfo, ReleaseCode, Store, StoreError, TokenScope};
 
 /// The OpenAPI description of this API (kept in docs/, served as is).
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
@@ -78,10 +78,11 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
-/// An authenticated station: its token's id and the site the token belongs to.
+/// An authenticated station: its token's id, the site the token belongs to and its scope.
 pub struct Station {
     pub token_id: String,
     pub site: String,
+    pub scope: TokenScope,
 }
 
 impl FromRequestParts<ApiState> for Station {
@@ -96,8 +97,8 @@ impl FromRequestParts<ApiState> for Station {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(ApiError::Unauthorized)?;
-        match state.store.station_site(token).await {
-            Ok((token_id, site)) => Ok(Station { token_id, site }),
+        match state.store.station_token(token).await {
+            Ok(t) => Ok(Station { token_id: t.id, site: t.site, scope: t.scope }),
             Err(StoreError::NotFound) => Err(ApiError::Unauthorized),
             Err(e) => Err(e.into()),
         }
@@ -222,6 +223,9 @@ async fn site_jobs(
 ) -> Result<Json<JobList>, ApiError> {
     if site != station.site {
         return Err(ApiError::Forbidden);
+    }
+    if station.scope != TokenScope::Poll {
+        return Err(ApiError::Scope { has: station.scope.as_str(), needs: TokenScope::Poll.as_str() });
     }
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let limit = query.limit.unwrap_or(state.poll_limit).clamp(1, state.poll_limit);

@@ -47,8 +47,10 @@ pub(super) fn default_max_messages_per_sender() -> usize {
 pub(super) fn default_max_messages_per_domain() -> usize {
     600
 }
+/// Every kind printgate converts (the groups cover every type; see `DocumentType::from_config_name`):
+/// a queue configured without the key should not surprise its patrons by refusing Word files.
 pub(super) fn default_allowed_types() -> AllowedTypes {
-    AllowedTypes::new(vec!["pdf".to_owned()])
+    AllowedTypes::new(["pdf", "images", "text", "office"].map(str::to_owned).to_vec())
 }
 /// 100 pages: more than any patron document we have seen, less than a runaway print.
 pub(super) fn default_max_pages() -> u32 {

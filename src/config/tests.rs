@@ -52,7 +52,17 @@ fn defaults_are_applied() {
     assert_eq!(c.smtp.max_message_bytes, DEFAULT_MAX_MESSAGE_BYTES);
     let q = &c.queue[0];
     assert_eq!(q.retention, Duration::from_secs(72 * 3600));
-    assert_eq!(q.allowed_types, vec!["pdf"]);
+    assert_eq!(q.allowed_types.names(), ["pdf", "images", "text", "office"]);
+    // The default covers every type printgate can convert (the names docs/config.md lists).
+    let allowed = q.allowed_types.types();
+    for name in [
+        "pdf", "jpeg", "png", "gif", "tiff", "bmp", "webp", "heic", "avif", "text", "html", "rtf", "docx", "xlsx", "pptx", "doc", "xls",
+        "ppt", "odt", "ods", "odp",
+    ] {
+        for t in crate::doctype::DocumentType::from_config_name(name).unwrap() {
+            assert!(allowed.contains(&t), "{name} is not allowed by default");
+        }
+    }
     assert_eq!(q.reply_policy, ReplyPolicy::NotFailing);
     assert_eq!(c.store.code_digits, 8);
     assert!(c.queue_for_address("BW@Print.Test").is_some());

@@ -28,7 +28,7 @@ fn reply_names_code_documents_and_expiry() {
     let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
     let text = message.body_text(0).unwrap();
     assert!(text.contains("Release code: 4821 0937"), "{text}");
-    assert!(text.contains("- essay.pdf: printed as 3 pages"), "{text}");
+    assert!(text.contains("- essay.pdf: 3 pages, black and white"), "{text}");
     assert!(text.contains("- setup.exe: refused: executable program files are not accepted"), "{text}");
     assert!(text.contains("2026-11-28 13:00 UTC"));
     assert!(text.contains("Options: double-sided, 2 copies"), "{text}");
@@ -109,8 +109,8 @@ fn a_german_queue_replies_in_german_in_its_zone() {
     let text = message.body_text(0).unwrap();
     assert!(text.lines().any(|l| l == "Freigabecode: 4821 0937"), "{text}");
     assert_eq!(Language::De.code_label(), "Freigabecode: ");
-    assert!(text.contains("- aufsatz.pdf: wird als 3 Seiten gedruckt, schwarz-weiß"), "{text}");
-    assert!(text.contains("- bild.pdf: wird als 1 Seite gedruckt, schwarz-weiß (die farbigen Seiten in Graustufen)"), "{text}");
+    assert!(text.contains("- aufsatz.pdf: 3 Seiten, schwarz-weiß"), "{text}");
+    assert!(text.contains("- bild.pdf: 1 Seite, schwarz-weiß (die farbigen Seiten in Graustufen)"), "{text}");
     assert!(text.contains("bis Freitag, 27. November 2026, 14:05 Uhr (CET)"), "{text}");
     assert!(text.contains("RESEND"), "{text}");
     assert!(message.body_html(0).unwrap().contains("lang=\"de\""));

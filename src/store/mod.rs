@@ -32,6 +32,7 @@ pub use commands::Resent;
 pub use outbox::{NewReply, OUTBOX_LEASE_SECS};
 pub use reminders::DueReminder;
 pub use throttle::{Admission, AttemptLimit, LockoutStarted, Redemption};
+pub use tokens::{StationToken, TokenListing, TokenScope, inspect_poll_tokens, poll_tokens_warning};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

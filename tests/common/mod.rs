@@ -323,8 +323,20 @@ listen = "127.0.0.1:{api_port}"
         self.dir.path().join("keys/main.key.pem")
     }
 
+    /// A token of site main with the default scope (`release`: redeem codes, no poll).
     pub fn station_token(&self) -> String {
-        let out = run(&["station-token", "create", "--site", "main", "--config", self.config.to_str().unwrap()]);
+        self.create_token(&[])
+    }
+
+    /// A token of site main with `scope` (`release` or `poll`).
+    pub fn station_token_scoped(&self, scope: &str) -> String {
+        self.create_token(&["--scope", scope])
+    }
+
+    fn create_token(&self, extra: &[&str]) -> String {
+        let mut args = vec!["station-token", "create", "--site", "main", "--config", self.config.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let out = run(&args);
         assert!(out.status.success(), "station-token failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
