@@ -5,6 +5,7 @@
 //! [`crate::inbound::Inbound`]) and turns the returned disposition into a reply
 //! ([`reply::SmtpReply`]). The session is generic over its stream so tests drive it in memory.
 
+pub mod command;
 pub mod data;
 pub mod io;
 pub mod limits;
