@@ -616,3 +616,40 @@ fn an_expiry_reminder_is_sent_once_through_the_janitor() {
     let (subject, _) = subject_and_text(&answer_to(&relay, "after-reminder@example.com"));
     assert_eq!(subject, "Extended: your documents are kept longer");
 }
+
+/// The patron's Message-ID goes into `In-Reply-To` and `References` only when it is one valid
+/// msg-id. A malformed one (a blank inside, no angle brackets, a bare CR, longer than a header
+/// line may be) is dropped: the reply still goes out, not threaded, and parses without defects.
+#[test]
+fn only_a_valid_message_id_is_copied_into_the_reply() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = Server::start(&Scanners::real(), relay.port);
+    let long = format!("<{}@example.com>", "a".repeat(1200));
+    let cases = [
+        ("valid", "<good.1@example.com>", Some("<good.1@example.com>")),
+        ("blank", "<a b@example.com>", None),
+        ("noangle", "no-angle@example.com", None),
+        ("cr", "<a\rb@example.com>", None),
+        ("long", long.as_str(), None),
+    ];
+    for (who, field, _) in &cases {
+        let message = mail("x@example.com", "", "filename=\"doc.pdf\"")
+            .replace("From: patron@example.com", &format!("From: {who}@example.com"))
+            .replace("Message-ID: <x@example.com>", &format!("Message-ID: {field}"));
+        let outcome = common::smtp_client::send(server.smtp_port, &format!("{who}@example.com"), "bw@print.example.org", message);
+        assert!(matches!(outcome, common::smtp_client::Outcome::Accepted(_)), "{who}: {outcome:?}");
+    }
+    let replies = relay.wait_for(cases.len(), Duration::from_secs(90));
+    let parsed: Vec<_> = replies.iter().map(|r| python_parse(r, work.path())).collect();
+    for (who, _, kept) in &cases {
+        let header =
+            |headers: &[(String, String)], name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+        let to = format!("{who}@example.com");
+        let (headers, _, defects) =
+            parsed.iter().find(|(h, _, _)| header(h, "To") == Some(to.clone())).unwrap_or_else(|| panic!("no reply to {to}"));
+        assert!(defects.is_empty(), "{who}: {defects:?}");
+        assert_eq!(header(headers, "In-Reply-To").as_deref(), *kept, "{who}: {headers:?}");
+        assert_eq!(header(headers, "References").as_deref(), *kept, "{who}: {headers:?}");
+    }
+}
