@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../../migrations/0008_admin.sql")),
     (9, include_str!("../../migrations/0009_failure_throttle.sql")),
     (10, include_str!("../../migrations/0010_throttle_attempts.sql")),
+    (12, include_str!("../../migrations/0012_outbox_refused.sql")),
 ];
 
 /// Applies pending migrations.
