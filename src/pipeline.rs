@@ -121,7 +121,7 @@ impl Pipeline {
                     code: has_jobs.then_some(code),
                     documents: &lines,
                     expires: &expires,
-                    in_reply_to: submission.message_id.as_deref(),
+                    in_reply_to: submission.message_id_field.as_deref(),
                     options: &options_text,
                     message_id: &reply_message_id,
                     commands_address: commands_address.as_deref(),

@@ -242,6 +242,35 @@ fn poll_prints_the_sites_jobs_without_a_code_and_never_another_sites() {
     assert_eq!(sql(&server, "SELECT site FROM jobs"), vec!["branch".to_owned()], "only site branch's job is left");
 }
 
+/// `?limit=0` lists no job (it used to be raised to 1 and hand out a job nobody asked for);
+/// other limits count, and the cap holds.
+#[test]
+fn poll_with_limit_zero_lists_no_job() {
+    let scanners = Scanners::real();
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let server = Server::start_full(&scanners, relay.port, "", "[auth]\nresolver = \"static\"\n");
+    let token = server.station_token();
+    mail_for_code(&server, &relay, 0, "bw@print.example.org", &[&fixture("simple.pdf"), &fixture("colour.pdf")]);
+    assert_eq!(job_count(&server), 2);
+    let client = reqwest::blocking::Client::new();
+    let listed = |query: &str| -> usize {
+        let resp = client.get(format!("{}/api/v1/sites/main/jobs{query}", server.api_url())).bearer_auth(&token).send().unwrap();
+        assert_eq!(resp.status(), 200, "{query}");
+        let body: serde_json::Value = resp.json().unwrap();
+        body["jobs"].as_array().map(Vec::len).unwrap_or_else(|| panic!("{query}: {body}"))
+    };
+    assert_eq!(listed("?limit=0"), 0);
+    assert_eq!(listed("?limit=1"), 1);
+    assert_eq!(listed("?limit=4294967295"), 2);
+    assert_eq!(listed(""), 2);
+    for bad in ["?limit=-1", "?limit=x", "?limit=4294967296"] {
+        let resp = client.get(format!("{}/api/v1/sites/main/jobs{bad}", server.api_url())).bearer_auth(&token).send().unwrap();
+        assert_eq!(resp.status(), 400, "{bad}");
+    }
+    assert_eq!(job_count(&server), 2, "listing takes nothing away");
+}
+
 #[test]
 fn a_stopped_printer_costs_nothing_and_the_job_prints_once_when_it_is_back() {
     let scanners = Scanners::real();

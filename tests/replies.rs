@@ -616,3 +616,145 @@ fn an_expiry_reminder_is_sent_once_through_the_janitor() {
     let (subject, _) = subject_and_text(&answer_to(&relay, "after-reminder@example.com"));
     assert_eq!(subject, "Extended: your documents are kept longer");
 }
+
+/// The patron's Message-ID goes into `In-Reply-To` and `References` only when it is one valid
+/// msg-id. A malformed one (a blank inside, no angle brackets, a bare CR, longer than a header
+/// line may be) is dropped: the reply still goes out, not threaded, and parses without defects.
+#[test]
+fn only_a_valid_message_id_is_copied_into_the_reply() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = Server::start(&Scanners::real(), relay.port);
+    let long = format!("<{}@example.com>", "a".repeat(1200));
+    let cases = [
+        ("valid", "<good.1@example.com>", Some("<good.1@example.com>")),
+        ("blank", "<a b@example.com>", None),
+        ("noangle", "no-angle@example.com", None),
+        ("cr", "<a\rb@example.com>", None),
+        ("long", long.as_str(), None),
+    ];
+    for (who, field, _) in &cases {
+        let message = mail("x@example.com", "", "filename=\"doc.pdf\"")
+            .replace("From: patron@example.com", &format!("From: {who}@example.com"))
+            .replace("Message-ID: <x@example.com>", &format!("Message-ID: {field}"));
+        let outcome = common::smtp_client::send(server.smtp_port, &format!("{who}@example.com"), "bw@print.example.org", message);
+        assert!(matches!(outcome, common::smtp_client::Outcome::Accepted(_)), "{who}: {outcome:?}");
+    }
+    let replies = relay.wait_for(cases.len(), Duration::from_secs(90));
+    let parsed: Vec<_> = replies.iter().map(|r| python_parse(r, work.path())).collect();
+    for (who, _, kept) in &cases {
+        let header =
+            |headers: &[(String, String)], name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+        let to = format!("{who}@example.com");
+        let (headers, _, defects) =
+            parsed.iter().find(|(h, _, _)| header(h, "To") == Some(to.clone())).unwrap_or_else(|| panic!("no reply to {to}"));
+        assert!(defects.is_empty(), "{who}: {defects:?}");
+        assert_eq!(header(headers, "In-Reply-To").as_deref(), *kept, "{who}: {headers:?}");
+        assert_eq!(header(headers, "References").as_deref(), *kept, "{who}: {headers:?}");
+    }
+}
+
+/// A reply to an address that needs SMTPUTF8 (`zoë@…`) can never pass a relay that does not
+/// offer SMTPUTF8 (Postfix's smtp-sink announces none; lettre refuses before `MAIL`). That is
+/// final: one attempt, the outbox row marked refused with the reason, no retry (the first would
+/// come 30 s later), and the console's message trace says so. Other replies go out meanwhile.
+#[test]
+fn a_reply_the_relay_can_never_take_is_tried_once_and_shown_in_the_trace() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let admin_port = common::free_port();
+    let sections = format!("[auth]\nresolver = \"static\"\n\n[admin]\nlisten = \"127.0.0.1:{admin_port}\"\n");
+    let server = Server::start_full(&Scanners::real(), relay.port, "", &sections);
+    common::wait_for_port(admin_port, Duration::from_secs(10));
+    common::console::add_admin(&server, "librarian", "a long librarian passphrase");
+    let zoe = "zoë@example.org";
+    let message = mail("utf8-sender@example.org", "", "filename=\"doc.pdf\"").replace("From: patron@example.com", &format!("From: {zoe}"));
+    let outcome = common::smtp_client::send(server.smtp_port, zoe, "bw@print.example.org", message);
+    assert!(matches!(outcome, common::smtp_client::Outcome::Accepted(_)), "{outcome:?}");
+    let first_attempt = std::time::Instant::now() + Duration::from_secs(60);
+    while common::sql(&server, "SELECT COUNT(*) FROM outbox WHERE attempts > 0") != vec!["1".to_owned()] {
+        assert!(std::time::Instant::now() < first_attempt, "no delivery attempt:\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Another patron's reply is delivered while the first one waits (or not).
+    let out = send_raw(&server, "patron@example.com", &mail("control@example.com", "", "filename=\"doc.pdf\""));
+    assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+    let replies = relay.wait_for(1, Duration::from_secs(60));
+    assert!(String::from_utf8_lossy(&replies[0]).contains("<control@example.com>"));
+    // Past the first retry's time: still one attempt.
+    std::thread::sleep(Duration::from_secs(40));
+    let row = common::sql(&server, "SELECT attempts FROM outbox WHERE rcpt <> 'patron@example.com'");
+    assert_eq!(row, vec!["1".to_owned()], "the refused reply was tried again:\n{}", server.log());
+    let row = common::sql(
+        &server,
+        "SELECT refused_at IS NOT NULL, sent_at IS NULL, length(body), last_error FROM outbox WHERE attempts = 1 AND rcpt <> 'patron@example.com'",
+    );
+    assert_eq!(row.len(), 1, "{row:?}");
+    let fields: Vec<&str> = row[0].splitn(4, '|').collect();
+    assert_eq!(fields[..3], ["1", "1", "0"], "refused, not sent, body (with the code) erased: {row:?}");
+    assert!(fields[3].contains("SMTPUTF8"), "the reason is recorded: {row:?}");
+    assert_eq!(relay.wait_for(1, Duration::from_millis(100)).len(), 1, "nothing reached the relay for zoë");
+
+    let mut browser = common::console::Browser::new(&format!("http://127.0.0.1:{admin_port}"));
+    assert_eq!(browser.login("librarian", "a long librarian passphrase").0, 303);
+    let (status, page) = browser.get("/trace?message_id=utf8-sender");
+    assert_eq!(status, 200);
+    assert_eq!(page.matches("<section class=\"trace\">").count(), 1, "{page}");
+    assert!(page.contains("refused for good, not retried, after 1 attempt(s)"), "{page}");
+    assert!(page.contains("SMTPUTF8"), "{page}");
+}
+
+/// Postfix's smtp-sink with extra options (`-r RCPT`: answer RCPT with 450, `-f RCPT`: with 500).
+struct Sink(std::process::Child);
+
+impl Sink {
+    fn start(port: u16, options: &[&str]) -> Self {
+        let sink = std::env::var("PG_SMTP_SINK").unwrap_or_else(|_| "/usr/sbin/smtp-sink".into());
+        let child = Command::new(sink)
+            .args(["-u", "nobody"])
+            .args(options)
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("64")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("smtp-sink (Postfix) must be installed");
+        common::wait_for_port(port, Duration::from_secs(10));
+        Self(child)
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A relay's 4xx is retried (with back-off); its 5xx ends the attempts with the answer kept.
+#[test]
+fn a_4xx_from_the_relay_is_retried_and_a_5xx_ends_the_attempts() {
+    let relay_port = common::free_port();
+    let soft = Sink::start(relay_port, &["-r", "RCPT"]);
+    let server = Server::start(&Scanners::real(), relay_port);
+    let out = send_raw(&server, "patron@example.com", &mail("bounced@example.com", "", "filename=\"doc.pdf\""));
+    assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+    let state = || common::sql(&server, "SELECT attempts, refused_at IS NULL, last_error FROM outbox");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while state().first().is_none_or(|r| r.starts_with("0|")) {
+        assert!(std::time::Instant::now() < deadline, "no delivery attempt:\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let row = state();
+    assert!(row[0].starts_with("1|1|") && row[0].contains("450"), "a 4xx is a failed attempt to retry: {row:?}");
+    drop(soft);
+    let _hard = Sink::start(relay_port, &["-f", "RCPT"]);
+    // The retry comes 30 s after the first attempt; the 500 ends it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while state().first().is_none_or(|r| r.starts_with("1|")) {
+        assert!(std::time::Instant::now() < deadline, "no second attempt:\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let row = state();
+    assert!(row[0].starts_with("2|0|") && row[0].contains("500"), "a 5xx is final, with the relay's answer: {row:?}");
+}

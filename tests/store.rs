@@ -242,6 +242,27 @@ async fn outbox_claims_are_leased_and_taken_over(db: &Db, dir: &Path) {
 }
 on_both_back_ends!(outbox_lease, outbox_claims_are_leased_and_taken_over);
 
+/// A reply the relay refused for good is never claimed again (a failed one is, at its time);
+/// its body (the release code) is erased and the console's record says refused.
+async fn refused_replies_are_never_claimed_again(db: &Db, dir: &Path) {
+    let clock = Arc::new(AtomicI64::new(T0));
+    let store = open(db, dir, &clock).await;
+    record_with_reply(&store, "m1", "j1").await;
+    record_with_reply(&store, "m2", "j2").await;
+    let claimed = store.outbox_due(T0, 8).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    store.outbox_refused("m1-reply", "permanent error (550): 5.1.1 no such user").await.unwrap();
+    store.outbox_failed("m2-reply", T0 + 60, "transient error (451): try later").await.unwrap();
+    let later = store.outbox_due(T0 + 3600, 8).await.unwrap();
+    assert_eq!(later.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), vec!["m2-reply"], "only the failed one is retried");
+    let attempts = store.reply_attempts("m1").await.unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert!(attempts[0].refused_at.is_some() && attempts[0].sent_at.is_none(), "{attempts:?}");
+    assert_eq!((attempts[0].attempts, attempts[0].last_error.as_str()), (1, "permanent error (550): 5.1.1 no such user"));
+    assert!(store.reply_attempts("m2").await.unwrap()[0].refused_at.is_none());
+}
+on_both_back_ends!(outbox_refused, refused_replies_are_never_claimed_again);
+
 /// The janitor's purges keep exactly what is younger than the cut-off: traces by their
 /// arrival, audit events by their time; and a trace recorded twice (a replay) stays one.
 async fn traces_and_audit_events_are_purged_at_their_cutoff(db: &Db, dir: &Path) {

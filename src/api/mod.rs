@@ -228,7 +228,8 @@ async fn site_jobs(
         return Err(ApiError::Scope { has: station.scope.as_str(), needs: TokenScope::Poll.as_str() });
     }
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let limit = query.limit.unwrap_or(state.poll_limit).clamp(1, state.poll_limit);
+    // `limit=0` asks for no job and gets none (an empty list), like SQL's `LIMIT 0`.
+    let limit = query.limit.unwrap_or(state.poll_limit).min(state.poll_limit);
     let jobs = state.store.site_jobs(&site, i64::from(limit)).await?;
     Ok(Json(JobList { site, jobs }))
 }

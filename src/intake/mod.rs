@@ -62,6 +62,9 @@ pub struct Submission {
     pub from_address: Option<String>,
     pub subject: Option<String>,
     pub message_id: Option<String>,
+    /// The `Message-ID` field as sent, unchecked: a reply threads on it only when it is a
+    /// valid msg-id (`notify::msgid`).
+    pub message_id_field: Option<String>,
     /// Sent by a program or a list (`Auto-Submitted` other than `no`, `List-Id`, or
     /// `Precedence: bulk|list|junk`): must never get an automatic reply (RFC 3834).
     pub automatic: bool,
@@ -112,6 +115,7 @@ impl Submission {
             from_address: message.from().and_then(|a| a.first()).and_then(|a| a.address()).map(str::to_owned),
             subject: message.subject().map(str::to_owned),
             message_id: message.message_id().map(str::to_owned),
+            message_id_field: message.header_raw(mail_parser::HeaderName::MessageId).map(str::to_owned),
             automatic: is_automatic(&message),
             documents: Vec::new(),
         };

@@ -9,6 +9,7 @@
 
 pub mod dkim;
 pub mod lang;
+pub mod msgid;
 pub mod outbox;
 pub mod qr;
 pub mod templates;
@@ -48,6 +49,8 @@ pub struct ReplyContent<'a> {
     pub documents: &'a [DocumentLine],
     /// Expiry, already formatted in the library's time zone.
     pub expires: &'a str,
+    /// The patron's `Message-ID` field as sent (`<id@host>`); threaded on only when it is a
+    /// valid msg-id ([`msgid::msg_id`]).
     pub in_reply_to: Option<&'a str>,
     /// Print options applied, in words ("double-sided, 2 copies"); empty for none.
     pub options: &'a str,
@@ -128,6 +131,7 @@ pub fn render(
 pub struct NoticeContent<'a> {
     pub library: &'a str,
     pub kind: NoticeKind,
+    /// The `Message-ID` field answered (`<id@host>`), as in [`ReplyContent::in_reply_to`].
     pub in_reply_to: Option<&'a str>,
     pub message_id: &'a str,
     /// Where reply commands go (reminders: EXTEND and RESEND still work).
@@ -192,7 +196,9 @@ fn builder(from: &str, to: &str, headers: &Headers<'_>) -> Result<MessageBuilder
             lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted"),
             "auto-replied".to_owned(),
         ));
-    if let Some(id) = headers.in_reply_to {
+    // Threading is a courtesy: a malformed Message-ID (no brackets, a blank or CR inside, too
+    // long) is dropped rather than copied into our own headers.
+    if let Some(id) = headers.in_reply_to.and_then(msgid::msg_id) {
         builder = builder.in_reply_to(format!("<{id}>")).references(format!("<{id}>"));
     }
     if let Some(address) = headers.commands_address {

@@ -1,4 +1,7 @@
-//! Delivers queued replies through the relay, with retry and back-off.
+//! Delivers queued replies through the relay, with retry and back-off for what may pass (4xx,
+//! no connection) and one attempt for what never will (5xx, a relay without the SMTPUTF8 a
+//! non-ASCII address needs): that reply is marked refused, with the relay's answer, for the
+//! console's message trace.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,13 +41,47 @@ impl Relay {
     /// Sends one reply.
     ///
     /// # Errors
-    /// [`NotifyError`] naming the relay's answer.
-    pub async fn send(&self, item: &OutboxItem) -> Result<(), NotifyError> {
-        let from = item.mail_from.parse().map_err(|_| NotifyError::Address(item.mail_from.clone()))?;
-        let to = item.rcpt.parse().map_err(|_| NotifyError::Address(item.rcpt.clone()))?;
-        let envelope = Envelope::new(Some(from), vec![to]).map_err(|e| NotifyError::Build(e.to_string()))?;
-        self.transport.send_raw(&envelope, &item.body).await.map_err(|e| NotifyError::Relay(e.to_string()))?;
+    /// [`SendError`] naming the relay's answer, and whether another attempt can help.
+    pub async fn send(&self, item: &OutboxItem) -> Result<(), SendError> {
+        let unusable = |e: NotifyError| SendError::Permanent(e.to_string());
+        let from = item.mail_from.parse().map_err(|_| unusable(NotifyError::Address(item.mail_from.clone())))?;
+        let to = item.rcpt.parse().map_err(|_| unusable(NotifyError::Address(item.rcpt.clone())))?;
+        let envelope = Envelope::new(Some(from), vec![to]).map_err(|e| unusable(NotifyError::Build(e.to_string())))?;
+        self.transport.send_raw(&envelope, &item.body).await.map_err(|e| classify(&e, needs_extension(item)))?;
         Ok(())
+    }
+}
+
+/// Why a delivery attempt failed, and whether another one can help.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// This mail will never be taken: the relay answered 5xx, the relay lacks an extension the
+    /// mail needs (SMTPUTF8 for a non-ASCII address), or an address is unusable.
+    #[error("refused for good: {0}")]
+    Permanent(String),
+    /// Worth another attempt later: a 4xx answer, no connection, a timeout.
+    #[error("{0}")]
+    Transient(String),
+}
+
+/// Whether the mail needs an SMTP extension a relay may lack: SMTPUTF8 for a non-ASCII address
+/// (`zoë@example.org`), 8BITMIME for a non-ASCII body.
+fn needs_extension(item: &OutboxItem) -> bool {
+    !item.mail_from.is_ascii() || !item.rcpt.is_ascii() || !item.body.is_ascii()
+}
+
+/// Sorts lettre's error. A 5xx is the relay's final word. lettre's client-side refusals are
+/// final only when the mail needs an extension: lettre then refuses before `MAIL` because the
+/// relay did not announce SMTPUTF8 (or 8BITMIME), and no retry changes the address. Every other
+/// failure (4xx, network, TLS, a client-side error about the connection) may pass.
+pub fn classify(e: &lettre::transport::smtp::Error, needs_extension: bool) -> SendError {
+    let answer = e.to_string();
+    if e.is_permanent() {
+        SendError::Permanent(answer)
+    } else if e.is_client() && needs_extension {
+        SendError::Permanent(format!("the relay lacks an extension this mail needs (SMTPUTF8 or 8BITMIME): {answer}"))
+    } else {
+        SendError::Transient(answer)
     }
 }
 
@@ -98,13 +135,18 @@ async fn deliver_due(store: &Store, relay: &Relay) -> Result<(), crate::store::S
 async fn deliver_one(store: &Store, relay: &Relay, item: OutboxItem) -> Result<(), crate::store::StoreError> {
     let sent = match tokio::time::timeout(SEND_TIMEOUT, relay.send(&item)).await {
         Ok(result) => result,
-        Err(_) => Err(NotifyError::Relay(format!("no answer from the relay within {}s", SEND_TIMEOUT.as_secs()))),
+        Err(_) => Err(SendError::Transient(format!("no answer from the relay within {}s", SEND_TIMEOUT.as_secs()))),
     };
     match sent {
         Ok(()) => {
             crate::metrics::inc("printgate_replies_total", &[("result", "sent")]);
             store.outbox_sent(&item.id).await?;
             tracing::info!(reply = %item.id, attempts = item.attempts + 1, "reply delivered to relay");
+        }
+        Err(SendError::Permanent(answer)) => {
+            crate::metrics::inc("printgate_replies_total", &[("result", "refused")]);
+            tracing::warn!(reply = %item.id, attempts = item.attempts + 1, error = %answer, "reply refused for good; not retried");
+            store.outbox_refused(&item.id, &answer).await?;
         }
         Err(e) => {
             crate::metrics::inc("printgate_replies_total", &[("result", "failed")]);

@@ -17,7 +17,7 @@ fn reply_names_code_documents_and_expiry() {
         code: Some(&code),
         documents: &docs,
         expires: "2026-11-28 13:00 UTC",
-        in_reply_to: Some("m1@x"),
+        in_reply_to: Some("<m1@x>"),
         options: "double-sided, 2 copies",
         commands_address: None,
         extension: "24 hours",
@@ -75,7 +75,7 @@ fn sample<'a>(code: &'a ReleaseCode, docs: &'a [DocumentLine], expires: &'a str)
         code: Some(code),
         documents: docs,
         expires,
-        in_reply_to: Some("m1@x"),
+        in_reply_to: Some("<m1@x>"),
         options: "",
         commands_address: Some("bw+c00@print.test"),
         extension: "24 Stunden",
@@ -157,7 +157,7 @@ fn every_notice_renders_in_every_language() {
             let content = NoticeContent {
                 library: "Town Library",
                 kind,
-                in_reply_to: Some("cmd@example.com"),
+                in_reply_to: Some(" <cmd@example.com>\r\n"),
                 message_id: "n1@print.test",
                 commands_address: Some("bw+c00@print.test"),
                 expires: "EXPIRY-TEXT",
@@ -240,5 +240,33 @@ fn every_language_renders_both_replies_and_keeps_the_contract() {
         let (text, html) = replies.render_reply(&failed, None).unwrap();
         assert!(!text.contains(language.code_label()) && !html.contains("cid:"), "{language:?}:\n{text}");
         assert!(text.contains("- setup.exe: "), "{language:?}:\n{text}");
+    }
+}
+
+/// Only a valid msg-id is threaded on; a malformed one leaves the reply without In-Reply-To
+/// and References (rather than copying the patron's bytes into our headers).
+#[test]
+fn replies_thread_only_on_a_valid_message_id() {
+    let code = ReleaseCode::parse("48210937").unwrap();
+    let docs = lines();
+    let long = format!("<{}@example.com>", "a".repeat(1000));
+    let cases = [
+        (" <m1@example.com>\r\n", Some("m1@example.com")),
+        ("<a b@c>", None),
+        ("no-angle@x", None),
+        ("<a\rb@c>", None),
+        ("<m1@example.com>\r\nBcc: victim@example.net", None),
+        (long.as_str(), None),
+    ];
+    for (field, kept) in cases {
+        let mut content = sample(&code, &docs, "2026-11-28 13:00 UTC");
+        content.in_reply_to = Some(field);
+        let raw = render("printgate@print.test", "pat@example.com", &content, &QueueReplies::builtin(Language::En), None).unwrap();
+        let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        assert_eq!(message.in_reply_to().as_text(), kept, "{field:?}");
+        assert_eq!(message.references().as_text(), kept, "{field:?}");
+        assert_eq!(text.contains("In-Reply-To:") || text.contains("References:"), kept.is_some(), "{field:?}");
+        assert!(!text.contains("Bcc:"), "{field:?}");
     }
 }

@@ -120,7 +120,7 @@ impl Pipeline {
                 code: Some(code),
                 documents: &documents,
                 expires: &notify::when::format(view.expires_at, &thread.replies.zone, thread.replies.language),
-                in_reply_to: thread.submission.message_id.as_deref(),
+                in_reply_to: thread.submission.message_id_field.as_deref(),
                 options: "",
                 message_id: &message_id,
                 commands_address: commands.as_deref(),
@@ -153,7 +153,7 @@ impl Pipeline {
         let content = NoticeContent {
             library: &config.relay.library_name,
             kind: notice.kind,
-            in_reply_to: thread.submission.message_id.as_deref(),
+            in_reply_to: thread.submission.message_id_field.as_deref(),
             message_id: &format!("{}.reply@{}", thread.meta.id, config.smtp.hostname),
             commands_address: commands.as_deref(),
             expires: &expires,

@@ -25,7 +25,7 @@ pub async fn queue_due(store: &Store, live: &Live) -> Result<usize, StoreError> 
         let render = |due: &DueReminder| {
             let commands = command_address(&queue.address, &store.command_token(&due.message_id, &due.rcpt));
             // Threaded under the original reply, whose Message-ID is derived the same way.
-            let original = format!("{}.reply@{}", due.message_id, config.smtp.hostname);
+            let original = format!("<{}.reply@{}>", due.message_id, config.smtp.hostname);
             let message_id = format!("{}.reminder@{}", due.message_id, config.smtp.hostname);
             let expires = when::format(due.expires_at, &replies.zone, replies.language);
             let content = NoticeContent {

@@ -10,6 +10,7 @@
 //! [`SmtpReply`]) and imports only what lies below it (`config`, `net`, `metrics`); it never
 //! names screening, intake, the spool or `inbound` (checked by `tests/architecture.rs`).
 
+pub mod command;
 pub mod data;
 pub mod io;
 pub mod limits;

@@ -162,7 +162,7 @@ impl<'a, R: Receiver> Session<'a, R> {
                 Input::SessionOver => SmtpReply::session_too_long(&self.settings.hostname),
                 Input::Shutdown => SmtpReply::shutting_down(&self.settings.hostname),
                 Input::TooLong => SmtpReply::line_too_long(),
-                Input::Line => match Request::parse(&mut line.iter()) {
+                Input::Line => match super::command::parse(&line) {
                     Ok(Request::StartTls) => match self.starttls() {
                         Ok(ready) => {
                             conn.reply(&ready).await?;
@@ -171,7 +171,7 @@ impl<'a, R: Receiver> Session<'a, R> {
                         }
                         Err(refusal) => refusal,
                     },
-                    Ok(request) => self.command(request.into_owned(), &mut conn).await?,
+                    Ok(request) => self.command(request, &mut conn).await?,
                     Err(e) => parse_error_reply(&e),
                 },
             };

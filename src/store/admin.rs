@@ -56,6 +56,8 @@ pub struct ReplyAttempts {
     pub last_error: String,
     pub created_at: i64,
     pub sent_at: Option<i64>,
+    /// When the relay refused it for good (`last_error` holds its answer); never retried.
+    pub refused_at: Option<i64>,
 }
 
 impl Store {
@@ -318,14 +320,21 @@ impl Store {
     /// [`StoreError::Db`].
     pub async fn reply_attempts(&self, message_id: &str) -> Result<Vec<ReplyAttempts>, StoreError> {
         let rows = sqlx::query(
-            "SELECT attempts, COALESCE(last_error, ''), created_at, sent_at FROM outbox WHERE message_id = $1 ORDER BY created_at",
+            "SELECT attempts, COALESCE(last_error, ''), created_at, sent_at, refused_at FROM outbox \
+             WHERE message_id = $1 ORDER BY created_at",
         )
         .bind(message_id)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|r| {
-                Ok(ReplyAttempts { attempts: r.try_get(0)?, last_error: r.try_get(1)?, created_at: r.try_get(2)?, sent_at: r.try_get(3)? })
+                Ok(ReplyAttempts {
+                    attempts: r.try_get(0)?,
+                    last_error: r.try_get(1)?,
+                    created_at: r.try_get(2)?,
+                    sent_at: r.try_get(3)?,
+                    refused_at: r.try_get(4)?,
+                })
             })
             .collect()
     }

@@ -77,11 +77,13 @@ impl Store {
     /// [`StoreError`].
     pub async fn outbox_due(&self, at: i64, limit: i64) -> Result<Vec<OutboxItem>, StoreError> {
         let claim = if self.is_sqlite {
-            "UPDATE outbox SET next_attempt_at = $1 WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $2 \
-             ORDER BY next_attempt_at LIMIT $3) RETURNING id, mail_from, rcpt, body, attempts"
+            "UPDATE outbox SET next_attempt_at = $1 WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL \
+             AND refused_at IS NULL AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3) \
+             RETURNING id, mail_from, rcpt, body, attempts"
         } else {
-            "UPDATE outbox SET next_attempt_at = $1 WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $2 \
-             ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id, mail_from, rcpt, body, attempts"
+            "UPDATE outbox SET next_attempt_at = $1 WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL \
+             AND refused_at IS NULL AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, mail_from, rcpt, body, attempts"
         };
         let rows = sqlx::query(claim).bind(at + OUTBOX_LEASE_SECS).bind(at).bind(limit).fetch_all(&self.pool).await?;
         let mut items = Vec::with_capacity(rows.len());
@@ -111,6 +113,24 @@ impl Store {
             .bind(id)
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    /// Records that the relay refused a reply for good (`answer`): never tried again, its body
+    /// (which holds the release code) erased; the row stays for the message trace.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub async fn outbox_refused(&self, id: &str, answer: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, refused_at = $1, last_error = $2, body = $3 WHERE id = $4 AND sent_at IS NULL",
+        )
+        .bind(now())
+        .bind(answer)
+        .bind(Vec::<u8>::new())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -18,6 +18,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("../../migrations/0009_failure_throttle.sql")),
     (10, include_str!("../../migrations/0010_throttle_attempts.sql")),
     (11, include_str!("../../migrations/0011_token_scopes.sql")),
+    (12, include_str!("../../migrations/0012_outbox_refused.sql")),
 ];
 
 /// Applies pending migrations.

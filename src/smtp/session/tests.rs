@@ -315,3 +315,27 @@ async fn the_whole_session_has_a_time_limit() {
     let (out, _) = tokio::join!(client_task, session.run(server));
     assert!(out.contains("421 4.4.2") && out.contains("session time limit"), "{out}");
 }
+
+#[tokio::test]
+async fn a_size_too_big_for_any_integer_is_over_the_limit() {
+    let r = Recorder::default();
+    // u64::MAX exactly, one past it, and more digits than any integer holds (smtp-proto wraps
+    // these into a small number or refuses them as a syntax error).
+    for size in [
+        "18446744073709551615",
+        "18446744073709551616",
+        "99999999999999999999",
+        "999999999999999999999999",
+        "1000000000000000000000000000000000000001",
+    ] {
+        for params in [format!("SIZE={size}"), format!("BODY=8BITMIME size={size}")] {
+            let input = format!("EHLO c\r\nMAIL FROM:<a@b> {params}\r\nMAIL FROM:<a@b> SIZE=10\r\nQUIT\r\n");
+            let out = converse(&r, &settings(), input.as_bytes()).await;
+            assert_eq!(codes(&out), vec![220, 250, 552, 250, 221], "{params}: {out}");
+            assert!(out.contains("552 5.3.4 "), "{params}: {out}");
+        }
+    }
+    // Leading zeros are not an overflow: 0…01000 is 1000 bytes, the limit, and accepted.
+    let out = converse(&r, &settings(), b"EHLO c\r\nMAIL FROM:<a@b> SIZE=0000000000000000000000001000\r\nQUIT\r\n").await;
+    assert_eq!(codes(&out), vec![220, 250, 250, 221], "{out}");
+}
