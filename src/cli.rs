@@ -80,7 +80,8 @@ pub enum AdminUserCommand {
         #[arg(long, default_value = "config/printgate.toml")]
         config: PathBuf,
     },
-    /// Set a new password (first line of standard input) and lift a lock-out.
+    /// Set a new password (first line of standard input), lift a lock-out and end every session
+    /// of the account.
     SetPassword {
         name: String,
         #[arg(long, default_value = "config/printgate.toml")]
@@ -348,7 +349,7 @@ async fn admin_user(command: AdminUserCommand) -> anyhow::Result<()> {
             let key =
                 crate::net::throttle::store_key(crate::admin::THROTTLE_SCOPE, &crate::net::throttle::ThrottleKey::Account(name.clone()));
             store.clear_attempts(&key).await?;
-            println!("password of {name} set");
+            println!("password of {name} set; its console sessions are ended");
         }
     }
     Ok(())

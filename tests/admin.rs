@@ -1,6 +1,8 @@
 //! The admin console against a real server: a browser test in Debian's headless Chromium
 //! (playwright-core) that moves a queue's spam lines and sees a mail change outcome; the trace
-//! search; login brute force and CSRF.
+//! search; login brute force and CSRF; the console's web hygiene (security and no-store headers
+//! on every answer, release codes looked up by POST only, sessions ended by a password change,
+//! and in Chromium: no framing, no personal data on Back after logout).
 
 mod common;
 
@@ -35,6 +37,30 @@ fn send(server: &Server, from: &str, file: &Path) -> String {
     server.swaks(from, "please print", &[file])
 }
 
+/// Where the browser scripts leave their screenshots.
+fn shots_dir() -> PathBuf {
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/admin-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    shots
+}
+
+/// Runs `tests/browser/<script>` (node + playwright-core, Debian's Chromium) against the console
+/// at `url`, logged in as `librarian`; returns the JSON line it prints.
+fn browser_script(script: &str, url: &str, vars: &[(&str, &str)]) -> serde_json::Value {
+    let out = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser").join(script))
+        .env("ADMIN_URL", url)
+        .env("ADMIN_USER", "librarian")
+        .env("ADMIN_PASSWORD", PASSWORD)
+        .env("SHOTS_DIR", shots_dir())
+        .env("CHROMIUM", std::env::var("PRINTGATE_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()))
+        .envs(vars.iter().copied())
+        .output()
+        .expect("node must be installed");
+    assert!(out.status.success(), "{script} failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(out.stdout.split(|b| *b == b'\n').rfind(|l| l.starts_with(b"{")).expect("a JSON line")).unwrap()
+}
+
 #[test]
 fn in_chromium_an_admin_moves_the_reject_line_and_the_next_mail_changes_outcome() {
     let tmp = tempfile::tempdir().unwrap();
@@ -54,29 +80,14 @@ fn in_chromium_an_admin_moves_the_reject_line_and_the_next_mail_changes_outcome(
     let new_reject = ((score - 1.0) * 10.0).floor() / 10.0;
     let new_tag = new_reject - 1.0;
 
-    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/admin-screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-    let out = Command::new("node")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/admin.mjs"))
-        .env("ADMIN_URL", &url)
-        .env("ADMIN_USER", "librarian")
-        .env("ADMIN_PASSWORD", PASSWORD)
-        .env("QUEUE", "bw")
-        .env("NEW_TAG", format!("{new_tag:.1}"))
-        .env("NEW_REJECT", format!("{new_reject:.1}"))
-        .env("SENDER", sender)
-        .env("SHOTS_DIR", &shots)
-        .env("CHROMIUM", std::env::var("PRINTGATE_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()))
-        .output()
-        .expect("node must be installed");
-    assert!(
-        out.status.success(),
-        "browser script failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: serde_json::Value =
-        serde_json::from_slice(out.stdout.split(|b| *b == b'\n').rfind(|l| l.starts_with(b"{")).unwrap()).unwrap();
+    let (tag_field, reject_field) = (format!("{new_tag:.1}"), format!("{new_reject:.1}"));
+    let seen =
+        browser_script("admin.mjs", &url, &[("QUEUE", "bw"), ("NEW_TAG", &tag_field), ("NEW_REJECT", &reject_field), ("SENDER", sender)]);
+    let shots = shots_dir();
+    // Every page works under the console's Content-Security-Policy.
+    assert_eq!(seen["csp_violations"], serde_json::json!([]), "{seen}");
+    assert_eq!(seen["styled"], true, "the stylesheet was not applied: {seen}");
+    assert!(seen["widest_bar"].as_f64().unwrap() > 100.0, "the dashboard's bars are not drawn: {seen}");
     // The what-if, before the change: both past mails pass today and would be refused.
     assert_eq!(seen["now-refused"], 0, "{seen}");
     assert_eq!(seen["now-pass"].as_u64().unwrap() + seen["now-tagged"].as_u64().unwrap(), 2, "{seen}");
@@ -93,7 +104,7 @@ fn in_chromium_an_admin_moves_the_reject_line_and_the_next_mail_changes_outcome(
     assert_eq!(audit.len(), 1, "{audit:?}");
     assert!(
         audit[0].starts_with("librarian queue bw:") && audit[0].contains(&format!("spam_reject_score 10 -> {new_reject}")),
-        "{audit:?}"
+        "{audit:?} {new_reject} {reject_field} {seen}"
     );
     let deadline = Instant::now() + Duration::from_secs(10);
     let refused = loop {
@@ -341,4 +352,164 @@ fn markup_in_a_mail_is_shown_as_text_in_the_trace() {
     }
     assert!(page.contains("&lt;svg onload=alert(2)&gt;.exe"), "the file name is shown, escaped:\n{page}");
     assert!(page.contains("onerror=alert(1)"), "the Message-ID is shown (as text):\n{page}");
+}
+
+/// The security and caching headers every console answer must carry.
+fn assert_hygiene(what: &str, headers: &reqwest::header::HeaderMap) {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let csp = header("content-security-policy").unwrap_or_else(|| panic!("{what}: no Content-Security-Policy in {headers:?}"));
+    for directive in ["default-src 'none'", "frame-ancestors 'none'", "form-action 'self'", "base-uri 'none'", "style-src 'self'"] {
+        assert!(csp.split(';').any(|d| d.trim() == directive), "{what}: no {directive} in {csp:?}");
+    }
+    assert!(!csp.contains("unsafe") && !csp.contains("script-src"), "{what}: {csp:?}");
+    for (name, value) in [
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+    ] {
+        assert_eq!(header(name).as_deref(), Some(value), "{what}: {name}");
+    }
+}
+
+#[test]
+fn every_console_answer_forbids_framing_sniffing_referrers_and_caching() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let (server, url) = start(&relay);
+    let mut b = Browser::new(&url);
+    let (status, headers, login_form) = b.get_with_headers("/login");
+    assert_eq!(status, 200);
+    assert_hygiene("the login page", &headers);
+    let (status, headers, _) = b.get_with_headers("/jobs");
+    assert_eq!(status, 303);
+    assert_hygiene("a redirect to the login page", &headers);
+    let login = [("user", "librarian"), ("password", PASSWORD), ("csrf", &Browser::csrf(&login_form))];
+    let (status, headers, _) = b.post_with_headers("/login", &login);
+    assert_eq!(status, 303);
+    assert_hygiene("the login POST", &headers);
+    for path in ["/", "/queues", "/tuning", "/trace", "/trace?sender=nobody", "/jobs"] {
+        let (status, headers, page) = b.get_with_headers(path);
+        assert_eq!(status, 200, "{path}");
+        assert_hygiene(path, &headers);
+        // What the policy would block: no page may need it.
+        for needs_unsafe_inline in ["<style", "style=", "<script", " onclick=", "javascript:"] {
+            assert!(!page.contains(needs_unsafe_inline), "{path} has {needs_unsafe_inline:?}:\n{page}");
+        }
+    }
+    let (status, headers, css) = b.get_with_headers("/console.css");
+    assert_eq!((status, headers.get("content-type").unwrap().to_str().unwrap()), (200, "text/css; charset=utf-8"));
+    assert!(css.contains("font-family"));
+    assert_hygiene("the stylesheet", &headers);
+    let (status, headers, _) = b.get_with_headers("/no-such-page");
+    assert_eq!(status, 404);
+    assert_hygiene("a 404", &headers);
+    let (status, headers, _) = b.post_with_headers("/jobs", &[]);
+    assert_eq!(status, 405);
+    assert_hygiene("a 405", &headers);
+    let (status, headers, _) = b.post_with_headers("/queues/bw", &[("csrf", "wrong")]);
+    assert_eq!(status, 403);
+    assert_hygiene("a refused POST", &headers);
+    let (_, page) = b.get("/queues");
+    let (status, headers, _) = b.post_with_headers("/logout", &[("csrf", &Browser::csrf(&page))]);
+    assert_eq!(status, 303);
+    assert_hygiene("the logout POST", &headers);
+    // The release API's answers (JSON, errors) are neither sniffed nor cached either.
+    let http = reqwest::blocking::Client::new();
+    for path in ["/healthz", "/api/v1/openapi.json", "/api/v1/no-such-thing"] {
+        let resp = http.get(format!("{}{path}", server.api_url())).send().unwrap();
+        for (name, value) in [("x-content-type-options", "nosniff"), ("cache-control", "no-store")] {
+            assert_eq!(resp.headers().get(name).and_then(|v| v.to_str().ok()), Some(value), "release API {path}: {name}");
+        }
+    }
+}
+
+#[test]
+fn release_codes_are_looked_up_by_post_and_never_from_a_url() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let (server, url) = start(&relay);
+    for sender in ["code-owner@example.com", "someone-else@example.com"] {
+        let t = send(&server, sender, &fixture("simple.pdf"));
+        assert!(t.contains("250 2.0.0 Ok: queued as"), "{t}");
+    }
+    let replies = relay.wait_for(2, Duration::from_secs(90));
+    let reply = replies.iter().find(|r| String::from_utf8_lossy(r).contains("code-owner@example.com")).expect("a reply to code-owner");
+    let code = common::release_code(reply);
+
+    let mut b = Browser::new(&url);
+    assert_eq!(b.login("librarian", PASSWORD).0, 303);
+    for path in [format!("/trace?code={code}"), format!("/trace?sender=code-owner&code={code}")] {
+        let (status, page) = b.get(&path);
+        assert_eq!(status, 400, "{path}: {page}");
+        assert_eq!(page.matches("<section class=\"trace\">").count(), 0, "{path} looked the code up:\n{page}");
+        assert!(page.contains("not looked up from a URL") && !page.contains(&code), "{page}");
+    }
+    let (_, page) = b.get("/trace");
+    let csrf = Browser::csrf(&page);
+    assert_eq!(b.post("/trace", &[("code", &code)]).0, 403, "a look-up without the CSRF token");
+    let (status, page) = b.post("/trace", &[("csrf", &csrf), ("code", &code)]);
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page.matches("<section class=\"trace\">").count(), 1, "{page}");
+    assert!(page.contains("code-owner@example.com") && !page.contains("someone-else@example.com"), "{page}");
+    assert!(!page.contains(&code), "the code is shown back:\n{page}");
+    let (status, page) = b.post("/trace", &[("csrf", &csrf), ("code", "12")]);
+    assert_eq!(status, 400);
+    assert!(page.contains("4 to 18 digits"), "{page}");
+    assert!(!server.log().contains(&code), "the code reached the log");
+}
+
+#[test]
+fn a_password_change_logs_out_every_session_of_that_account() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let (server, url) = start(&relay);
+    common::console::add_admin(&server, "second", "another long passphrase");
+    let (mut desk, mut laptop, mut colleague) = (Browser::new(&url), Browser::new(&url), Browser::new(&url));
+    assert_eq!(desk.login("librarian", PASSWORD).0, 303);
+    assert_eq!(laptop.login("librarian", PASSWORD).0, 303);
+    assert_eq!(colleague.login("second", "another long passphrase").0, 303);
+    for b in [&mut desk, &mut laptop, &mut colleague] {
+        assert_eq!(b.get("/jobs").0, 200);
+    }
+    common::console::set_admin_password(&server, "librarian", "a brand new passphrase");
+    for b in [&mut desk, &mut laptop] {
+        let (status, headers, _) = b.get_with_headers("/jobs");
+        assert_eq!(status, 303, "a session outlived the password change");
+        assert_eq!(headers["location"], "/login");
+    }
+    assert_eq!(colleague.get("/jobs").0, 200, "another account's session ended too");
+    assert_eq!(desk.login("librarian", PASSWORD).0, 401, "the old password");
+    assert_eq!(desk.login("librarian", "a brand new passphrase").0, 303);
+    assert_eq!(desk.get("/jobs").0, 200);
+}
+
+/// In Chromium: a page on another port of the same host cannot frame the logged-in console (a
+/// control frame of its own shows), the release-code form finds its message by POST with no
+/// code in the URL, and Back after logout shows the login page, not the trace it left.
+#[test]
+fn in_chromium_the_console_cannot_be_framed_and_back_after_logout_shows_no_personal_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let (server, url) = start(&relay);
+    let sender = "private-patron@example.com";
+    let t = send(&server, sender, &fixture("simple.pdf"));
+    assert!(t.contains("250 2.0.0 Ok: queued as"), "{t}");
+    let code = common::release_code(&relay.wait_for(1, Duration::from_secs(90))[0]);
+
+    let seen = browser_script("hygiene.mjs", &url, &[("SENDER", sender), ("CODE", &code)]);
+    assert_eq!(seen["jobs_heading_direct"], true, "{seen}");
+    assert_eq!(seen["control_shown"], true, "the framing page's own frame did not show: {seen}");
+    assert_eq!(seen["framed_jobs_heading"], false, "the console showed in a frame: {seen}");
+    assert_eq!(seen["by_code_form"], true, "{seen}");
+    assert_eq!(seen["by_code_traces"], 1, "{seen}");
+    assert_eq!(seen["by_code_url"], format!("{url}/trace"), "{seen}");
+    assert_eq!(seen["sender_before_logout"], true, "{seen}");
+    assert_eq!(seen["back_url"], format!("{url}/login"), "{seen}");
+    assert_eq!(seen["sender_after_back"], false, "Back after logout showed the trace: {seen}");
+    assert_eq!(seen["other_csp_violations"], serde_json::json!([]), "{seen}");
+    let shots = shots_dir();
+    for shot in ["framed", "by-code", "trace-before-logout", "back-after-logout"] {
+        assert!(std::fs::metadata(shots.join(format!("hygiene-{shot}.png"))).is_ok_and(|m| m.len() > 1000), "no screenshot {shot}");
+    }
 }

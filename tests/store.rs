@@ -402,6 +402,28 @@ async fn resend_replaces_the_code(db: &Db, dir: &Path) {
 }
 on_both_back_ends!(resend, resend_replaces_the_code);
 
+/// A password change ends every session of that account (and only of that account) in the
+/// same step; the other account's session and a fresh login after the change work.
+async fn a_password_change_ends_the_accounts_sessions(db: &Db, dir: &Path) {
+    let clock = Arc::new(AtomicI64::new(T0));
+    let store = open(db, dir, &clock).await;
+    assert!(store.create_admin_user("librarian", "old-hash").await.unwrap());
+    assert!(store.create_admin_user("other", "other-hash").await.unwrap());
+    for (session, user) in [("s-desk", "librarian"), ("s-laptop", "librarian"), ("s-other", "other")] {
+        store.create_admin_session(session, user, "csrf", T0 + 3600).await.unwrap();
+    }
+    store.set_admin_password("librarian", "new-hash").await.unwrap();
+    for session in ["s-desk", "s-laptop"] {
+        assert!(matches!(store.admin_session(session).await, Err(StoreError::NotFound)), "{session} outlived the password change");
+    }
+    assert_eq!(store.admin_session("s-other").await.unwrap().0, "other");
+    assert_eq!(store.admin_user("librarian").await.unwrap().password_hash, "new-hash");
+    store.create_admin_session("s-new", "librarian", "csrf", T0 + 3600).await.unwrap();
+    assert_eq!(store.admin_session("s-new").await.unwrap().0, "librarian");
+    assert!(matches!(store.set_admin_password("nobody", "h").await, Err(StoreError::NotFound)));
+}
+on_both_back_ends!(password_change, a_password_change_ends_the_accounts_sessions);
+
 /// Nothing readable at rest in PostgreSQL: a full dump of the database holds neither the
 /// release code nor the sealed document's plaintext marker.
 #[tokio::test]

@@ -3,12 +3,15 @@
 //!
 //! Owns the console's routes, its authentication ([`auth`]) and the pages ([`pages`]): queue
 //! settings applied live on every node, spam-threshold tuning with a what-if over past traffic,
-//! the message trace, pending jobs and a dashboard. It reads and changes state only through
-//! [`crate::store`] and the live configuration.
+//! the message trace ([`trace`]), pending jobs and a dashboard. It reads and changes state only
+//! through [`crate::store`] and the live configuration. Every answer, whatever route or error
+//! made it, carries the security and no-caching headers of [`headers`].
 
 pub mod auth;
+pub mod headers;
 pub mod login;
 pub mod pages;
+pub mod trace;
 
 use std::sync::Arc;
 
@@ -56,6 +59,7 @@ fn templates() -> Environment<'static> {
     let mut env = Environment::new();
     for (name, text) in [
         ("base.html", include_str!("../../templates/admin/base.html")),
+        ("bar.html", include_str!("../../templates/admin/bar.html")),
         ("login.html", include_str!("../../templates/admin/login.html")),
         ("dashboard.html", include_str!("../../templates/admin/dashboard.html")),
         ("queues.html", include_str!("../../templates/admin/queues.html")),
@@ -69,6 +73,9 @@ fn templates() -> Environment<'static> {
 }
 
 /// The console's routes. Serve with `into_make_service_with_connect_info::<SocketAddr>()`.
+///
+/// The [`headers::hygiene`] layer wraps the whole router, so its headers reach every answer:
+/// pages, redirects, extractor rejections, `404` (fallback) and `405`.
 pub fn router(state: AdminState) -> Router {
     Router::new()
         .route("/", get(pages::dashboard))
@@ -77,11 +84,13 @@ pub fn router(state: AdminState) -> Router {
         .route("/queues", get(pages::queues))
         .route("/queues/{name}", post(pages::save_queue))
         .route("/tuning", get(pages::tuning))
-        .route("/trace", get(pages::trace))
+        .route("/trace", get(trace::trace).post(trace::trace_by_code))
         .route("/jobs", get(pages::jobs))
         .route("/jobs/{id}/cancel", post(pages::cancel_job))
         .route("/healthz", get(|| async { "ok\n" }))
+        .route(headers::STYLESHEET_PATH, get(headers::stylesheet))
         .with_state(state)
+        .layer(axum::middleware::map_response(headers::hygiene))
 }
 
 /// Serves the console until `shutdown`.

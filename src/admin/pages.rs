@@ -13,8 +13,8 @@ use serde::Deserialize;
 use super::AdminState;
 use super::auth::Admin;
 use crate::config::QueueOverride;
+use crate::store::StoreError;
 use crate::store::admin::TraceFilter;
-use crate::store::{ReleaseCode, StoreError};
 
 /// Renders `name` with `ctx`, plus the logged-in user and CSRF token.
 pub(super) fn render(state: &AdminState, name: &str, admin: Option<&Admin>, status: StatusCode, ctx: Value) -> Response {
@@ -283,102 +283,6 @@ pub async fn tuning(State(state): State<AdminState>, admin: Admin, Query(q): Que
             current_tag => queue.spam_tag_score, current_reject => queue.spam_reject_score,
             total => scores.len(), now, whatif, bins, changes, scale,
         },
-    )
-}
-
-// ---- trace -------------------------------------------------------------------------------
-
-#[derive(Deserialize, Default)]
-pub struct TraceQuery {
-    #[serde(default)]
-    sender: String,
-    #[serde(default)]
-    message_id: String,
-    #[serde(default)]
-    queue: String,
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    date: String,
-}
-
-const TRACE_LIMIT: i64 = 50;
-
-pub async fn trace(State(state): State<AdminState>, admin: Admin, Query(q): Query<TraceQuery>) -> Response {
-    let searched = !(q.sender.is_empty() && q.message_id.is_empty() && q.queue.is_empty() && q.code.is_empty() && q.date.is_empty());
-    let mut filter = TraceFilter {
-        sender: q.sender.trim().to_owned(),
-        message_id: q.message_id.trim().to_owned(),
-        queue: q.queue.trim().to_owned(),
-        limit: TRACE_LIMIT,
-        ..TraceFilter::default()
-    };
-    if !q.code.trim().is_empty() {
-        match ReleaseCode::parse(&q.code) {
-            Some(code) => filter.code_hash = Some(state.store.code_hash_of(&code)),
-            None => {
-                return trace_page(
-                    &state,
-                    &admin,
-                    &q,
-                    StatusCode::BAD_REQUEST,
-                    Some("A release code is 4 to 18 digits.".into()),
-                    Vec::new(),
-                    searched,
-                )
-                .await;
-            }
-        }
-    }
-    if !q.date.trim().is_empty() {
-        match q.date.trim().parse::<jiff::civil::Date>().ok().and_then(|d| d.in_tz("UTC").ok()) {
-            Some(day) => {
-                filter.since = Some(day.timestamp().as_second());
-                filter.until = Some(day.timestamp().as_second() + 86_400);
-            }
-            None => {
-                return trace_page(
-                    &state,
-                    &admin,
-                    &q,
-                    StatusCode::BAD_REQUEST,
-                    Some("The date must look like 2026-11-25.".into()),
-                    Vec::new(),
-                    searched,
-                )
-                .await;
-            }
-        }
-    }
-    match state.store.search_traces(&filter).await {
-        Ok(traces) => trace_page(&state, &admin, &q, StatusCode::OK, None, traces, searched).await,
-        Err(e) => unavailable(&e),
-    }
-}
-
-async fn trace_page(
-    state: &AdminState,
-    admin: &Admin,
-    q: &TraceQuery,
-    status: StatusCode,
-    error: Option<String>,
-    traces: Vec<crate::store::trace::Trace>,
-    searched: bool,
-) -> Response {
-    let mut shown = Vec::new();
-    for t in traces {
-        let replies = state.store.reply_attempts(&t.id).await.unwrap_or_default();
-        shown.push(context! {
-            received => fmt_time(t.received_at), replies => Value::from(minijinja::value::Serde(&replies)), ..Value::from(minijinja::value::Serde(&t))
-        });
-    }
-    let f = context! { sender => &q.sender, message_id => &q.message_id, queue => &q.queue, date => &q.date };
-    render(
-        state,
-        "trace.html",
-        Some(admin),
-        status,
-        context! { title => "Message trace", f, traces => shown, searched, error, limit => TRACE_LIMIT },
     )
 }
 

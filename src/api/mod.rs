@@ -65,6 +65,12 @@ pub fn router(state: ApiState) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+        // Every answer (JSON, sealed bytes, errors): never MIME-sniffed, never cached.
+        .layer(axum::middleware::map_response(|mut response: Response| async move {
+            response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
+            response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+            response
+        }))
 }
 
 /// Prometheus metrics (no authentication, like `/healthz`: counts only, no names or codes).

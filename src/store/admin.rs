@@ -79,17 +79,25 @@ impl Store {
         }
     }
 
-    /// Replaces an account's password (and clears its lock-out).
+    /// Replaces an account's password, clears its lock-out and ends every session of the
+    /// account, in one transaction: whoever was logged in with the old password (or a stolen
+    /// cookie) is logged out by the change.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown name.
     pub async fn set_admin_password(&self, name: &str, password_hash: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("UPDATE admin_users SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE name = $2")
             .bind(password_hash)
             .bind(name)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM admin_sessions WHERE user_name = $1").bind(name).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// # Errors

@@ -1,27 +1,24 @@
 // Drives the admin console in Debian's headless Chromium (playwright-core) for tests/admin.rs:
 // log in, read the what-if counts for proposed spam lines, move the queue's lines in the queue
-// form, and take a screenshot of every page. Prints one JSON line with what it read.
+// form, and take a screenshot of every page; every page runs under the console's
+// Content-Security-Policy, and any violation Chromium reports is counted. Prints one JSON line
+// with what it read.
 //
 // Environment: ADMIN_URL, ADMIN_USER, ADMIN_PASSWORD, QUEUE, NEW_TAG, NEW_REJECT, SENDER,
 // SHOTS_DIR, CHROMIUM (default /usr/bin/chromium).
-import { chromium } from "playwright-core";
+import { env, launch, watchCsp } from "./lib.mjs";
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is not set`);
-  return v;
-};
 const url = env("ADMIN_URL");
 const shots = env("SHOTS_DIR");
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-});
+const browser = await launch();
 const result = {};
+const violations = [];
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  watchCsp(page, violations);
   await page.goto(`${url}/login`);
+  // The stylesheet is the console's own file (no inline style under the CSP): applied?
+  result.styled = await page.evaluate(() => getComputedStyle(document.body).fontFamily.includes("system-ui"));
   await page.screenshot({ path: `${shots}/login.png`, fullPage: true });
   await page.fill("input[name=user]", env("ADMIN_USER"));
   await page.fill("input[name=password]", env("ADMIN_PASSWORD"));
@@ -52,7 +49,12 @@ try {
   await page.goto(`${url}/jobs`);
   await page.screenshot({ path: `${shots}/jobs.png`, fullPage: true });
   result.jobs = await page.locator("#jobs tr").count() - 1;
+  // The dashboard's bars are inline SVG (no style attribute): the hour with both mails is drawn.
+  await page.goto(`${url}/`);
+  result.widest_bar = await page.evaluate(() =>
+    Math.max(0, ...[...document.querySelectorAll("#per-hour svg.bar")].map((b) => b.getBoundingClientRect().width)));
 } finally {
   await browser.close();
 }
+result.csp_violations = violations;
 console.log(JSON.stringify(result));

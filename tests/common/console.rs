@@ -28,12 +28,23 @@ impl Browser {
     }
 
     pub fn get(&mut self, path: &str) -> (u16, String) {
-        let resp = self.http.get(format!("{}{path}", self.url)).header("cookie", self.cookie_header()).send().unwrap();
-        self.keep(&resp);
-        (resp.status().as_u16(), resp.text().unwrap())
+        let (status, _, body) = self.get_with_headers(path);
+        (status, body)
     }
 
     pub fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let (status, _, body) = self.post_with_headers(path, form);
+        (status, body)
+    }
+
+    /// A GET that also returns the answer's headers.
+    pub fn get_with_headers(&mut self, path: &str) -> (u16, reqwest::header::HeaderMap, String) {
+        let resp = self.http.get(format!("{}{path}", self.url)).header("cookie", self.cookie_header()).send().unwrap();
+        self.answer(resp)
+    }
+
+    /// A form POST that also returns the answer's headers.
+    pub fn post_with_headers(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, String) {
         let body = form.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
         let resp = self
             .http
@@ -43,8 +54,13 @@ impl Browser {
             .body(body)
             .send()
             .unwrap();
+        self.answer(resp)
+    }
+
+    fn answer(&mut self, resp: reqwest::blocking::Response) -> (u16, reqwest::header::HeaderMap, String) {
         self.keep(&resp);
-        (resp.status().as_u16(), resp.text().unwrap())
+        let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+        (status, headers, resp.text().unwrap())
     }
 
     /// The value of the first hidden `csrf` field on a page.
@@ -68,8 +84,17 @@ pub fn urlencode(s: &str) -> String {
 
 /// `printgate admin-user add NAME` with the password on standard input.
 pub fn add_admin(server: &super::Server, name: &str, password: &str) {
+    admin_user(server, "add", name, password);
+}
+
+/// `printgate admin-user set-password NAME` with the password on standard input.
+pub fn set_admin_password(server: &super::Server, name: &str, password: &str) {
+    admin_user(server, "set-password", name, password);
+}
+
+fn admin_user(server: &super::Server, command: &str, name: &str, password: &str) {
     let mut child = std::process::Command::new(super::BIN)
-        .args(["admin-user", "add", name, "--config", server.config.to_str().unwrap()])
+        .args(["admin-user", command, name, "--config", server.config.to_str().unwrap()])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -77,5 +102,5 @@ pub fn add_admin(server: &super::Server, name: &str, password: &str) {
         .unwrap();
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), format!("{password}\n").as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "admin-user add: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "admin-user {command}: {}", String::from_utf8_lossy(&out.stderr));
 }
