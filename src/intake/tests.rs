@@ -82,3 +82,34 @@ fn a_broken_nested_multipart_is_an_error_not_a_panic() {
     let result = std::panic::catch_unwind(|| Submission::parse(&raw).map(|s| s.documents.len()));
     assert!(result.is_ok(), "intake panicked");
 }
+
+/// A `winmail.dat` names its files by their long names, not the 8.3 titles.
+#[test]
+fn tnef_attachments_carry_their_long_names() {
+    use base64::Engine;
+    fn attribute(id: u32, data: &[u8]) -> Vec<u8> {
+        let mut r = vec![2];
+        r.extend(id.to_le_bytes());
+        r.extend((data.len() as u32).to_le_bytes());
+        r.extend(data);
+        r.extend(((data.iter().map(|b| u32::from(*b)).sum::<u32>() % 65536) as u16).to_le_bytes());
+        r
+    }
+    let long: Vec<u8> = "Protokoll Prüfung.pdf".encode_utf16().chain([0]).flat_map(u16::to_le_bytes).collect();
+    let mut props = 1u32.to_le_bytes().to_vec();
+    props.extend(0x001Fu16.to_le_bytes());
+    props.extend(0x3707u16.to_le_bytes());
+    props.extend(1u32.to_le_bytes());
+    props.extend((long.len() as u32).to_le_bytes());
+    props.extend(&long);
+    props.resize(props.len().next_multiple_of(4), 0);
+    let mut tnef = vec![0x78, 0x9F, 0x3E, 0x22, 0x01, 0x00];
+    tnef.extend(attribute(0x0006_9002, &[0; 14]));
+    tnef.extend(attribute(0x0001_8010, b"Protok~1.pdf\0"));
+    tnef.extend(attribute(0x0006_800F, b"%PDF-1.4\n1 0 obj\n"));
+    tnef.extend(attribute(0x0006_9005, &props));
+    let body = base64::engine::general_purpose::STANDARD.encode(&tnef);
+    let raw = mime(&attachment("filename=\"winmail.dat\"", "application/ms-tnef", &body));
+    let s = Submission::parse(&raw).unwrap();
+    assert_eq!((s.documents[1].name.as_str(), s.documents[1].detected), ("Protokoll Prüfung.pdf", DocumentType::Pdf));
+}
