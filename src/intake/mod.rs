@@ -4,6 +4,7 @@
 //! reject decision: it reports what it found, and [`crate::screen`] decides.
 
 pub mod detect;
+mod names;
 pub mod options;
 pub mod tnef;
 pub mod uuencode;
@@ -171,7 +172,7 @@ fn collect(message: &mail_parser::Message<'_>, out: &mut Vec<Document>, seen: &m
             continue;
         }
         let declared_type = declared(part);
-        let name = part.attachment_name().map_or_else(|| fallback_name(out.len()), sanitize_name);
+        let name = names::attachment_name(&message.raw_message, part).map_or_else(|| fallback_name(out.len()), |n| sanitize_name(&n));
         let bytes = part.contents();
         let detection = detect::classify(bytes, &declared_type, &name);
         if detection.kind == DocumentType::Tnef {

@@ -83,6 +83,31 @@ fn a_broken_nested_multipart_is_an_error_not_a_panic() {
     assert!(result.is_ok(), "intake panicked");
 }
 
+/// Outlook and Thunderbird split long names into adjacent encoded-words inside the quotes.
+#[test]
+fn adjacent_encoded_words_in_a_quoted_name_join_without_a_space() {
+    use base64::Engine;
+    let pdf = base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.4\n1 0 obj\n");
+    let cases = [
+        ("filename=\"=?UTF-8?Q?Zo=C3=AB.p?= =?UTF-8?Q?df?=\"", "Zoë.pdf"),
+        ("filename=\"=?UTF-8?B?Wm/Dqy5w?= =?UTF-8?B?ZGY=?=\"", "Zoë.pdf"),
+        ("filename=\"=?UTF-8?Q?Zo=C3=AB_M=C3=BCller_Proto?=\r\n =?UTF-8?Q?koll.pdf?=\"", "Zoë Müller Protokoll.pdf"),
+        ("filename=\"=?UTF-8?Q?Zo=C3=AB?= notes.pdf\"", "Zoë notes.pdf"),
+        ("filename=\"Notes =?UTF-8?B?ZsO8cg==?= Zoe.pdf\"", "Notes für Zoe.pdf"),
+    ];
+    for (header, expected) in cases {
+        let raw = mime(&attachment(header, "application/pdf", &pdf));
+        let s = Submission::parse(&raw).unwrap();
+        assert_eq!(s.documents[1].name, expected, "{header}");
+    }
+    // The same in Content-Type's `name` (no Content-Disposition name).
+    let raw = mime(&format!(
+        "--b1\r\nContent-Type: application/pdf; name=\"=?UTF-8?Q?Zo=C3=AB.p?= =?UTF-8?Q?df?=\"\r\n\
+         Content-Disposition: attachment\r\nContent-Transfer-Encoding: base64\r\n\r\n{pdf}\r\n"
+    ));
+    assert_eq!(Submission::parse(&raw).unwrap().documents[1].name, "Zoë.pdf");
+}
+
 /// A `winmail.dat` names its files by their long names, not the 8.3 titles.
 #[test]
 fn tnef_attachments_carry_their_long_names() {
