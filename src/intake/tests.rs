@@ -83,6 +83,58 @@ fn a_broken_nested_multipart_is_an_error_not_a_panic() {
     assert!(result.is_ok(), "intake panicked");
 }
 
+fn b64_lines(bytes: &[u8]) -> String {
+    use base64::Engine;
+    let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+    text.as_bytes().chunks(76).map(|l| format!("{}\r\n", String::from_utf8_lossy(l))).collect()
+}
+
+fn pages(pdf: &[u8]) -> usize {
+    lopdf::Document::load_mem(pdf).map(|d| d.get_pages().len()).unwrap_or(0)
+}
+
+/// The closing `--b1--` is missing (the sender's program stopped short): the last part is
+/// still the whole file, not the raw base64 text or a part of it.
+#[test]
+fn a_missing_closing_boundary_keeps_the_whole_last_part() {
+    let pdf = crate::convert::sample::sample_pdf("two pages", 2);
+    assert_eq!(pages(&pdf), 2);
+    let head = "From: a@b.example\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+                --b1\r\nContent-Type: text/plain\r\n\r\nPlease print.\r\n";
+    let base64_part = format!(
+        "--b1\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"two.pdf\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}",
+        b64_lines(&pdf)
+    );
+    let mut binary_part = b"--b1\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"two.pdf\"\r\n\
+                            Content-Transfer-Encoding: binary\r\n\r\n"
+        .to_vec();
+    binary_part.extend_from_slice(&pdf);
+    binary_part.extend_from_slice(b"\r\n");
+    let qp_text = "caf=C3=A9 au lait=\r\n, soft break\r\n";
+    let qp_part = format!(
+        "--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Disposition: attachment; filename=\"menu.txt\"\r\n\
+         Content-Transfer-Encoding: quoted-printable\r\n\r\n{qp_text}"
+    );
+    for (label, tail, expected) in [
+        ("base64", base64_part.clone().into_bytes(), pdf.clone()),
+        ("base64 with trailing blank lines", format!("{base64_part}\r\n\r\n  \r\n").into_bytes(), pdf.clone()),
+        ("base64 without a final line break", base64_part.trim_end().as_bytes().to_vec(), pdf.clone()),
+        ("binary", binary_part, pdf.clone()),
+        ("quoted-printable", qp_part.into_bytes(), "café au lait, soft break".as_bytes().to_vec()),
+    ] {
+        let mut raw = head.as_bytes().to_vec();
+        raw.extend_from_slice(&tail);
+        let s = Submission::parse(&raw).unwrap();
+        let attached: Vec<&Document> = s.documents.iter().filter(|d| d.role == Role::Attachment).collect();
+        assert_eq!(attached.len(), 1, "{label}: {:?}", s.describe_contents());
+        assert!(attached[0].bytes == expected, "{label}: {} bytes, expected {}", attached[0].bytes.len(), expected.len());
+        if expected == pdf {
+            assert_eq!((attached[0].detected, pages(&attached[0].bytes)), (DocumentType::Pdf, 2), "{label}");
+        }
+    }
+}
+
 /// Outlook and Thunderbird split long names into adjacent encoded-words inside the quotes.
 #[test]
 fn adjacent_encoded_words_in_a_quoted_name_join_without_a_space() {
