@@ -785,6 +785,86 @@ fn build(c: &mut Corpus) -> anyhow::Result<()> {
             html("<div dir=\"ltr\">Hello, I will send the file tomorrow.</div>"),
         ]))
     });
+
+    // --- names as mail programs really write them, and a DTD in an Office file -------------------
+    let protocol = sample_pdf("Protokoll der Prüfung", 2);
+    let overview = sample_pdf("Zoë: Übersicht 2024", 1);
+    let winmail_long = tnef_with_long_names(&[
+        ("Protok~1.pdf", Some(LongName::Ansi(b"Protokoll Pr\xfcfung.pdf")), &protocol),
+        ("ZOBERS~1.PDF", Some(LongName::Unicode("Zoë Übersicht 2024.pdf")), &overview),
+    ]);
+    c.add(
+        "tnef-long-names",
+        "a winmail.dat whose attachments have 8.3 titles and long names (PR_ATTACH_LONG_FILENAME, Windows-1252 and UTF-16)",
+        Smtp::Accept,
+        &[("Protokoll Prüfung.pdf", PRINT), ("Zoë Übersicht 2024.pdf", PRINT)],
+        |m| {
+            m.mailer(OUTLOOK).subject("Protokoll").root(mixed(vec![
+                text("Protokoll anbei.\n"),
+                part(
+                    &[
+                        "Content-Type: application/ms-tnef; name=\"winmail.dat\"",
+                        "Content-Transfer-Encoding: base64",
+                        "Content-Disposition: attachment; filename=\"winmail.dat\"",
+                    ],
+                    b64(&winmail_long),
+                ),
+            ]))
+        },
+    );
+    let minutes = sample_pdf("Zoë Müller: minutes", 1);
+    let split_q = format!("{} {}", ew_q("UTF-8", "Zoë Müller ".as_bytes()), ew_q("UTF-8", b"Protokoll.pdf"));
+    let split_b = format!("{}{CRLF} {}", ew_b("UTF-8", "Zoë Müller Pro".as_bytes()), ew_b("UTF-8", b"tokoll.pdf"));
+    c.add(
+        "encoded-words-split-name",
+        "a file name split into adjacent RFC 2047 encoded-words inside quotes (Q on one line in filename, B folded in name)",
+        Smtp::Accept,
+        &[("Zoë Müller Protokoll.pdf", PRINT)],
+        |m| {
+            m.mailer(THUNDERBIRD).subject("minutes").root(mixed(vec![
+                text("minutes\n"),
+                part(
+                    &[
+                        &format!("Content-Type: application/pdf; name=\"{split_b}\""),
+                        &format!("Content-Disposition: attachment; filename=\"{split_q}\""),
+                        "Content-Transfer-Encoding: base64",
+                    ],
+                    b64(&minutes),
+                ),
+            ]))
+        },
+    );
+    let mut laughs = String::from("<!DOCTYPE lolz [<!ENTITY lol \"lol\">");
+    for level in 1..10 {
+        let below = if level == 1 { "lol".to_owned() } else { format!("lol{}", level - 1) };
+        let _ = write!(laughs, "<!ENTITY lol{level} \"{}\">", format!("&{below};").repeat(10));
+    }
+    laughs.push_str("]>\r\n");
+    let docx_dtd = zip_of(&[
+        Entry::deflated("[Content_Types].xml", content_types(DOCX_MAIN, false).into_bytes()),
+        Entry::deflated("_rels/.rels", ROOT_RELS_WORD.as_bytes().to_vec()),
+        Entry::deflated(
+            "word/document.xml",
+            format!(
+                "{XML_DECL}{laughs}<w:document xmlns:w=\"{W_NS}\"><w:body><w:p><w:r><w:t>&lol9;</w:t></w:r></w:p></w:body></w:document>"
+            )
+            .into_bytes(),
+        ),
+    ]);
+    const DTD: &str = "refuse:malformed Office document: it contains a DTD";
+    c.add(
+        "docx-dtd",
+        "a .docx whose document.xml carries a billion-laughs DTD: refused before the 250",
+        NOTHING_PRINTABLE,
+        &[("thesis.docx", DTD)],
+        |m| {
+            m.subject("thesis").root(mixed(vec![
+                text("thesis\n"),
+                attach("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "thesis.docx", &docx_dtd),
+            ]))
+        },
+    );
+    c.last_mut().reply_contains = vec!["thesis.docx: malformed Office document: it contains a DTD".to_owned()];
     Ok(())
 }
 
@@ -1343,8 +1423,41 @@ const ATT_BODY: u32 = 0x0002_800C;
 const ATT_ATTACH_REND_DATA: u32 = 0x0006_9002;
 const ATT_ATTACH_TITLE: u32 = 0x0001_8010;
 const ATT_ATTACH_DATA: u32 = 0x0006_800F;
+const ATT_ATTACHMENT: u32 = 0x0006_9005;
+
+/// `PR_ATTACH_LONG_FILENAME` as Outlook writes it in `attAttachment`: 8-bit (Windows-1252) or UTF-16LE.
+enum LongName<'a> {
+    Ansi(&'a [u8]),
+    Unicode(&'a str),
+}
 
 fn tnef(attachments: &[(&str, &[u8])]) -> Vec<u8> {
+    let plain: Vec<(&str, Option<LongName>, &[u8])> = attachments.iter().map(|(n, d)| (*n, None, *d)).collect();
+    tnef_with_long_names(&plain)
+}
+
+/// The attachment's MAPI properties ([MS-OXTNEF] 2.1.3.4): PR_ATTACH_METHOD (by value) and the
+/// long file name, each value counted and padded to 4 bytes.
+fn attachment_props(long: &LongName) -> Vec<u8> {
+    let (kind, mut value): (u16, Vec<u8>) = match long {
+        LongName::Ansi(bytes) => (0x001E, bytes.to_vec()),
+        LongName::Unicode(text) => (0x001F, text.encode_utf16().flat_map(u16::to_le_bytes).collect()),
+    };
+    value.extend(if kind == 0x001F { &[0u8, 0][..] } else { &[0u8][..] });
+    let mut p = 2u32.to_le_bytes().to_vec();
+    p.extend(0x0003u16.to_le_bytes());
+    p.extend(0x3705u16.to_le_bytes());
+    p.extend(1u32.to_le_bytes());
+    p.extend(kind.to_le_bytes());
+    p.extend(0x3707u16.to_le_bytes());
+    p.extend(1u32.to_le_bytes());
+    p.extend((value.len() as u32).to_le_bytes());
+    p.extend(&value);
+    p.resize(p.len().next_multiple_of(4), 0);
+    p
+}
+
+fn tnef_with_long_names(attachments: &[(&str, Option<LongName>, &[u8])]) -> Vec<u8> {
     fn attribute(out: &mut Vec<u8>, level: u8, id: u32, data: &[u8]) {
         out.push(level);
         out.extend(id.to_le_bytes());
@@ -1360,7 +1473,7 @@ fn tnef(attachments: &[(&str, &[u8])]) -> Vec<u8> {
     attribute(&mut out, LVL_MESSAGE, ATT_OEM_CODEPAGE, &[0xE4, 0x04, 0, 0, 0, 0, 0, 0]); // 1252
     attribute(&mut out, LVL_MESSAGE, ATT_MESSAGE_CLASS, b"IPM.Microsoft Mail.Note\0");
     attribute(&mut out, LVL_MESSAGE, ATT_BODY, b"Please print the attached files.\r\n\0");
-    for (name, data) in attachments {
+    for (name, long, data) in attachments {
         // atyp = file, position unknown, rendering size unknown, no flags
         let mut rend = Vec::new();
         rend.extend(1u16.to_le_bytes());
@@ -1373,6 +1486,9 @@ fn tnef(attachments: &[(&str, &[u8])]) -> Vec<u8> {
         title.push(0);
         attribute(&mut out, LVL_ATTACHMENT, ATT_ATTACH_TITLE, &title);
         attribute(&mut out, LVL_ATTACHMENT, ATT_ATTACH_DATA, data);
+        if let Some(long) = long {
+            attribute(&mut out, LVL_ATTACHMENT, ATT_ATTACHMENT, &attachment_props(long));
+        }
     }
     out
 }

@@ -216,7 +216,7 @@ fn subject_and_plus_address_options_reach_the_job_and_the_reply() {
     let pdf = write(work.path(), "essay.pdf", &printgate::convert::sample::sample_pdf("options", 3));
     let out = Command::new("swaks")
         .args(["--server", &format!("127.0.0.1:{}", server.smtp_port), "--to", "bw+duplex@print.example.org"])
-        .args(["--from", "patron@example.com", "--header", "Subject: essay copies=2 pages=1-2"])
+        .args(["--from", "patron@example.com", "--header", "Subject: essay [2 copies, pages=1-2]"])
         .arg("--attach")
         .arg(&pdf)
         .output()

@@ -6,6 +6,7 @@
 //! printable type (macros, a password, a decompression bomb).
 
 mod containers;
+mod xml;
 
 pub use crate::doctype::DocumentType;
 pub use containers::{MAX_ZIP_ENTRIES, MAX_ZIP_UNPACKED};
@@ -18,6 +19,9 @@ pub enum Hazard {
     /// A PDF whose permissions forbid printing.
     PrintingForbidden,
     Bomb,
+    /// An Office document whose XML carries a DTD (`<!DOCTYPE`): forbidden in OOXML, and the
+    /// shape of entity bombs ("billion laughs") aimed at the converter.
+    Dtd,
 }
 
 /// What [`classify`] found.
@@ -140,6 +144,7 @@ pub fn refusal_reason(detection: Detection, allowed: &[DocumentType]) -> Option<
         Some(Hazard::Encrypted) => return Some("password protected: remove the password and send it again".into()),
         Some(Hazard::PrintingForbidden) => return Some("the PDF's permissions do not allow printing".into()),
         Some(Hazard::Bomb) => return Some("the file unpacks to too much data".into()),
+        Some(Hazard::Dtd) => return Some("malformed Office document: it contains a DTD".into()),
         None => {}
     }
     if !allowed.contains(&detection.kind) {

@@ -4,8 +4,10 @@
 //! reject decision: it reports what it found, and [`crate::screen`] decides.
 
 pub mod detect;
+mod names;
 pub mod options;
 pub mod tnef;
+mod unclosed;
 pub mod uuencode;
 
 use std::collections::HashSet;
@@ -175,8 +177,9 @@ fn collect(message: &mail_parser::Message<'_>, out: &mut Vec<Document>, seen: &m
             continue;
         }
         let declared_type = declared(part);
-        let name = part.attachment_name().map_or_else(|| fallback_name(out.len()), sanitize_name);
-        let bytes = part.contents();
+        let name = names::attachment_name(&message.raw_message, part).map_or_else(|| fallback_name(out.len()), |n| sanitize_name(&n));
+        let recovered = unclosed::recover(&message.raw_message, part);
+        let bytes = recovered.as_deref().unwrap_or_else(|| part.contents());
         let detection = detect::classify(bytes, &declared_type, &name);
         if detection.kind == DocumentType::Tnef {
             let inner = tnef::attachments(bytes);
@@ -187,7 +190,7 @@ fn collect(message: &mail_parser::Message<'_>, out: &mut Vec<Document>, seen: &m
                 continue;
             }
         }
-        let role = image_role(part, detection.kind, &html);
+        let role = image_role(part, detection.kind, bytes.len(), &html);
         push_file(out, seen, name, bytes.to_vec(), declared_type, role);
     }
     for part in message.text_bodies() {
@@ -200,7 +203,7 @@ fn collect(message: &mail_parser::Message<'_>, out: &mut Vec<Document>, seen: &m
 }
 
 /// Images shown by the HTML body, and small images beside the text, are decoration.
-fn image_role(part: &MessagePart<'_>, kind: DocumentType, html: &str) -> Role {
+fn image_role(part: &MessagePart<'_>, kind: DocumentType, size: usize, html: &str) -> Role {
     if !kind.is_image() {
         return Role::Attachment;
     }
@@ -214,7 +217,7 @@ fn image_role(part: &MessagePart<'_>, kind: DocumentType, html: &str) -> Role {
             return Role::SignatureImage;
         }
     }
-    if !attached && part.contents().len() < DECORATION_BYTES {
+    if !attached && size < DECORATION_BYTES {
         return Role::SignatureImage;
     }
     Role::Attachment

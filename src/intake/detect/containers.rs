@@ -4,7 +4,7 @@
 
 use std::io::{Cursor, Read};
 
-use super::{Detection, DocumentType as T, Hazard, find};
+use super::{Detection, DocumentType as T, Hazard, find, xml};
 
 /// More entries than any real document has; a ZIP with more is treated as a bomb.
 pub const MAX_ZIP_ENTRIES: usize = 10_000;
@@ -64,11 +64,27 @@ pub fn zip(bytes: &[u8]) -> Detection {
         return Detection { kind, hazard: Some(Hazard::Bomb) };
     }
     let hazard = match kind {
-        T::Docx | T::Xlsx | T::Pptx => ooxml_hazard(&names, &read_small(&mut archive, "[Content_Types].xml")),
-        T::Odt | T::Ods | T::Odp => odf_hazard(&names, &read_small(&mut archive, "META-INF/manifest.xml")),
+        T::Docx | T::Xlsx | T::Pptx => ooxml_hazard(&names, &read_small(&mut archive, "[Content_Types].xml"))
+            .or_else(|| has_dtd(&mut archive, |_| true).then_some(Hazard::Dtd)),
+        T::Odt | T::Ods | T::Odp => odf_hazard(&names, &read_small(&mut archive, "META-INF/manifest.xml"))
+            .or_else(|| has_dtd(&mut archive, |d| d.internal_subset).then_some(Hazard::Dtd)),
         _ => None,
     };
     Detection { kind, hazard }
+}
+
+/// Does any part carry a DTD that `refused` refuses? OOXML forbids DTDs outright (ECMA-376
+/// Part 2, OPC); ODF files from OpenOffice 1.x-3.x name an external DTD in their manifest
+/// (harmless: it is never fetched), so there only an internal subset (where entities are
+/// declared) refuses. Every entry is looked at whatever its name (a part's name need not end
+/// in `.xml`), but only up to its root element and within its declared size, which the bomb
+/// limits have already bounded.
+fn has_dtd(archive: &mut zip::ZipArchive<Cursor<&[u8]>>, refused: impl Fn(xml::Doctype) -> bool) -> bool {
+    (0..archive.len()).any(|i| {
+        let Ok(entry) = archive.by_index(i) else { return false };
+        let size = entry.size();
+        xml::doctype(entry.take(size)).is_some_and(&refused)
+    })
 }
 
 fn ooxml_kind(names: &[String]) -> T {

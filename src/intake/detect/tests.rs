@@ -120,3 +120,79 @@ fn refusal_reasons_name_the_rule() {
     assert_eq!(DocumentType::from_config_name("images").unwrap().len(), 8);
     assert!(DocumentType::from_config_name("exe").is_none());
 }
+
+const DTD_REASON: &str = "malformed Office document: it contains a DTD";
+
+/// The billion-laughs shape: nine levels of entities that each repeat the one below ten times.
+fn billion_laughs(root: &str) -> String {
+    let mut dtd = String::from("<!DOCTYPE lolz [\n  <!ENTITY lol \"lol\">\n");
+    for level in 1..10 {
+        let below = if level == 1 { "lol".to_owned() } else { format!("lol{}", level - 1) };
+        dtd.push_str(&format!("  <!ENTITY lol{level} \"{}\">\n", format!("&{below};").repeat(10)));
+    }
+    dtd.push_str("]>\n");
+    format!("{dtd}<{root}>&lol9;</{root}>")
+}
+
+fn utf16(text: &str, little_endian: bool, bom: bool) -> Vec<u8> {
+    let mut out = if bom { if little_endian { vec![0xFF, 0xFE] } else { vec![0xFE, 0xFF] } } else { Vec::new() };
+    for unit in text.encode_utf16() {
+        out.extend(if little_endian { unit.to_le_bytes() } else { unit.to_be_bytes() });
+    }
+    out
+}
+
+fn office_refusal(entries: &[(&str, &[u8])], name: &str) -> Option<String> {
+    let office = DocumentType::from_config_name("office").unwrap();
+    refusal_reason(classify(&zip_of(entries), "", name), &office)
+}
+
+#[test]
+fn ooxml_with_a_dtd_in_any_xml_part_is_refused_as_malformed() {
+    const DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\r\n";
+    let laughs = billion_laughs("w:document");
+    let lower = format!(
+        "{DECL}<!-- generated --><?mso-application progid=\"Word.Document\"?>\n<!doctype w:document SYSTEM \"x.dtd\"><w:document/>"
+    );
+    let bom = format!("\u{feff}{DECL}{laughs}");
+    let documents: Vec<(&str, Vec<u8>)> = vec![
+        ("billion laughs after the XML declaration", format!("{DECL}{laughs}").into_bytes()),
+        ("lower case, external, after a comment and a PI", lower.into_bytes()),
+        ("UTF-8 BOM", bom.into_bytes()),
+        ("UTF-16LE with BOM", utf16(&format!("<?xml version=\"1.0\" encoding=\"UTF-16\"?>{laughs}"), true, true)),
+        ("UTF-16BE without BOM", utf16(&format!("<?xml version=\"1.0\" encoding=\"UTF-16\"?>{laughs}"), false, false)),
+    ];
+    for (label, document) in &documents {
+        let entries: [(&str, &[u8]); 2] = [("[Content_Types].xml", b"<Types/>"), ("word/document.xml", document)];
+        assert_eq!(office_refusal(&entries, "thesis.docx").as_deref(), Some(DTD_REASON), "{label}");
+    }
+    let dtd = format!("{DECL}{}", billion_laughs("Types"));
+    let in_content_types: [(&str, &[u8]); 2] = [("[Content_Types].xml", dtd.as_bytes()), ("xl/workbook.xml", b"<workbook/>")];
+    assert_eq!(office_refusal(&in_content_types, "budget.xlsx").as_deref(), Some(DTD_REASON));
+    let rels = format!("{DECL}{}", billion_laughs("Relationships"));
+    let in_rels: [(&str, &[u8]); 3] =
+        [("[Content_Types].xml", b"<Types/>"), ("_rels/.rels", rels.as_bytes()), ("ppt/presentation.xml", b"<p/>")];
+    assert_eq!(office_refusal(&in_rels, "talk.pptx").as_deref(), Some(DTD_REASON));
+    // A part need not be named .xml: the content types can map any name to XML.
+    let odd_name: [(&str, &[u8]); 2] = [("[Content_Types].xml", b"<Types/>"), ("word/document.part", dtd.as_bytes())];
+    assert_eq!(office_refusal(&odd_name, "thesis.docx").as_deref(), Some(DTD_REASON));
+}
+
+#[test]
+fn doctype_text_after_the_root_element_or_in_binary_parts_is_not_a_dtd() {
+    let text = b"<?xml version=\"1.0\"?>\n<w:document><w:t>&lt;!DOCTYPE html&gt;</w:t><!-- <!DOCTYPE x [ ]> --></w:document>";
+    let image = b"\x89PNG\r\n\x1a\n<!DOCTYPE x [<!ENTITY a \"b\">]>";
+    let entries: [(&str, &[u8]); 3] = [("[Content_Types].xml", b"<Types/>"), ("word/document.xml", text), ("word/media/image1.png", image)];
+    assert_eq!(classify(&zip_of(&entries), "", "a.docx"), Detection { kind: DocumentType::Docx, hazard: None });
+}
+
+#[test]
+fn odf_refuses_an_internal_dtd_subset_but_keeps_old_openoffice_manifests() {
+    let mimetype = ("mimetype", &b"application/vnd.oasis.opendocument.text"[..]);
+    let old_manifest = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE manifest:manifest PUBLIC \"-//OpenOffice.org//DTD Manifest 1.0//EN\" \"Manifest.dtd\">\n<manifest:manifest/>";
+    let clean = [mimetype, ("META-INF/manifest.xml", old_manifest), ("content.xml", b"<office:document-content/>")];
+    assert_eq!(office_refusal(&clean, "minutes.odt"), None);
+    let laughs = format!("<?xml version=\"1.0\"?>{}", billion_laughs("office:document-content"));
+    let bomb = [mimetype, ("content.xml", laughs.as_bytes())];
+    assert_eq!(office_refusal(&bomb, "minutes.odt").as_deref(), Some(DTD_REASON));
+}
