@@ -250,7 +250,7 @@ fn poll_with_limit_zero_lists_no_job() {
     let tmp = tempfile::tempdir().unwrap();
     let relay = Relay::start(&tmp.path().join("relay"));
     let server = Server::start_full(&scanners, relay.port, "", "[auth]\nresolver = \"static\"\n");
-    let token = server.station_token();
+    let token = server.station_token_scoped("poll");
     mail_for_code(&server, &relay, 0, "bw@print.example.org", &[&fixture("simple.pdf"), &fixture("colour.pdf")]);
     assert_eq!(job_count(&server), 2);
     let client = reqwest::blocking::Client::new();

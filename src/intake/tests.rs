@@ -97,7 +97,8 @@ fn pages(pdf: &[u8]) -> usize {
 /// still the whole file, not the raw base64 text or a part of it.
 #[test]
 fn a_missing_closing_boundary_keeps_the_whole_last_part() {
-    let pdf = crate::convert::sample::sample_pdf("two pages", 2);
+    // A committed fixture, not convert's sample maker: intake must not import a later stage.
+    let pdf = include_bytes!("../../tests/fixtures/convert/colour.pdf").to_vec();
     assert_eq!(pages(&pdf), 2);
     let head = "From: a@b.example\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
                 --b1\r\nContent-Type: text/plain\r\n\r\nPlease print.\r\n";
