@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -27,13 +27,24 @@ fn shared_store(config: String, dir: &Path, db: &PgDatabase, blobs: &str, shared
     }
 }
 
-#[test]
-fn mail_to_node_a_is_released_through_node_b_and_replied_to_once() {
-    let work = tempfile::tempdir().unwrap();
-    let relay = Relay::start(&work.path().join("relay"));
+/// Two nodes sharing one PostgreSQL database and one S3 bucket (B seals with A's site key),
+/// replying through one relay.
+struct TwoNodes {
+    a: Server,
+    b: Server,
+    db: PgDatabase,
+    relay: Relay,
+    /// `s3://BUCKET/…`
+    blobs: String,
+    /// The nodes' shared directory (site keys).
+    shared: PathBuf,
+}
+
+fn two_nodes(work: &Path) -> TwoNodes {
+    let relay = Relay::start(&work.join("relay"));
     let db = PgDatabase::create();
     let blobs = common::s3_bucket();
-    let shared = work.path().join("shared");
+    let shared = work.join("shared");
     std::fs::create_dir_all(&shared).unwrap();
     let auth = "[auth]\nresolver = \"static\"\n";
     let a = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| shared_store(c, dir, &db, &blobs, &shared, None));
@@ -42,6 +53,15 @@ fn mail_to_node_a_is_released_through_node_b_and_replied_to_once() {
     let b = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| {
         shared_store(c, dir, &db, &blobs, &shared, Some(&a_public))
     });
+    TwoNodes { a, b, db, relay, blobs, shared }
+}
+
+#[test]
+fn mail_to_node_a_is_released_through_node_b_and_replied_to_once() {
+    let work = tempfile::tempdir().unwrap();
+    // Bound whole: the relay and the database live as long as the test.
+    let nodes = two_nodes(work.path());
+    let TwoNodes { a, b, relay, blobs, shared, .. } = &nodes;
 
     let marker = format!("PGNODEMARKER{}", std::process::id());
     let pdf = printgate::convert::sample::sample_pdf(&marker, 3);
@@ -69,15 +89,15 @@ fn mail_to_node_a_is_released_through_node_b_and_replied_to_once() {
     // Node B's station token and API; node A's site key (the site's stations hold it).
     let token = b.station_token();
     let out_dir = work.path().join("printed");
-    let station = release(&b, &token, &code, &[&a.key_path()], &out_dir);
+    let station = release(b, &token, &code, &[&a.key_path()], &out_dir);
     assert!(station.status.success(), "release through node B failed: {}\n{}", String::from_utf8_lossy(&station.stderr), b.log());
     assert_eq!(std::fs::read(out_dir.join("report.pdf")).unwrap(), pdf, "node B served node A's job byte for byte");
 
     // Acknowledged through B: gone for A too, and no blob is left in the shared store.
-    let again = release(&a, &token, &code, &[&a.key_path()], &work.path().join("again"));
+    let again = release(a, &token, &code, &[&a.key_path()], &work.path().join("again"));
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("unknown or expired code"), "{}", String::from_utf8_lossy(&again.stderr));
-    assert_eq!(common::tree_contains(&shared, marker.as_bytes()), None, "plaintext in the shared store");
+    assert_eq!(common::tree_contains(shared, marker.as_bytes()), None, "plaintext in the shared store");
     let listing = list_bucket();
     assert!(listing.contains("<KeyCount>0</KeyCount>"), "objects left in the bucket after the acknowledgement: {listing}");
 }
@@ -194,17 +214,8 @@ fn a_queue_setting_saved_in_node_as_console_applies_on_node_b_without_restart() 
 #[test]
 fn a_hundred_wrong_codes_at_once_on_two_nodes_check_at_most_the_limit() {
     let work = tempfile::tempdir().unwrap();
-    let relay = Relay::start(&work.path().join("relay"));
-    let db = PgDatabase::create();
-    let blobs = common::s3_bucket();
-    let shared = work.path().join("shared");
-    std::fs::create_dir_all(&shared).unwrap();
-    let auth = "[auth]\nresolver = \"static\"\n";
-    let a = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| shared_store(c, dir, &db, &blobs, &shared, None));
-    let a_public = a.key_path().with_file_name("main.pub.pem");
-    let b = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| {
-        shared_store(c, dir, &db, &blobs, &shared, Some(&a_public))
-    });
+    let nodes = two_nodes(work.path());
+    let TwoNodes { db, a, b, .. } = &nodes;
     let token = a.station_token();
     let urls = [a.api_url(), b.api_url()];
     let clients: Vec<_> = (0..100).map(|i| common::warm_clients(&urls[i % 2], 1).remove(0)).collect();
@@ -225,17 +236,8 @@ fn a_hundred_wrong_codes_at_once_on_two_nodes_check_at_most_the_limit() {
 #[test]
 fn wrong_codes_spread_over_two_nodes_meet_one_limit() {
     let work = tempfile::tempdir().unwrap();
-    let relay = Relay::start(&work.path().join("relay"));
-    let db = PgDatabase::create();
-    let blobs = common::s3_bucket();
-    let shared = work.path().join("shared");
-    std::fs::create_dir_all(&shared).unwrap();
-    let auth = "[auth]\nresolver = \"static\"\n";
-    let a = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| shared_store(c, dir, &db, &blobs, &shared, None));
-    let a_public = a.key_path().with_file_name("main.pub.pem");
-    let b = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| {
-        shared_store(c, dir, &db, &blobs, &shared, Some(&a_public))
-    });
+    let nodes = two_nodes(work.path());
+    let TwoNodes { db, a, b, .. } = &nodes;
     let token = a.station_token();
     let client = reqwest::blocking::Client::new();
     let statuses: Vec<u16> = (0..20)
