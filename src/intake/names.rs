@@ -38,11 +38,18 @@ fn raw_param(header: &str, param: &str) -> RawParam {
     for (name, value) in split_params(&unfolded).into_iter().skip(1).filter_map(|p| p.split_once('=').map(|(n, v)| (n.trim(), v))) {
         if name.eq_ignore_ascii_case(param) {
             found = RawParam::Plain(unquote(value.trim()));
-        } else if name.len() > param.len() && name[..param.len()].eq_ignore_ascii_case(param) && name[param.len()..].starts_with('*') {
+        } else if is_extended(name, param) {
             return RawParam::Extended;
         }
     }
     found
+}
+
+/// `name` is `param*` or `param*N…` (RFC 2231). Compared as bytes: a parameter name is the
+/// sender's text, and a byte index inside a multibyte character must not split a `str`.
+fn is_extended(name: &str, param: &str) -> bool {
+    let name = name.as_bytes();
+    name.get(..param.len()).is_some_and(|head| head.eq_ignore_ascii_case(param.as_bytes())) && name.get(param.len()) == Some(&b'*')
 }
 
 /// Splits at `;` outside quoted strings (the first piece is the value itself).

@@ -26,3 +26,14 @@ fn raw_parameters_are_found_quoted_folded_or_extended() {
     assert_eq!(raw_param(" application/pdf; name=\"q\\\"uote.pdf\"", "name"), RawParam::Plain("q\"uote.pdf".into()));
     assert_eq!(raw_param(" application/pdf; x=\"name=y\"", "name"), RawParam::Absent);
 }
+
+/// A parameter name is the sender's text: one with a multibyte character where `filename`
+/// or `name` ends must not split a `str` (it panicked the session before the 250).
+#[test]
+fn non_ascii_parameter_names_are_compared_safely() {
+    assert_eq!(raw_param(" attachment; filename=\"a.pdf\"; filenamé=x", "filename"), RawParam::Plain("a.pdf".into()));
+    assert_eq!(raw_param(" application/pdf; namé=x; name=\"b.pdf\"", "name"), RawParam::Plain("b.pdf".into()));
+    assert_eq!(raw_param(" application/pdf; nam\u{FFFD}=x", "name"), RawParam::Absent);
+    assert_eq!(raw_param(" application/pdf; é=x", "name"), RawParam::Absent);
+    assert_eq!(raw_param(" attachment; FILENAME*=utf-8''a.pdf", "filename"), RawParam::Extended);
+}
