@@ -18,7 +18,10 @@ CREATE TABLE throttle_attempts (
 CREATE INDEX throttle_attempts_resets_at ON throttle_attempts (resets_at);
 
 -- Lock-outs in force carry over (a counter that is full until the lock-out ends); counted
--- failures below a limit do not (they were at most one window's worth).
+-- failures below a limit do not (they were at most one window's worth). Console account
+-- lock-outs (admin_users.locked_until) do not carry over: their new key holds a hash of the name,
+-- made in code. An account locked at the moment of the upgrade is free again; the limit of
+-- its address still holds. admin_users.failed_logins and locked_until are no longer used.
 INSERT INTO throttle_attempts (key, attempts, failures, resets_at)
     SELECT key, 1000000000, 1000000000, locked_until FROM throttle_lockouts;
 DROP TABLE throttle_failures;

@@ -108,12 +108,14 @@ pub async fn login(
 /// (someone may be guessing because they hold a stolen session, or the owner is locked out
 /// and must not stay logged in elsewhere).
 async fn locked_out(state: &AdminState, user: &str, exists: bool, key: &ThrottleKey, failures: u32) {
+    // A name that is no account is not written down: people type their password there.
+    let who = if exists { user } else { "(unknown name)" };
     match key {
         ThrottleKey::Address(_) => {
-            audit(state, user, "admin_address_locked_out", &format!("{key}: {failures} failed logins; locked out")).await
+            audit(state, who, "admin_address_locked_out", &format!("{key}: {failures} failed logins; locked out")).await
         }
         _ => {
-            audit(state, user, "admin_account_locked_out", &format!("account {user}: {failures} failed logins; locked")).await;
+            audit(state, who, "admin_account_locked_out", &format!("account {who}: {failures} failed logins; locked")).await;
             if exists && let Err(e) = state.store.end_admin_sessions(user).await {
                 tracing::error!(error = %e, "cannot end the sessions of a locked-out account");
             }

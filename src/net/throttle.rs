@@ -79,6 +79,10 @@ pub struct Attempt {
     keys: Vec<ThrottleKey>,
 }
 
+/// How long a node answers a lock-out from memory before it asks the store again: a 429 costs
+/// one query per key and node in this time, and a lock-out lifted in the store (a new password)
+/// ends everywhere within it.
+const REMEMBER_SECS: i64 = 30;
 /// Remembered lock-outs above this many are pruned of ended ones.
 const PRUNE_ABOVE: usize = 10_000;
 /// Longest account name kept in a key (longer typed names are cut; they cannot exist).
@@ -101,8 +105,9 @@ pub struct Throttle {
     /// Keeps the release API's and the console's counters apart in the shared table.
     scope: &'static str,
     limits: Limits,
-    /// Lock-outs this node has seen: store key -> end (store seconds).
-    known: Mutex<HashMap<String, i64>>,
+    /// Lock-outs this node has seen: store key -> (end, when to ask the store again), in store
+    /// seconds.
+    known: Mutex<HashMap<String, (i64, i64)>>,
 }
 
 impl Throttle {
@@ -130,17 +135,24 @@ impl Throttle {
         }
     }
 
+    /// Remembers a lock-out for at most [`REMEMBER_SECS`]: after that the store is asked again,
+    /// so a lock-out lifted there (`admin-user set-password`) ends on every node within that time.
     fn remember(&self, key: String, until: i64, now: i64) {
         let mut known = self.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if known.len() > PRUNE_ABOVE {
-            known.retain(|_, u| *u > now);
+            known.retain(|_, (_, ask_again)| *ask_again > now);
         }
-        known.insert(key, until);
+        known.insert(key, (until, now + REMEMBER_SECS));
     }
 
+    /// The end of a remembered lock-out of any of `keys`, while memory may answer for the store.
     fn remembered(&self, keys: &[String], now: i64) -> Option<i64> {
         let known = self.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        keys.iter().filter_map(|k| known.get(k)).copied().filter(|u| *u > now).max()
+        keys.iter()
+            .filter_map(|k| known.get(k))
+            .filter(|(until, ask_again)| *until > now && *ask_again > now)
+            .map(|(until, _)| *until)
+            .max()
     }
 
     /// Takes a slot for one attempt on every key, or refuses: a key locked out (on any node),

@@ -78,11 +78,18 @@ pub fn classify(e: &lettre::transport::smtp::Error, needs_extension: bool) -> Se
     let answer = e.to_string();
     if e.is_permanent() {
         SendError::Permanent(answer)
-    } else if e.is_client() && needs_extension {
+    } else if e.is_client() && needs_extension && lacks_extension(&answer) {
         SendError::Permanent(format!("the relay lacks an extension this mail needs (SMTPUTF8 or 8BITMIME): {answer}"))
     } else {
         SendError::Transient(answer)
     }
+}
+
+/// lettre's own refusal to send because the relay did not offer SMTPUTF8 or 8BITMIME (its other
+/// client-side errors, such as no STARTTLS or no usable AUTH mechanism, may pass once the relay
+/// is fixed: those are retried).
+fn lacks_extension(answer: &str) -> bool {
+    answer.contains("does not support SMTPUTF8") || answer.contains("does not support 8BITMIME")
 }
 
 /// Back-off before attempt `attempts + 1`.
@@ -166,5 +173,19 @@ mod tests {
         assert_eq!(super::retry_delay(1), 60);
         assert_eq!(super::retry_delay(3), 240);
         assert_eq!(super::retry_delay(40), 3600);
+    }
+
+    /// Only lettre's "the relay lacks SMTPUTF8/8BITMIME" is final among its client-side
+    /// errors; a relay without STARTTLS or a usable AUTH mechanism may be fixed: retried.
+    #[test]
+    fn only_a_missing_extension_is_a_final_client_side_error() {
+        for (text, is_final) in [
+            ("Envelope contains non-ascii chars but server does not support SMTPUTF8", true),
+            ("Message contains non-ascii chars but server does not support 8BITMIME", true),
+            ("STARTTLS is not supported on this server", false),
+            ("No compatible authentication mechanism was found", false),
+        ] {
+            assert_eq!(super::lacks_extension(&format!("client error: {text}")), is_final, "{text}");
+        }
     }
 }

@@ -79,15 +79,15 @@ impl Store {
         }
     }
 
-    /// Replaces an account's password, clears its lock-out and ends every session of the
-    /// account, in one transaction: whoever was logged in with the old password (or a stolen
+    /// Replaces an account's password and ends every session of the account, in one
+    /// transaction (the caller lifts the account's lock-out: `clear_attempts`): whoever was logged in with the old password (or a stolen
     /// cookie) is logged out by the change.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown name.
     pub async fn set_admin_password(&self, name: &str, password_hash: &str) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("UPDATE admin_users SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE name = $2")
+        let done = sqlx::query("UPDATE admin_users SET password_hash = $1 WHERE name = $2")
             .bind(password_hash)
             .bind(name)
             .execute(&mut *tx)

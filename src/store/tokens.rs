@@ -112,13 +112,17 @@ impl Store {
         let now = self.now();
         // Read first, write only when stale: most requests then do no write at all. The
         // condition is repeated in SQL so that nodes racing on one token write once.
-        if last_used.is_none_or(|t| t <= now - LAST_USED_RESOLUTION_SECS) {
-            sqlx::query("UPDATE station_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)")
-                .bind(now)
-                .bind(&found.id)
-                .bind(now - LAST_USED_RESOLUTION_SECS)
-                .execute(&self.pool)
-                .await?;
+        // A write that fails (a busy SQLite) costs the note, not the station's request.
+        if last_used.is_none_or(|t| t <= now - LAST_USED_RESOLUTION_SECS)
+            && let Err(e) =
+                sqlx::query("UPDATE station_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)")
+                    .bind(now)
+                    .bind(&found.id)
+                    .bind(now - LAST_USED_RESOLUTION_SECS)
+                    .execute(&self.pool)
+                    .await
+        {
+            tracing::warn!(token = %found.id, error = %e, "cannot note a station token's last use");
         }
         Ok(found)
     }

@@ -147,3 +147,22 @@ async fn two_nodes_share_one_limit_and_the_scopes_stay_apart() {
     let admin = Throttle::new("admin", node_a.limits());
     assert!(admin.admit(&s, &keys).await.is_ok(), "the console's counters are its own");
 }
+
+/// A lock-out lifted in the store (a new password) ends on a node that remembers it within
+/// REMEMBER_SECS, and a node asks the store again at most that often.
+#[tokio::test]
+async fn a_lockout_lifted_in_the_store_ends_on_every_node_within_the_memory_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(AtomicI64::new(T0));
+    let s = store(dir.path(), &clock).await;
+    let t = throttle(2, 100);
+    let keys = [ThrottleKey::Account("librarian".into())];
+    wrong(&t, &s, &keys).await;
+    assert_eq!(wrong(&t, &s, &keys).await.len(), 1);
+    s.clear_attempts(&store_key("release", &keys[0])).await.unwrap();
+    clock.store(T0 + 1, Ordering::SeqCst);
+    assert_eq!(refused(t.admit(&s, &keys).await), Some(299), "answered from memory");
+    clock.store(T0 + REMEMBER_SECS, Ordering::SeqCst);
+    let attempt = t.admit(&s, &keys).await.expect("the store says the lock-out is gone");
+    t.succeeded(&s, attempt).await;
+}
