@@ -79,6 +79,9 @@ pub struct Attempt {
     keys: Vec<ThrottleKey>,
 }
 
+/// Keys as the store counts them: store key and limit, in the order of the [`ThrottleKey`]s.
+type Counted = Vec<(String, AttemptLimit)>;
+
 /// How long a node answers a lock-out from memory before it asks the store again: a 429 costs
 /// one query per key and node in this time, and a lock-out lifted in the store (a new password)
 /// ends everywhere within it.
@@ -146,10 +149,10 @@ impl Throttle {
     }
 
     /// The end of a remembered lock-out of any of `keys`, while memory may answer for the store.
-    fn remembered(&self, keys: &[String], now: i64) -> Option<i64> {
+    fn remembered(&self, keys: &[(String, AttemptLimit)], now: i64) -> Option<i64> {
         let known = self.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         keys.iter()
-            .filter_map(|k| known.get(k))
+            .filter_map(|(k, _)| known.get(k))
             .filter(|(until, ask_again)| *until > now && *ask_again > now)
             .map(|(until, _)| *until)
             .max()
@@ -163,17 +166,27 @@ impl Throttle {
     /// then either: the caller answers "try later").
     pub async fn admit(&self, store: &Store, keys: &[ThrottleKey]) -> Result<Attempt, Refusal> {
         let now = store.now();
-        let mut keys = keys.to_vec();
-        keys.sort();
-        let counted: Vec<(String, AttemptLimit)> = keys.iter().map(|k| (self.store_key(k), self.limit(k))).collect();
-        let store_keys: Vec<String> = counted.iter().map(|(k, _)| k.clone()).collect();
-        if let Some(until) = self.remembered(&store_keys, now) {
-            return Err(Refusal::LockedOut { retry_after: (until - now).max(1) as u64 });
-        }
+        let (keys, counted) = self.prepare(keys, now)?;
         match store.admit_attempt(&counted).await? {
             Admission::Admitted => Ok(Attempt { keys }),
-            Admission::Refused { key, locked_until } => Err(self.refused(&store_keys[key], locked_until, now)),
+            Admission::Refused { key, locked_until } => Err(self.refused(&counted[key].0, locked_until, now)),
         }
+    }
+
+    /// `keys` in their fixed order with their store keys and limits, or the refusal of a
+    /// lock-out this node remembers (no store query).
+    fn prepare(&self, keys: &[ThrottleKey], now: i64) -> Result<(Vec<ThrottleKey>, Counted), Refusal> {
+        let mut keys = keys.to_vec();
+        keys.sort();
+        let counted = self.counted(&keys);
+        match self.remembered(&counted, now) {
+            Some(until) => Err(Refusal::LockedOut { retry_after: (until - now).max(1) as u64 }),
+            None => Ok((keys, counted)),
+        }
+    }
+
+    fn counted(&self, keys: &[ThrottleKey]) -> Counted {
+        keys.iter().map(|k| (self.store_key(k), self.limit(k))).collect()
     }
 
     /// Looks up a release code inside the brute-force step of `keys` ([`Store::redeem_code`]):
@@ -190,12 +203,7 @@ impl Throttle {
         site: &str,
     ) -> Result<Result<Vec<JobInfo>, Vec<LockedOut>>, Refusal> {
         let now = store.now();
-        let mut keys = keys.to_vec();
-        keys.sort();
-        let counted: Vec<(String, AttemptLimit)> = keys.iter().map(|k| (self.store_key(k), self.limit(k))).collect();
-        if let Some(until) = self.remembered(&counted.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(), now) {
-            return Err(Refusal::LockedOut { retry_after: (until - now).max(1) as u64 });
-        }
+        let (keys, counted) = self.prepare(keys, now)?;
         match store.redeem_code(&counted, code, site).await? {
             Redemption::Jobs(jobs) => Ok(Ok(jobs)),
             Redemption::Wrong(started) => Ok(Err(self.started(keys, &counted, started, now))),
@@ -246,7 +254,7 @@ impl Throttle {
     /// the store cannot count is logged; its slots stay taken, so it still counts against the
     /// window.
     pub async fn failed(&self, store: &Store, attempt: Attempt) -> Vec<LockedOut> {
-        let counted: Vec<(String, AttemptLimit)> = attempt.keys.iter().map(|k| (self.store_key(k), self.limit(k))).collect();
+        let counted = self.counted(&attempt.keys);
         match store.attempt_failed(&counted).await {
             Ok(started) => self.started(attempt.keys, &counted, started, store.now()),
             Err(e) => {

@@ -92,8 +92,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         if let Some(index) = take_slots(&mut tx, keys, now).await? {
             tx.rollback().await?;
-            let (key, limit) = &keys[index];
-            return Ok(Admission::Refused { key: index, locked_until: self.locked_until(key, limit.max, now).await? });
+            return Ok(Admission::Refused { key: index, locked_until: self.locked_until(&keys[index], now).await? });
         }
         tx.commit().await?;
         Ok(Admission::Admitted)
@@ -122,8 +121,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         if let Some(index) = take_slots(&mut tx, keys, now).await? {
             tx.rollback().await?;
-            let (key, limit) = &keys[index];
-            return Ok(Redemption::Refused { key: index, locked_until: self.locked_until(key, limit.max, now).await? });
+            return Ok(Redemption::Refused { key: index, locked_until: self.locked_until(&keys[index], now).await? });
         }
         let jobs = match code {
             Some(code) => self.jobs_for_code(&mut *tx, code, site).await?,
@@ -139,12 +137,12 @@ impl Store {
     }
 
     /// The end of `key`'s lock-out, if its failures have reached `max` and it has not ended.
-    async fn locked_until(&self, key: &str, max: i64, now: i64) -> Result<Option<i64>, StoreError> {
+    async fn locked_until(&self, (key, limit): &(String, AttemptLimit), now: i64) -> Result<Option<i64>, StoreError> {
         let row =
             sqlx::query("SELECT failures, resets_at FROM throttle_attempts WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
         let Some(row) = row else { return Ok(None) };
         let (failures, until): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
-        Ok((failures >= max && until > now).then_some(until))
+        Ok((failures >= limit.max && until > now).then_some(until))
     }
 
     /// An admitted attempt was right: its slots are given back (never below the failures).
