@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use common::console::Browser;
 use common::{PgDatabase, Relay, Scanners, Server};
 
 /// Points a test server's config at the shared store and (for the second node) at the first
@@ -41,16 +42,21 @@ struct TwoNodes {
 }
 
 fn two_nodes(work: &Path) -> TwoNodes {
+    let auth = "[auth]\nresolver = \"static\"\n";
+    two_nodes_with(work, auth, auth)
+}
+
+/// [`two_nodes`] with each node's own extra config (`[auth]`, `[admin]` …).
+fn two_nodes_with(work: &Path, extra_a: &str, extra_b: &str) -> TwoNodes {
     let relay = Relay::start(&work.join("relay"));
     let db = PgDatabase::create();
     let blobs = common::s3_bucket();
     let shared = work.join("shared");
     std::fs::create_dir_all(&shared).unwrap();
-    let auth = "[auth]\nresolver = \"static\"\n";
-    let a = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| shared_store(c, dir, &db, &blobs, &shared, None));
+    let a = Server::start_custom(&Scanners::real(), relay.port, "", extra_a, &|c, dir| shared_store(c, dir, &db, &blobs, &shared, None));
     let a_public = a.key_path().with_file_name("main.pub.pem");
     assert!(a_public.exists(), "{}", a_public.display());
-    let b = Server::start_custom(&Scanners::real(), relay.port, "", auth, &|c, dir| {
+    let b = Server::start_custom(&Scanners::real(), relay.port, "", extra_b, &|c, dir| {
         shared_store(c, dir, &db, &blobs, &shared, Some(&a_public))
     });
     TwoNodes { a, b, db, relay, blobs, shared }
@@ -227,6 +233,45 @@ fn a_hundred_wrong_codes_at_once_on_two_nodes_check_at_most_the_limit() {
     assert_eq!(common::release_status(&clients[1], &urls[1], &token, "12345678"), 429, "the token is locked out on both nodes");
     if checked == 10 {
         assert_eq!(db.query("SELECT kind FROM audit_events"), vec!["station_locked_out".to_owned()], "one lock-out, audited once");
+    }
+}
+
+/// 100 console logins for one account sent at once, alternating between two nodes on one
+/// PostgreSQL, one of them with the right password: at most the account's limit (5) of
+/// passwords are checked over both nodes together, every other login gets 429, and once the
+/// limit is reached the right password logs in on neither node.
+#[test]
+fn a_hundred_logins_at_once_on_two_nodes_check_at_most_the_limit() {
+    const PASSWORD: &str = "a long librarian passphrase";
+    let work = tempfile::tempdir().unwrap();
+    let ports = [common::free_port(), common::free_port()];
+    let console = |port: u16| format!("[auth]\nresolver = \"static\"\n\n[admin]\nlisten = \"127.0.0.1:{port}\"\n");
+    let nodes = two_nodes_with(work.path(), &console(ports[0]), &console(ports[1]));
+    let urls: Vec<String> = ports.iter().map(|p| format!("http://127.0.0.1:{p}")).collect();
+    for port in ports {
+        common::wait_for_port(port, Duration::from_secs(10));
+    }
+    common::console::add_admin(&nodes.a, "librarian", PASSWORD);
+    let forms: Vec<std::sync::Mutex<(Browser, String)>> = (0..100)
+        .map(|i| {
+            let mut b = Browser::new(&urls[i % 2]);
+            let csrf = Browser::csrf(&b.get("/login").1);
+            std::sync::Mutex::new((b, csrf))
+        })
+        .collect();
+    let statuses = common::at_once(100, |i| {
+        let (b, csrf) = &mut *forms[i].lock().unwrap();
+        let password = if i == 99 { PASSWORD.to_owned() } else { format!("wrong guess {i}") };
+        b.post("/login", &[("user", "librarian"), ("password", &password), ("csrf", csrf)]).0
+    });
+    let checked = statuses.iter().filter(|s| **s == 401 || **s == 303).count();
+    assert!((1..=5).contains(&checked), "{checked} passwords checked over two nodes against a limit of 5: {statuses:?}");
+    assert!(statuses.iter().all(|s| [401, 303, 429].contains(s)), "{statuses:?}");
+    if statuses.iter().filter(|s| **s == 401).count() == 5 {
+        for url in &urls {
+            assert_eq!(Browser::new(url).login("librarian", PASSWORD).0, 429, "{url}: the limit is reached: the right password waits");
+        }
+        assert_eq!(nodes.db.query("SELECT kind FROM audit_events WHERE kind = 'admin_account_locked_out'").len(), 1);
     }
 }
 
