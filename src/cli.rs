@@ -112,12 +112,13 @@ pub enum StationCommand {
         #[arg(long)]
         once: bool,
     },
+    /// Serve the release page patrons use at the station (a browser in kiosk mode shows it).
+    Kiosk(KioskArgs),
 }
 
-/// What every station command needs: the server, the token, the keys and the output.
+/// How a station reaches its server: the URL, the token, the site's keys, a CA.
 #[derive(clap::Args, Debug)]
-#[command(group(clap::ArgGroup::new("output").required(true).args(["printer", "out"])))]
-pub struct StationArgs {
+pub struct ServerArgs {
     /// Base URL of the release API (https://…; http:// only to a loopback address).
     #[arg(long)]
     server: String,
@@ -130,6 +131,26 @@ pub struct StationArgs {
     /// Trust this CA certificate (PEM) for the server, besides the system's roots.
     #[arg(long)]
     ca: Option<PathBuf>,
+}
+
+impl ServerArgs {
+    fn client(&self) -> anyhow::Result<crate::station::StationClient> {
+        crate::server::install_crypto_provider();
+        let keys = self
+            .key
+            .iter()
+            .map(|path| crate::seal::SitePrivateKey::load(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(crate::station::StationClient::with_ca(&self.server, &self.token, keys, self.ca.as_deref())?)
+    }
+}
+
+/// What `station release` and `station poll` need: the server and the output.
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("output").required(true).args(["printer", "out"])))]
+pub struct StationArgs {
+    #[command(flatten)]
+    server: ServerArgs,
     /// Print on this IPP printer (ipp://HOST[:PORT]/PATH or ipps://…).
     #[arg(long)]
     printer: Option<String>,
@@ -143,13 +164,7 @@ pub struct StationArgs {
 
 impl StationArgs {
     fn connect(&self) -> anyhow::Result<(crate::station::StationClient, crate::station::Output)> {
-        crate::server::install_crypto_provider();
-        let keys = self
-            .key
-            .iter()
-            .map(|path| crate::seal::SitePrivateKey::load(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let client = crate::station::StationClient::with_ca(&self.server, &self.token, keys, self.ca.as_deref())?;
+        let client = self.server.client()?;
         let output = match (&self.printer, &self.out) {
             (Some(uri), _) => {
                 let mut printer = crate::station::ipp::Printer::new(uri)?;
@@ -161,6 +176,64 @@ impl StationArgs {
         };
         Ok((client, output))
     }
+}
+
+/// `station kiosk`: the server, the printers by name, the page's address and manners.
+#[derive(clap::Args, Debug)]
+pub struct KioskArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// A printer patrons may choose: NAME=ipp://HOST[:PORT]/PATH (or ipps://…); repeat it.
+    #[arg(long = "printer", required = true, value_parser = crate::station::kiosk::parse_printer_arg)]
+    printers: Vec<(String, String)>,
+    /// Where the page is served (for the browser on this machine).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// Clear the screen after this long without input (at least 15s).
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    idle: std::time::Duration,
+    /// Show only the first 5 characters of document names.
+    #[arg(long)]
+    mask_titles: bool,
+    /// Languages offered on screen, the first is the default: en, de.
+    #[arg(long, default_value = "en,de")]
+    lang: String,
+    /// How long a printer may take to complete one job before it is cancelled.
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    job_timeout: std::time::Duration,
+}
+
+impl KioskArgs {
+    async fn run(self) -> anyhow::Result<()> {
+        let client = self.server.client()?;
+        let langs = crate::station::kiosk::i18n::parse_langs(&self.lang).map_err(|e| anyhow::anyhow!("--lang: {e}"))?;
+        let settings = crate::station::kiosk::KioskSettings { listen: self.listen, idle: self.idle, mask_titles: self.mask_titles, langs };
+        crate::station::kiosk::check_settings(&settings)?;
+        let mut printers = Vec::new();
+        for (name, uri) in self.printers {
+            let mut printer = crate::station::ipp::Printer::new(&uri)?;
+            printer.job_timeout = self.job_timeout;
+            printers.push((name, printer));
+        }
+        crate::station::kiosk::check_names(&printers)?;
+        let kiosk = crate::station::kiosk::Kiosk::new(client, printers, settings);
+        crate::station::kiosk::run(kiosk, stop_on_signal()).await
+    }
+}
+
+/// A token cancelled by Ctrl-C or SIGTERM.
+fn stop_on_signal() -> tokio_util::sync::CancellationToken {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { if let Some(t) = term.as_mut() { t.recv().await; } else { std::future::pending::<()>().await } } => {}
+        }
+        on_signal.cancel();
+    });
+    stop
 }
 
 #[derive(Subcommand, Debug)]
@@ -214,16 +287,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Station { command: StationCommand::Poll { site, station, interval, once } } => {
             let (client, output) = station.connect()?;
-            let stop = tokio_util::sync::CancellationToken::new();
-            let on_signal = stop.clone();
-            tokio::spawn(async move {
-                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = async { if let Some(t) = term.as_mut() { t.recv().await; } else { std::future::pending::<()>().await } } => {}
-                }
-                on_signal.cancel();
-            });
+            let stop = stop_on_signal();
             let mut poller = crate::station::poll::Poller::new(&client, &site, &output, interval);
             poller.report = |place| println!("{place}");
             let result = poller.run(once, &stop).await;
@@ -234,6 +298,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(result?)
         }
+        Command::Station { command: StationCommand::Kiosk(kiosk) } => kiosk.run().await,
         Command::StationToken { command } => tokens(command).await,
         Command::AdminUser { command } => admin_user(command).await,
         Command::Convert { config, paper, max_pages, workers, parallel, out, files } => {

@@ -7,7 +7,7 @@
 //! The pages need nothing but their own stylesheet ([`STYLESHEET_PATH`]): no script, no inline
 //! style (the dashboard and tuning bars are inline SVG with `width` attributes), no image.
 
-use axum::http::header::{self, HeaderName, HeaderValue};
+use axum::http::header;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -21,22 +21,9 @@ pub const STYLESHEET_PATH: &str = "/console.css";
 
 const STYLESHEET: &str = include_str!("../../templates/admin/console.css");
 
-/// The headers every console answer carries (names in lower case).
-const HEADERS: [(&str, &str); 7] = [
-    ("content-security-policy", CONTENT_SECURITY_POLICY),
-    ("x-frame-options", "DENY"),
-    ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "no-referrer"),
-    ("cache-control", "no-store"),
-    ("pragma", "no-cache"),
-    ("cross-origin-opener-policy", "same-origin"),
-];
-
-/// Sets [`HEADERS`] on `headers`, replacing what a handler may have set.
+/// Sets the console's policy and the shared web hygiene headers on `headers`.
 pub fn apply(headers: &mut HeaderMap) {
-    for (name, value) in HEADERS {
-        headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
-    }
+    crate::net::web::apply(headers, CONTENT_SECURITY_POLICY);
 }
 
 /// The response layer: `Router::layer(axum::middleware::map_response(headers::hygiene))`.
@@ -53,6 +40,7 @@ pub async fn stylesheet() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header::HeaderValue;
 
     #[test]
     fn the_policy_allows_no_script_no_inline_style_and_no_framing() {

@@ -9,6 +9,7 @@
 //! the failure is reported (`failed`, kept) and the job is tried again with back-off.
 
 pub mod ipp;
+pub mod kiosk;
 pub mod poll;
 
 use std::path::{Path, PathBuf};
