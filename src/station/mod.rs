@@ -49,7 +49,7 @@ impl StationError {
     }
 }
 
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 pub struct JobListing {
     pub id: String,
     pub filename: String,

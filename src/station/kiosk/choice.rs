@@ -47,7 +47,7 @@ pub fn shown_name(name: &str, masked: bool) -> String {
 }
 
 /// What the patron chose on the documents screen.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Choice {
     /// Chosen jobs (ids), each with the copies asked for.
     pub jobs: Vec<(String, i64)>,

@@ -89,7 +89,7 @@ impl Pages {
         let ctx = context! {
             lang => session.lang.code(),
             langs,
-            t => Value::from_serialize(t),
+            t => Value::from(minijinja::value::Serde(t)),
             csrf => &session.csrf,
             screen => session.screen.name(),
             heading,
