@@ -8,8 +8,8 @@ use clap::{Parser, Subcommand};
 use crate::config::Config;
 
 mod station;
-pub use station::{KioskArgs, ServerArgs, StationArgs, StationCommand};
 use station::stop_on_signal;
+pub use station::{KioskArgs, ServerArgs, StationArgs, StationCommand};
 
 #[derive(Parser, Debug)]
 #[command(name = "printgate", version, about = "Email-to-print server")]

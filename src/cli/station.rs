@@ -152,4 +152,3 @@ pub(super) fn stop_on_signal() -> tokio_util::sync::CancellationToken {
     });
     stop
 }
-
