@@ -5,6 +5,7 @@
 
 pub mod console;
 pub mod daemons;
+pub mod kiosk;
 pub mod smtp_client;
 
 use std::collections::{HashMap, HashSet};
