@@ -179,6 +179,7 @@ fn in_chromium_every_kiosk_screen_passes_axe_fits_both_sizes_and_works_by_keyboa
         ("idle_role", "alertdialog".into()),
         ("stay_focused", true.into()),
         ("idle_hidden_after_stay", true.into()),
+        ("focus_after_stay", "two_sided".into()),
         ("printing_screen", "printing".into()),
         ("finish_focused", true.into()),
         ("after_finish", "start".into()),

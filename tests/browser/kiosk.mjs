@@ -102,6 +102,7 @@ const scenarios = {
     result.stay_focused = await page.evaluate(() => document.activeElement?.id === "stay");
     await page.keyboard.press("Enter");
     result.idle_hidden_after_stay = await page.evaluate(() => document.getElementById("idle").hidden);
+    result.focus_after_stay = await page.evaluate(() => document.activeElement?.name || document.activeElement?.tagName);
     await holdingPolls(page, url, async () => {
       await tabTo(page, "button[value=print]");
       await swapped(page, () => page.keyboard.press("Enter"));
