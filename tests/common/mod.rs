@@ -6,6 +6,7 @@
 pub mod console;
 pub mod daemons;
 pub mod kiosk;
+pub mod printer;
 pub mod smtp_client;
 
 use std::collections::{HashMap, HashSet};
