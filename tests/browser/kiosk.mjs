@@ -168,11 +168,14 @@ const scenarios = {
 
 const browser = await launch();
 const result = { scenario, problems: [] };
+let page;
 try {
-  const page = await open(browser, url, result.problems, watchCsp);
+  page = await open(browser, url, result.problems, watchCsp);
   await scenarios[scenario](page, result);
 } catch (e) {
   result.error = `${e.stack ?? e}`;
+  result.error_page = await page?.evaluate(() => document.documentElement.outerHTML).catch(() => null);
+  await page?.screenshot({ path: `${shots}/${scenario}-error.png`, fullPage: true }).catch(() => {});
 } finally {
   await browser.close();
 }

@@ -48,10 +48,17 @@ export async function swapped(page, action, timeout = 30000) {
 export async function open(browser, url, violations, watchCsp, [width, height] = SIZES[1]) {
   const page = await browser.newPage({ viewport: { width, height } });
   watchCsp(page, violations);
+  // Script errors and failed loads too (but the favicon Chromium asks for on its own: the
+  // kiosk has none).
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.location().url.endsWith("/favicon.ico")) violations.push(`console: ${m.text()} (${m.location().url})`);
+  });
   page.on("pageerror", (e) => violations.push(`page error: ${e.message}`));
-  // As a kiosk browser started with the page's address: the page is the tab's only history
-  // entry (page.goto would keep the new tab's about:blank before it).
-  await Promise.all([page.waitForURL(`${url}/`), page.evaluate((u) => location.replace(u), `${url}/`)]);
+  // As a kiosk browser started with the page's address: opened by the browser itself
+  // (Sec-Fetch-Site: none; the kiosk refuses navigations from other pages), and the tab's
+  // only history entry (a new tab's about:blank is dropped from its history).
+  await page.goto(`${url}/`);
+  await (await page.context().newCDPSession(page)).send("Page.resetNavigationHistory");
   await page.waitForSelector(".keypad:not([hidden])");
   return page;
 }
