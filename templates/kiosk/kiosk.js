@@ -8,7 +8,7 @@
 "use strict";
 (() => {
   const data = () => document.body.dataset;
-  let warnTimer = 0, clearTimer = 0, tickTimer = 0, pollTimer = 0, lastPing = 0;
+  let warnTimer = 0, clearTimer = 0, tickTimer = 0, pollTimer = 0, pingTimer = 0, lastPing = 0;
 
   const grouped = (value) => value.replace(/\D/g, "").slice(0, 18).replace(/(\d{4})(?=\d)/g, "$1 ");
 
@@ -40,8 +40,9 @@
   }
 
   function stopTimers() {
-    [warnTimer, clearTimer, tickTimer, pollTimer].forEach(clearTimeout);
+    [warnTimer, clearTimer, tickTimer, pollTimer, pingTimer].forEach(clearTimeout);
     clearInterval(tickTimer);
+    pingTimer = 0;
   }
 
   // Something of the patron is on screen: a notice, a typed code, or any screen but the start.
@@ -74,9 +75,15 @@
   function activity() {
     if (!document.getElementById("idle")?.hasAttribute("hidden")) return;
     armIdle();
-    if (data().screen !== "start" && Date.now() - lastPing > 5000) {
-      lastPing = Date.now();
-      fetch("/", { method: "POST", body: new URLSearchParams({ csrf: data().csrf, do: "stay" }), cache: "no-store" }).catch(() => {});
+    if (data().screen !== "start" && !pingTimer && Date.now() - lastPing > 5000) {
+      // Half a second later, and not at all when a form is sent first (the click on a button
+      // is input too): the form tells the station itself, and a form that starts a new
+      // session would leave this ping with a stale token.
+      pingTimer = setTimeout(() => {
+        pingTimer = 0;
+        lastPing = Date.now();
+        fetch("/", { method: "POST", body: new URLSearchParams({ csrf: data().csrf, do: "stay" }), cache: "no-store" }).catch(() => {});
+      }, 500);
     }
   }
 
