@@ -15,6 +15,9 @@
   async function replacePage(response) {
     const html = await response.text();
     const doc = new DOMParser().parseFromString(html, "text/html");
+    // DOMParser parses without scripting, so a <noscript> holds real elements there: its
+    // <meta http-equiv="refresh"> would reload the page every few seconds once adopted.
+    doc.querySelectorAll("noscript").forEach((n) => n.remove());
     document.title = doc.title;
     document.documentElement.lang = doc.documentElement.lang;
     document.body.replaceWith(document.adoptNode(doc.body));
