@@ -8,7 +8,7 @@
 "use strict";
 (() => {
   const data = () => document.body.dataset;
-  let warnTimer = 0, clearTimer = 0, tickTimer = 0, pollTimer = 0, pingTimer = 0, lastPing = 0;
+  let warnTimer = 0, clearTimer = 0, tickTimer = 0, pollTimer = 0, pingTimer = 0, lastPing = 0, focusBeforeWarning = null;
 
   const grouped = (value) => value.replace(/\D/g, "").slice(0, 18).replace(/(\d{4})(?=\d)/g, "$1 ");
 
@@ -68,6 +68,7 @@
     let left = Number(data().warn);
     const seconds = document.getElementById("idle-seconds");
     seconds.textContent = left;
+    focusBeforeWarning = document.activeElement;
     box.removeAttribute("hidden");
     document.getElementById("stay").focus();
     tickTimer = setInterval(() => { left = Math.max(0, left - 1); seconds.textContent = left; }, 1000);
@@ -112,6 +113,9 @@
     if (e.target.closest("#stay")) {
       lastPing = 0;
       document.getElementById("idle").setAttribute("hidden", "");
+      // Back where the patron was: the hidden button would leave the keyboard focus nowhere.
+      if (focusBeforeWarning?.isConnected) focusBeforeWarning.focus();
+      else document.querySelector("h1")?.focus();
       activity();
     }
   });
