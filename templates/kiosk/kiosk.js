@@ -75,11 +75,14 @@
     clearTimer = setTimeout(() => send({ csrf: data().csrf, do: "reset" }), left * 1000);
   }
 
-  // The patron is active: restart the idle clock here, and (at most every 5 s) at the station.
+  // The patron is active: restart the idle clock here, and (at most every 5 s) at the station
+  // whenever it would clear the screen too (anything but an empty start screen: also a code
+  // typed under a "wrong code" notice). The station waits these 5 s longer than this page
+  // before it clears on its own (ACTIVITY_REPORTED_EVERY in src/station/kiosk/mod.rs).
   function activity() {
     if (!document.getElementById("idle")?.hasAttribute("hidden")) return;
     armIdle();
-    if (data().screen !== "start" && !pingTimer && Date.now() - lastPing > 5000) {
+    if (holdsSomething() && !pingTimer && Date.now() - lastPing > 5000) {
       // Half a second later, and not at all when a form is sent first (the click on a button
       // is input too): the form tells the station itself, and a form that starts a new
       // session would leave this ping with a stale token.
