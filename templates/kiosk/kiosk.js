@@ -9,11 +9,15 @@
 (() => {
   const data = () => document.body.dataset;
   let warnTimer = 0, clearTimer = 0, tickTimer = 0, pollTimer = 0, pingTimer = 0, lastPing = 0, focusBeforeWarning = null;
+  // Forms sent so far: an answer (a poll's or a form's) that arrives after a later form was
+  // sent is dropped, so a slow poll cannot bring back the screen the patron just left.
+  let sent = 0;
 
   const grouped = (value) => value.replace(/\D/g, "").slice(0, 18).replace(/(\d{4})(?=\d)/g, "$1 ");
 
-  async function replacePage(response) {
+  async function replacePage(response, current) {
     const html = await response.text();
+    if (!current()) return;
     const doc = new DOMParser().parseFromString(html, "text/html");
     // DOMParser parses without scripting, so a <noscript> holds real elements there: its
     // <meta http-equiv="refresh"> would reload the page every few seconds once adopted.
@@ -26,19 +30,21 @@
 
   async function send(fields) {
     stopTimers();
+    const mine = ++sent;
     try {
       const response = await fetch("/", { method: "POST", body: new URLSearchParams(fields), credentials: "same-origin", cache: "no-store" });
-      await replacePage(response);
+      await replacePage(response, () => mine === sent);
     } catch {
-      setTimeout(() => location.replace("/"), 2000);
+      if (mine === sent) setTimeout(() => location.replace("/"), 2000);
     }
   }
 
   async function poll() {
+    const before = sent;
     try {
-      await replacePage(await fetch("/", { cache: "no-store" }));
+      await replacePage(await fetch("/", { cache: "no-store" }), () => before === sent);
     } catch {
-      pollTimer = setTimeout(poll, 2000);
+      if (before === sent) pollTimer = setTimeout(poll, 2000);
     }
   }
 
