@@ -36,6 +36,16 @@ fn mail(server: &Server, relay: &Relay, replies_before: usize, to: &str, files: 
     release_code(&relay.wait_for(replies_before + 1, Duration::from_secs(120))[replies_before])
 }
 
+/// `printgate station release CODE --printer URI`, as a station without the kiosk does.
+fn release_on(server: &Server, code: &str, printer: &str) -> std::process::Output {
+    std::process::Command::new(common::BIN)
+        .args(["station", "release", code, "--server", &server.api_url(), "--token", &server.station_token(), "--printer", printer])
+        .arg("--key")
+        .arg(server.key_path())
+        .output()
+        .unwrap()
+}
+
 fn job_count(server: &Server) -> usize {
     sql(server, "SELECT COUNT(*) FROM jobs")[0].parse().unwrap()
 }
@@ -52,7 +62,9 @@ fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
 fn printers(screen: &serde_json::Value) -> Vec<(String, String, bool, bool)> {
     let list = screen["printers"].as_array().unwrap_or_else(|| panic!("no printers in {screen}"));
     list.iter()
-        .map(|p| (p["name"].as_str().unwrap().to_owned(), p["state"].as_str().unwrap().to_owned(), p["disabled"] == true, p["checked"] == true))
+        .map(|p| {
+            (p["name"].as_str().unwrap().to_owned(), p["state"].as_str().unwrap().to_owned(), p["disabled"] == true, p["checked"] == true)
+        })
         .collect()
 }
 
@@ -90,12 +102,7 @@ fn in_chromium_a_patron_prints_one_of_two_documents_in_greyscale_on_both_sides_a
 
     // The unticked text document: the same code still releases it.
     drop(kiosk);
-    let out = std::process::Command::new(common::BIN)
-        .args(["station", "release", &code, "--server", &server.api_url(), "--token", &server.station_token(), "--printer", &upstairs.uri()])
-        .arg("--key")
-        .arg(server.key_path())
-        .output()
-        .unwrap();
+    let out = release_on(&server, &code, &upstairs.uri());
     assert!(out.status.success(), "station release failed: {}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(upstairs.job_attributes().len(), 1, "the text document printed later");
     assert_eq!(job_count(&server), 0, "the server has no jobs left");

@@ -7,7 +7,7 @@
 // Environment: KIOSK_URL, SCENARIO (print, offline, failover, a11y, idle), CODE, SHOTS_DIR,
 // CHROMIUM; for print: VIA (keypad or keyboard), UNTICK (part of a document's name).
 import { env, launch, watchCsp } from "./lib.mjs";
-import { checkpoint, enterCode, holdingPolls, inspect, open, screen, sessionText, swapped, tabTo, text, waitScreen } from "./kiosk_lib.mjs";
+import { checkpoint, enterCode, holdingPolls, inspect, open, screen, sessionText, shot, swapped, tabTo, text, waitScreen } from "./kiosk_lib.mjs";
 
 const url = env("KIOSK_URL");
 const scenario = env("SCENARIO");
@@ -45,7 +45,7 @@ const scenarios = {
     result.after_print = await screen(page);
     await waitScreen(page, "done", 90_000);
     result.done_text = await text(page, ".done");
-    await page.screenshot({ path: `${shots}/print-${env("VIA")}-done.png`, fullPage: true });
+    await shot(page, shots, `print-${env("VIA")}`, "done");
   },
 
   // A printer that is off: shown as offline, not choosable.
@@ -56,7 +56,7 @@ const scenarios = {
       await swapped(page, () => page.click("button[value=refresh]"));
     }
     result.seen = await documents(page);
-    await page.screenshot({ path: `${shots}/offline-documents.png`, fullPage: true });
+    await shot(page, shots, "offline", "documents");
     await swapped(page, () => page.click("button[value=cancel]"));
     result.after_cancel = await screen(page);
   },
@@ -68,7 +68,7 @@ const scenarios = {
     await swapped(page, () => page.click("button[value=print]"));
     await waitScreen(page, "documents", 90_000);
     result.after_failure = await documents(page);
-    await page.screenshot({ path: `${shots}/failover-failed.png`, fullPage: true });
+    await shot(page, shots, "failover", "failed");
     await checkpoint(result);
     await swapped(page, () => page.click("button[value=print]"));
     await waitScreen(page, "done", 90_000);
@@ -142,7 +142,7 @@ const scenarios = {
     await page.waitForSelector("#idle:not([hidden])", { timeout: 20_000 });
     result.warned_after = (Date.now() - t0) / 1000;
     result.warning = { role: await page.getAttribute("#idle", "role"), text: await text(page, "#idle") };
-    await page.screenshot({ path: `${shots}/idle-warning.png` });
+    await shot(page, shots, "idle", "warning");
     await waitScreen(page, "start", 20_000);
     result.cleared_after = (Date.now() - t0) / 1000;
     const after = await html();

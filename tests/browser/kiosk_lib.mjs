@@ -108,6 +108,12 @@ export const layout = (page) =>
     return { scroll_width: document.scrollingElement.scrollWidth, inner_width: innerWidth, small_targets: small };
   });
 
+// A screenshot of the whole page: SHOTS_DIR/<scenario>-<screen>-<w>x<h>.png.
+export async function shot(page, shots, scenario, name) {
+  const { width, height } = page.viewportSize();
+  await page.screenshot({ path: `${shots}/${scenario}-${name}-${width}x${height}.png`, fullPage: true });
+}
+
 // axe, layout and a screenshot of the current screen at both sizes; the findings go into
 // `into[name]` (only what is wrong, so an empty object means clean).
 export async function inspect(page, shots, scenario, name, into) {
@@ -116,7 +122,7 @@ export async function inspect(page, shots, scenario, name, into) {
     await page.setViewportSize({ width, height });
     const violations = await axe(page);
     const l = await layout(page);
-    await page.screenshot({ path: `${shots}/${scenario}-${name}-${width}x${height}.png`, fullPage: true });
+    await shot(page, shots, scenario, name);
     const key = `${width}x${height}`;
     if (violations.length) found[`${key} axe`] = violations;
     if (l.scroll_width > l.inner_width) found[`${key} sideways`] = `${l.scroll_width} > ${l.inner_width}`;

@@ -108,10 +108,20 @@ impl Browser {
         loop {
             line.clear();
             let n = self.stdout.read_line(&mut line).unwrap();
-            assert!(n > 0, "kiosk.mjs {} ended without a result:\n{}", self.scenario, std::fs::read_to_string(&self.stderr).unwrap_or_default());
+            assert!(
+                n > 0,
+                "kiosk.mjs {} ended without a result:\n{}",
+                self.scenario,
+                std::fs::read_to_string(&self.stderr).unwrap_or_default()
+            );
             if line.starts_with('{') {
                 let seen: serde_json::Value = serde_json::from_str(&line).unwrap();
-                assert!(seen.get("error").is_none(), "kiosk.mjs {} failed: {}\nsaw: {seen}", self.scenario, seen["error"].as_str().unwrap_or_default());
+                assert!(
+                    seen.get("error").is_none(),
+                    "kiosk.mjs {} failed: {}\nsaw: {seen}",
+                    self.scenario,
+                    seen["error"].as_str().unwrap_or_default()
+                );
                 return seen;
             }
         }
