@@ -6,7 +6,8 @@
 //! Covered: choosing documents and downgrades (greyscale, two-sided) with the on-screen keypad;
 //! an offline printer; a printer failing a job and the other one printing it once; axe-core's
 //! WCAG 2.0–2.2 A/AA rules, layout and touch targets on every screen at 800×480 and 1280×800
-//! with a keyboard-only run; clearing an idle screen of everything of the patron.
+//! with a keyboard-only run and a switch to German; clearing an idle screen of everything of
+//! the patron.
 
 mod common;
 
