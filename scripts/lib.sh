@@ -323,8 +323,8 @@ pg_install_deny() {
 }
 
 # The admin console's and the kiosk's browser tests: Debian's Chromium driven by playwright-core,
-# axe-core for the kiosk's accessibility checks (both from npm, pinned in
-# tests/browser/package-lock.json). Tests only; `scripts/run` does not need it.
+# axe-core for the accessibility checks (both from npm, pinned in tests/browser/package-lock.json).
+# Tests only; `scripts/run` does not need it.
 pg_install_browser() {
     if ! command -v chromium >/dev/null 2>&1; then
         pg_log "installing Debian's chromium (admin console browser test)"

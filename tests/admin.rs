@@ -6,59 +6,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::console::Browser;
-use common::{Relay, Scanners, Server, free_port, sql};
-
-const PASSWORD: &str = "a long librarian passphrase";
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/convert").join(name)
-}
-
-/// A server with the console on a free loopback port; returns it and the console's URL.
-fn start(relay: &Relay) -> (Server, String) {
-    let port = free_port();
-    let server = Server::start_full(
-        &Scanners::real(),
-        relay.port,
-        "",
-        &format!("[auth]\nresolver = \"static\"\n\n[admin]\nlisten = \"127.0.0.1:{port}\"\n"),
-    );
-    common::wait_for_port(port, Duration::from_secs(10));
-    common::console::add_admin(&server, "librarian", PASSWORD);
-    (server, format!("http://127.0.0.1:{port}"))
-}
+use common::console::{Browser, PASSWORD, assert_hygiene, browser_script, fixture, shots_dir, start};
+use common::{Relay, Server, sql};
 
 fn send(server: &Server, from: &str, file: &Path) -> String {
     server.swaks(from, "please print", &[file])
-}
-
-/// Where the browser scripts leave their screenshots.
-fn shots_dir() -> PathBuf {
-    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/admin-screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-    shots
-}
-
-/// Runs `tests/browser/<script>` (node + playwright-core, Debian's Chromium) against the console
-/// at `url`, logged in as `librarian`; returns the JSON line it prints.
-fn browser_script(script: &str, url: &str, vars: &[(&str, &str)]) -> serde_json::Value {
-    let out = Command::new("node")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser").join(script))
-        .env("ADMIN_URL", url)
-        .env("ADMIN_USER", "librarian")
-        .env("ADMIN_PASSWORD", PASSWORD)
-        .env("SHOTS_DIR", shots_dir())
-        .env("CHROMIUM", std::env::var("PRINTGATE_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()))
-        .envs(vars.iter().copied())
-        .output()
-        .expect("node must be installed");
-    assert!(out.status.success(), "{script} failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(out.stdout.split(|b| *b == b'\n').rfind(|l| l.starts_with(b"{")).expect("a JSON line")).unwrap()
 }
 
 #[test]
@@ -352,24 +307,6 @@ fn markup_in_a_mail_is_shown_as_text_in_the_trace() {
     }
     assert!(page.contains("&lt;svg onload=alert(2)&gt;.exe"), "the file name is shown, escaped:\n{page}");
     assert!(page.contains("onerror=alert(1)"), "the Message-ID is shown (as text):\n{page}");
-}
-
-/// The security and caching headers every console answer must carry.
-fn assert_hygiene(what: &str, headers: &reqwest::header::HeaderMap) {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let csp = header("content-security-policy").unwrap_or_else(|| panic!("{what}: no Content-Security-Policy in {headers:?}"));
-    for directive in ["default-src 'none'", "frame-ancestors 'none'", "form-action 'self'", "base-uri 'none'", "style-src 'self'"] {
-        assert!(csp.split(';').any(|d| d.trim() == directive), "{what}: no {directive} in {csp:?}");
-    }
-    assert!(!csp.contains("unsafe") && !csp.contains("script-src"), "{what}: {csp:?}");
-    for (name, value) in [
-        ("x-frame-options", "DENY"),
-        ("x-content-type-options", "nosniff"),
-        ("referrer-policy", "no-referrer"),
-        ("cache-control", "no-store"),
-    ] {
-        assert_eq!(header(name).as_deref(), Some(value), "{what}: {name}");
-    }
 }
 
 #[test]

@@ -5,13 +5,16 @@
 //! settings applied live on every node, spam-threshold tuning with a what-if over past traffic,
 //! the message trace ([`trace`]), pending jobs and a dashboard. It reads and changes state only
 //! through [`crate::store`] and the live configuration. Every answer, whatever route or error
-//! made it, carries the security and no-caching headers of [`headers`].
+//! made it, carries the security and no-caching headers of [`headers`], and every error answer
+//! is a page in words ([`errors`]). Times are shown in the library's time zone ([`zones`]).
 
 pub mod auth;
+pub mod errors;
 pub mod headers;
 pub mod login;
 pub mod pages;
 pub mod trace;
+pub mod zones;
 
 use std::sync::Arc;
 
@@ -54,17 +57,25 @@ impl AdminState {
     }
 }
 
-/// The console's templates, embedded (HTML auto-escaping: the names end in `.html`).
+/// The console's templates, embedded (HTML auto-escaping: the names end in `.html`), with the
+/// filters `count` (`3|count("page")` is `3 pages`), `size` (`2048|size` is `2 KB`) and
+/// `segment` (a value percent-encoded for one segment of a path).
 fn templates() -> Environment<'static> {
     let mut env = Environment::new();
+    env.add_filter("count", count);
+    env.add_filter("size", size);
+    env.add_filter("segment", segment);
     for (name, text) in [
         ("base.html", include_str!("../../templates/admin/base.html")),
         ("bar.html", include_str!("../../templates/admin/bar.html")),
         ("login.html", include_str!("../../templates/admin/login.html")),
+        ("error.html", include_str!("../../templates/admin/error.html")),
         ("dashboard.html", include_str!("../../templates/admin/dashboard.html")),
         ("queues.html", include_str!("../../templates/admin/queues.html")),
         ("tuning.html", include_str!("../../templates/admin/tuning.html")),
         ("trace.html", include_str!("../../templates/admin/trace.html")),
+        ("trace_item.html", include_str!("../../templates/admin/trace_item.html")),
+        ("trace_detail.html", include_str!("../../templates/admin/trace_detail.html")),
         ("jobs.html", include_str!("../../templates/admin/jobs.html")),
     ] {
         env.add_template(name, text).unwrap_or_else(|e| panic!("admin template {name}: {e}"));
@@ -72,10 +83,44 @@ fn templates() -> Environment<'static> {
     env
 }
 
+/// `1 page`, `3 pages` (nouns with a plain `s` plural).
+pub fn count(n: i64, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
+/// A size in bytes as people read it: `512 bytes`, `2 KB`, `1.5 MB` (powers of 1024).
+pub fn size(bytes: i64) -> String {
+    const KB: f64 = 1024.0;
+    let b = bytes as f64;
+    if bytes == 1 {
+        "1 byte".to_owned()
+    } else if b < KB {
+        format!("{bytes} bytes")
+    } else if b < KB * KB {
+        format!("{} KB", round_size(b / KB))
+    } else {
+        format!("{} MB", round_size(b / KB / KB))
+    }
+}
+
+/// `value` percent-encoded but for the unreserved characters (RFC 3986), for a path segment.
+pub fn segment(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// One decimal below 10, none above: `1.5`, `12`.
+fn round_size(v: f64) -> String {
+    if v < 9.95 { format!("{:.1}", v).trim_end_matches(".0").to_owned() } else { format!("{v:.0}") }
+}
+
 /// The console's routes. Serve with `into_make_service_with_connect_info::<SocketAddr>()`.
 ///
 /// The [`headers::hygiene`] layer wraps the whole router, so its headers reach every answer:
-/// pages, redirects, extractor rejections, `404` (fallback) and `405`.
+/// pages, redirects, extractor rejections, `404` (fallback) and `405`. Inside it, the
+/// [`errors::friendly`] layer makes every error answer that is not a page yet one in words.
 pub fn router(state: AdminState) -> Router {
     Router::new()
         .route("/", get(pages::dashboard))
@@ -85,11 +130,13 @@ pub fn router(state: AdminState) -> Router {
         .route("/queues/{name}", post(pages::save_queue))
         .route("/tuning", get(pages::tuning))
         .route("/trace", get(trace::trace).post(trace::trace_by_code))
+        .route("/trace/{id}", get(trace::trace_detail))
         .route("/jobs", get(pages::jobs))
         .route("/jobs/{id}/cancel", post(pages::cancel_job))
         .route("/healthz", get(|| async { "ok\n" }))
         .route(headers::STYLESHEET_PATH, get(headers::stylesheet))
-        .with_state(state)
+        .with_state(state.clone())
+        .layer(axum::middleware::map_response_with_state(state, errors::friendly))
         .layer(axum::middleware::map_response(headers::hygiene))
 }
 
@@ -102,4 +149,65 @@ pub async fn serve(state: AdminState, shutdown: tokio_util::sync::CancellationTo
     let listener = crate::net::http::bind("admin", settings.listen, settings.tls_cert.as_deref(), settings.tls_key.as_deref()).await?;
     tracing::info!(admin = %settings.listen, https = settings.tls_cert.is_some(), "admin console listening");
     Ok(tokio::spawn(crate::net::http::serve(listener, router(state), shutdown, "admin console")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_sizes_read_as_words() {
+        for (n, expected) in [(0, "0 pages"), (1, "1 page"), (2, "2 pages")] {
+            assert_eq!(count(n, "page"), expected);
+        }
+        for (bytes, expected) in [
+            (0, "0 bytes"),
+            (1, "1 byte"),
+            (512, "512 bytes"),
+            (2048, "2 KB"),
+            (1536, "1.5 KB"),
+            (20_000, "20 KB"),
+            (1_572_864, "1.5 MB"),
+            (10_485_760, "10 MB"),
+        ] {
+            assert_eq!(size(bytes), expected);
+        }
+    }
+
+    #[test]
+    fn every_template_renders_with_the_filters() {
+        let env = templates();
+        let html = env
+            .get_template("error.html")
+            .unwrap()
+            .render(minijinja::context! { title => "Page not found", sentence => "x", status => 404 })
+            .unwrap();
+        assert!(html.contains("<html lang=\"en\">") && html.contains("<title>Page not found · printgate</title>"), "{html}");
+        assert!(html.contains("<main id=\"main\"") && html.contains("href=\"/\""), "{html}");
+        assert!(!html.contains("<nav"), "no menu without a session");
+        let t = minijinja::context! {
+            id => "a b", received => "2026-11-25 15:05 CET", client_ip => "192.0.2.1", helo => "mx", tls => true, size => 2048, queue => "bw",
+            mail_from => "", header_from => "p@example.com", message_id => "<m@x>", auth => "spf=pass", grade => "A", virus => "",
+            spam_score => 1.5, spam_rules => "", outcome => "accepted", outcome_words => "accepted", reply => "250 ok",
+            documents => vec![minijinja::context! { name => "a.pdf", type => "pdf", bytes => 1536, outcome => "stored", pages => 2 }],
+            replies => vec!["Delivered."],
+        };
+        let page = minijinja::context! { title => "Message trace", user => "u", csrf => "c", page => "trace.html", f => minijinja::context! {}, traces => vec![t.clone()], searched => true, limit => 50, zone => "UTC" };
+        let html = env.get_template("trace.html").unwrap().render(page).unwrap();
+        for expected in [
+            "1 message found",
+            "href=\"/trace/a%20b\"",
+            "a.pdf (pdf, 1.5 KB): stored, 2 pages",
+            "2 KB",
+            "aria-current=\"page\">Message trace",
+        ] {
+            assert!(html.contains(expected), "{expected:?} not in {html}");
+        }
+        let html = env
+            .get_template("trace_detail.html")
+            .unwrap()
+            .render(minijinja::context! { title => "t", user => "u", page => "trace_detail.html", t })
+            .unwrap();
+        assert!(html.contains("<section class=\"trace\">") && html.contains("aria-current=\"page\">Message trace"), "{html}");
+    }
 }

@@ -10,15 +10,16 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use super::AdminState;
 use super::auth::Admin;
+use super::{AdminState, errors, zones};
 use crate::config::QueueOverride;
 use crate::store::StoreError;
 use crate::store::admin::TraceFilter;
 
-/// Renders `name` with `ctx`, plus the logged-in user and CSRF token.
+/// Renders `name` with `ctx`, plus the logged-in user, CSRF token and the template's name (the
+/// menu marks the page it is on).
 pub(super) fn render(state: &AdminState, name: &str, admin: Option<&Admin>, status: StatusCode, ctx: Value) -> Response {
-    let base = context! { user => admin.map(|a| a.user.clone()), csrf => admin.map(|a| a.csrf.clone()) };
+    let base = context! { user => admin.map(|a| a.user.clone()), csrf => admin.map(|a| a.csrf.clone()), page => name };
     let merged = context! { ..base, ..ctx };
     match state.templates.get_template(name).and_then(|t| t.render(merged)) {
         Ok(html) => (status, Html(html)).into_response(),
@@ -201,8 +202,17 @@ const BIN_MAX: i64 = 30;
 pub async fn tuning(State(state): State<AdminState>, admin: Admin, Query(q): Query<TuningQuery>) -> Response {
     let live = state.live.load_full();
     let queue_names: Vec<String> = live.config.queue.iter().map(|q| q.name.clone()).collect();
-    let Some(queue) = q.queue.as_ref().and_then(|n| live.config.queue.iter().find(|c| &c.name == n)).or(live.config.queue.first()) else {
-        return (StatusCode::NOT_FOUND, "no queues configured\n").into_response();
+    let found = match &q.queue {
+        Some(name) => live.config.queue.iter().find(|c| &c.name == name),
+        None => live.config.queue.first(),
+    };
+    let Some(queue) = found else {
+        return errors::page(
+            &state,
+            StatusCode::NOT_FOUND,
+            "Queue not found",
+            "There is no queue of this name. Choose one from the Threshold tuning page.",
+        );
     };
     let days = q.days.unwrap_or(7).clamp(1, 365);
     let parse = |v: &Option<String>, default: f64| {
@@ -266,13 +276,13 @@ pub async fn tuning(State(state): State<AdminState>, admin: Admin, Query(q): Que
             .filter_map(|t| {
                 let s = t.spam_score?;
                 let (before, after) = (class(s, queue.spam_tag_score, queue.spam_reject_score), class(s, tag, reject));
-                (before != after).then(|| context! { received => fmt_time(t.received_at), from => t.header_from, message_id => t.message_id, score => s, now => before, would => after })
+                (before != after).then(|| context! { received => zones::when(t.received_at, &queue.timezone), from => t.header_from, message_id => t.message_id, score => s, now => before, would => after })
             })
             .take(20)
             .collect(),
         Err(e) => return unavailable(&e),
     };
-    let scale = 300.0 / most as f64;
+    let scale = 100.0 / most as f64;
     render(
         &state,
         "tuning.html",
@@ -291,9 +301,14 @@ pub async fn tuning(State(state): State<AdminState>, admin: Admin, Query(q): Que
 pub async fn jobs(State(state): State<AdminState>, admin: Admin) -> Response {
     match state.store.pending_jobs(1000).await {
         Ok(jobs) => {
+            let config = state.live.load().config.clone();
             let jobs: Vec<Value> = jobs
                 .iter()
-                .map(|j| context! { created => fmt_time(j.created_at), expires => fmt_time(j.expires_at), ..Value::from(minijinja::value::Serde(j)) })
+                .map(|j| {
+                    let zone = zones::queue_zone(&config, &j.queue);
+                    let (created, expires) = (zones::when(j.created_at, &zone), zones::when(j.expires_at, &zone));
+                    context! { created, expires, ..Value::from(minijinja::value::Serde(j)) }
+                })
                 .collect();
             render(&state, "jobs.html", Some(&admin), StatusCode::OK, context! { title => "Jobs waiting for release", jobs })
         }
@@ -307,7 +322,10 @@ pub async fn cancel_job(State(state): State<AdminState>, admin: Admin, Path(id):
     }
     let site = match state.store.job_site(&id).await {
         Ok(s) => s,
-        Err(StoreError::NotFound) => return (StatusCode::NOT_FOUND, "no such job\n").into_response(),
+        Err(StoreError::NotFound) => {
+            let gone = "There is no job with this number waiting: it may have been printed, cancelled or expired meanwhile.";
+            return errors::page(&state, StatusCode::NOT_FOUND, "Job not found", gone);
+        }
         Err(e) => return unavailable(&e),
     };
     match state.store.destroy_job(&id, &site).await {
@@ -345,8 +363,11 @@ pub async fn dashboard(State(state): State<AdminState>, admin: Admin) -> Respons
         pages += t.documents.iter().filter(|d| d.outcome == "stored").map(|d| u64::from(d.pages)).sum::<u64>();
     }
     let most = hours.iter().map(|(_, c)| c.iter().sum::<usize>()).max().unwrap_or(1).max(1);
-    let hours: Vec<Value> =
-        hours.iter().map(|(h, c)| context! { hour => fmt_time(*h), accepted => c[0], refused => c[1], tempfail => c[2] }).collect();
+    let zone = zones::console_zone(&state.live.load().config);
+    let hours: Vec<Value> = hours
+        .iter()
+        .map(|(h, c)| context! { hour => zones::hour(*h, &zone), accepted => c[0], refused => c[1], tempfail => c[2] })
+        .collect();
     let mut reasons: Vec<(String, usize)> = reasons.into_iter().collect();
     reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let reasons: Vec<Value> = reasons.iter().take(20).map(|(r, n)| context! { reason => r, count => n }).collect();
@@ -356,6 +377,6 @@ pub async fn dashboard(State(state): State<AdminState>, admin: Admin) -> Respons
         "dashboard.html",
         Some(&admin),
         StatusCode::OK,
-        context! { title => "Dashboard", hours, reasons, pages, pending, scale => 300.0 / most as f64 },
+        context! { title => "Dashboard", hours, reasons, pages, pending, scale => 100.0 / most as f64, zone => zone.name() },
     )
 }

@@ -3,8 +3,11 @@
 //! carries the session's CSRF token, and its answer is rendered from the POST: a code never
 //! travels in a URL, so it stays out of the browser's history, of proxy and access logs and of
 //! any `Referer`. A GET that brings a `code=` looks nothing up (`400`) and never repeats the code.
+//! `/trace/{id}` shows one message (each search result links to it). Times are shown in the
+//! message's queue's time zone, the day searched in the console's ([`super::zones`]), and the
+//! replies' deliveries in words ([`reply_words`]).
 
-use axum::extract::{Form, Query, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use minijinja::{Value, context};
@@ -12,9 +15,10 @@ use serde::Deserialize;
 
 use super::AdminState;
 use super::auth::Admin;
-use super::pages::{fmt_time, render, unavailable};
-use crate::store::ReleaseCode;
-use crate::store::admin::TraceFilter;
+use super::pages::{render, unavailable};
+use super::{errors, zones};
+use crate::store::admin::{ReplyAttempts, TraceFilter};
+use crate::store::{ReleaseCode, StoreError};
 
 /// The GET search's filters.
 #[derive(Deserialize, Default)]
@@ -59,10 +63,11 @@ pub async fn trace(State(state): State<AdminState>, admin: Admin, Query(q): Quer
         ..TraceFilter::default()
     };
     if !q.date.trim().is_empty() {
-        match q.date.trim().parse::<jiff::civil::Date>().ok().and_then(|d| d.in_tz("UTC").ok()) {
-            Some(day) => {
-                filter.since = Some(day.timestamp().as_second());
-                filter.until = Some(day.timestamp().as_second() + 86_400);
+        let zone = zones::console_zone(&state.live.load().config);
+        match zones::day(&q.date, zone.time_zone()) {
+            Some((since, until)) => {
+                filter.since = Some(since);
+                filter.until = Some(until);
             }
             None => {
                 return trace_page(
@@ -110,6 +115,35 @@ pub async fn trace_by_code(State(state): State<AdminState>, admin: Admin, Form(f
     }
 }
 
+/// `GET /trace/{id}`: one message's trace.
+pub async fn trace_detail(State(state): State<AdminState>, admin: Admin, Path(id): Path<String>) -> Response {
+    let trace = match state.store.trace(&id).await {
+        Ok(t) => t,
+        Err(StoreError::NotFound) => {
+            return errors::page(
+                &state,
+                StatusCode::NOT_FOUND,
+                "Message not found",
+                "There is no trace of a message with this number: it may have been cleaned up after the trace retention, or the link is wrong.",
+            );
+        }
+        Err(e) => return unavailable(&e),
+    };
+    let shown = shown(&state, trace).await;
+    render(&state, "trace_detail.html", Some(&admin), StatusCode::OK, context! { title => "Message trace: one message", t => shown })
+}
+
+/// A trace as the templates show it: times in its queue's zone, outcome and replies in words.
+async fn shown(state: &AdminState, t: crate::store::trace::Trace) -> Value {
+    let zone = zones::queue_zone(&state.live.load().config, &t.queue);
+    let replies: Vec<String> =
+        state.store.reply_attempts(&t.id).await.unwrap_or_default().iter().map(|r| reply_words(r, &|s| zones::when(s, &zone))).collect();
+    context! {
+        received => zones::when(t.received_at, &zone), replies, outcome_words => outcome_words(&t.outcome),
+        ..Value::from(minijinja::value::Serde(&t))
+    }
+}
+
 async fn trace_page(
     state: &AdminState,
     admin: &Admin,
@@ -119,19 +153,113 @@ async fn trace_page(
     traces: Vec<crate::store::trace::Trace>,
     searched: bool,
 ) -> Response {
-    let mut shown = Vec::new();
+    let mut list = Vec::new();
     for t in traces {
-        let replies = state.store.reply_attempts(&t.id).await.unwrap_or_default();
-        shown.push(context! {
-            received => fmt_time(t.received_at), replies => Value::from(minijinja::value::Serde(&replies)), ..Value::from(minijinja::value::Serde(&t))
-        });
+        list.push(shown(state, t).await);
     }
+    let zone = zones::console_zone(&state.live.load().config).name().to_owned();
     let f = context! { sender => &q.sender, message_id => &q.message_id, queue => &q.queue, date => &q.date };
     render(
         state,
         "trace.html",
         Some(admin),
         status,
-        context! { title => "Message trace", f, traces => shown, searched, error, limit => TRACE_LIMIT },
+        context! { title => "Message trace", f, traces => list, searched, error, limit => TRACE_LIMIT, zone },
     )
+}
+
+/// A message's outcome in words (`tempfail` is a temporary refusal: the sender's server retries).
+pub fn outcome_words(outcome: &str) -> String {
+    match outcome {
+        "tempfail" => "put off (the sending server was asked to try again later)".into(),
+        other => other.to_owned(),
+    }
+}
+
+/// `first`, `second`, … `tenth`, then `11th`.
+fn ordinal(n: i64) -> String {
+    const WORDS: [&str; 10] = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"];
+    match usize::try_from(n) {
+        Ok(i @ 1..=10) => WORDS[i - 1].to_owned(),
+        _ => match n % 10 {
+            1 if n % 100 != 11 => format!("{n}st"),
+            2 if n % 100 != 12 => format!("{n}nd"),
+            3 if n % 100 != 13 => format!("{n}rd"),
+            _ => format!("{n}th"),
+        },
+    }
+}
+
+fn attempts(n: i64) -> String {
+    if n == 1 { "1 attempt".to_owned() } else { format!("{n} attempts") }
+}
+
+/// A reply's delivery in words. `attempts` counts the tries that did not deliver (a refusal
+/// for good is one of them); `when` writes a time.
+pub fn reply_words(r: &ReplyAttempts, when: &dyn Fn(i64) -> String) -> String {
+    let failed = r.attempts.max(0);
+    if let Some(at) = r.sent_at {
+        let earlier =
+            if failed == 0 { String::new() } else { format!(", after {} that failed (the last: {})", attempts(failed), r.last_error) };
+        return format!("Delivered to the mail relay at the {} attempt, {}{earlier}.", ordinal(failed + 1), when(at));
+    }
+    if let Some(at) = r.refused_at {
+        return format!(
+            "Refused for good by the mail relay at the {} attempt, {}; it is not tried again. The relay said: {}",
+            ordinal(failed.max(1)),
+            when(at),
+            r.last_error
+        );
+    }
+    if failed == 0 {
+        return "Waiting to be sent; not tried yet.".to_owned();
+    }
+    format!("Not delivered yet: {} failed, and it will be tried again. The last error: {}", attempts(failed), r.last_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replys_delivery_reads_as_a_sentence() {
+        let reply = |attempts, sent_at, refused_at, last_error: &str| ReplyAttempts {
+            attempts,
+            last_error: last_error.to_owned(),
+            created_at: 0,
+            sent_at,
+            refused_at,
+        };
+        let when = |s: i64| format!("at {s}");
+        for (r, expected) in [
+            (reply(0, Some(5), None, ""), "Delivered to the mail relay at the first attempt, at 5."),
+            (
+                reply(2, Some(9), None, "421 busy"),
+                "Delivered to the mail relay at the third attempt, at 9, after 2 attempts that failed (the last: 421 busy).",
+            ),
+            (
+                reply(1, Some(9), None, "timed out"),
+                "Delivered to the mail relay at the second attempt, at 9, after 1 attempt that failed (the last: timed out).",
+            ),
+            (
+                reply(1, None, Some(7), "550 no such user"),
+                "Refused for good by the mail relay at the first attempt, at 7; it is not tried again. The relay said: 550 no such user",
+            ),
+            (reply(0, None, None, ""), "Waiting to be sent; not tried yet."),
+            (
+                reply(3, None, None, "connection refused"),
+                "Not delivered yet: 3 attempts failed, and it will be tried again. The last error: connection refused",
+            ),
+        ] {
+            let words = reply_words(&r, &when);
+            assert_eq!(words, expected);
+            assert!(!words.contains("(s)") && !words.contains(" 0 "), "{words}");
+        }
+        for (n, word) in [(1, "first"), (3, "third"), (10, "tenth"), (11, "11th"), (12, "12th"), (21, "21st"), (22, "22nd"), (113, "113th")]
+        {
+            assert_eq!(ordinal(n), word);
+        }
+        assert_eq!(outcome_words("tempfail"), "put off (the sending server was asked to try again later)");
+        assert_eq!(outcome_words("refused"), "refused");
+    }
 }

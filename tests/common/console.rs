@@ -1,5 +1,85 @@
-//! A plain HTTP client for the admin console that keeps its cookies by hand (they are HttpOnly
-//! and SameSite=Strict) and finds the CSRF tokens in its forms.
+//! The admin console's test kit: a server with the console on a free port and an account
+//! ([`start`]), a plain HTTP client that keeps its cookies by hand (they are HttpOnly and
+//! SameSite=Strict) and finds the CSRF tokens in its forms ([`Browser`]), and the runner of the
+//! Chromium scripts in `tests/browser/` ([`browser_script`]).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use super::{Relay, Scanners, Server};
+
+/// The password of the account `librarian` that [`start`] creates.
+pub const PASSWORD: &str = "a long librarian passphrase";
+
+/// A file of `tests/fixtures/convert`.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/convert").join(name)
+}
+
+/// A server with the console on a free loopback port and the account `librarian`; returns it
+/// and the console's URL.
+pub fn start(relay: &Relay) -> (Server, String) {
+    start_custom(relay, &|config, _| config)
+}
+
+/// [`start`], with `edit(config text, server dir)` rewriting the config first (as
+/// [`Server::start_custom`]).
+pub fn start_custom(relay: &Relay, edit: &dyn Fn(String, &Path) -> String) -> (Server, String) {
+    let port = super::free_port();
+    let server = Server::start_custom(
+        &Scanners::real(),
+        relay.port,
+        "",
+        &format!("[auth]\nresolver = \"static\"\n\n[admin]\nlisten = \"127.0.0.1:{port}\"\n"),
+        edit,
+    );
+    super::wait_for_port(port, Duration::from_secs(10));
+    add_admin(&server, "librarian", PASSWORD);
+    (server, format!("http://127.0.0.1:{port}"))
+}
+
+/// Where the browser scripts leave their screenshots.
+pub fn shots_dir() -> PathBuf {
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/admin-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    shots
+}
+
+/// Runs `tests/browser/<script>` (node + playwright-core, Debian's Chromium) against the console
+/// at `url`, logged in as `librarian`; returns the JSON line it prints.
+pub fn browser_script(script: &str, url: &str, vars: &[(&str, &str)]) -> serde_json::Value {
+    let out = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser").join(script))
+        .env("ADMIN_URL", url)
+        .env("ADMIN_USER", "librarian")
+        .env("ADMIN_PASSWORD", PASSWORD)
+        .env("SHOTS_DIR", shots_dir())
+        .env("CHROMIUM", std::env::var("PRINTGATE_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()))
+        .envs(vars.iter().copied())
+        .output()
+        .expect("node must be installed");
+    assert!(out.status.success(), "{script} failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(out.stdout.split(|b| *b == b'\n').rfind(|l| l.starts_with(b"{")).expect("a JSON line")).unwrap()
+}
+
+/// The security and caching headers every console answer must carry.
+pub fn assert_hygiene(what: &str, headers: &reqwest::header::HeaderMap) {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let csp = header("content-security-policy").unwrap_or_else(|| panic!("{what}: no Content-Security-Policy in {headers:?}"));
+    for directive in ["default-src 'none'", "frame-ancestors 'none'", "form-action 'self'", "base-uri 'none'", "style-src 'self'"] {
+        assert!(csp.split(';').any(|d| d.trim() == directive), "{what}: no {directive} in {csp:?}");
+    }
+    assert!(!csp.contains("unsafe") && !csp.contains("script-src"), "{what}: {csp:?}");
+    for (name, value) in [
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+    ] {
+        assert_eq!(header(name).as_deref(), Some(value), "{what}: {name}");
+    }
+}
 
 /// A client that keeps cookies by hand (the console's are HttpOnly, SameSite=Strict).
 pub struct Browser {
