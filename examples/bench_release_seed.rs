@@ -49,6 +49,7 @@ async fn main() {
             filename: format!("bench-{i}.pdf"),
             pages: 1,
             color: false,
+            color_pages: 0,
             copies: 1,
             duplex: false,
             page_range: String::new(),

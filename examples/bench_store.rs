@@ -454,6 +454,7 @@ impl Bench<'_> {
                             filename: "bench.pdf".into(),
                             pages: 1,
                             color: false,
+                            color_pages: 0,
                             copies: 1,
                             duplex: false,
                             page_range: String::new(),

@@ -197,6 +197,7 @@ async fn build_jobs(
         // Colour only where the queue prints colour, the document has it and the patron did
         // not ask for black and white.
         let color = queue.color && rendered.color() && options.color != Some(false);
+        let color_pages = if color { i64::from(rendered.color_page_count()) } else { 0 };
         let seq = jobs.len() as i64;
         let job_id = job_id(&meta.id, seq);
         let (pdf, site, key) = (rendered.pdf, queue.site.clone(), key.clone());
@@ -210,6 +211,7 @@ async fn build_jobs(
             filename: doc.name.clone(),
             pages: i64::from(rendered.pages),
             color,
+            color_pages,
             copies: i64::from(options.copies),
             duplex: options.duplex,
             page_range: options.pages.map(|(a, b)| format!("{a}-{b}")).unwrap_or_default(),

@@ -24,6 +24,11 @@ const ALLOWED: &[(&str, &[&str], &str)] = &[
     ("config", &["doctype"], "parsed once into typed values; imports no stage"),
     ("net", &["config", "metrics", "crypto", "store"], "TLS, HTTP listener (and the throttle, whose counts live in the store): no service"),
     ("smtp", &["config", "net", "metrics", "crypto"], "the door defines its own types; nothing above it"),
+    (
+        "station",
+        &["seal", "crypto", "net", "intake"],
+        "the release station (CLI and kiosk) runs at the library: the sealed-job format, the shared HTTP pieces and intake's file-name cleaning, no server stage",
+    ),
 ];
 
 /// Cycles among top-level modules that are tolerated for now, each with its reason. Every

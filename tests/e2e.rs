@@ -58,11 +58,12 @@ fn emailed_pdf_is_released_byte_for_byte_and_never_stored_in_clear() {
     let written = std::fs::read(out_dir.join("notes.pdf")).unwrap();
     assert_eq!(common::sha256_hex(&written), common::sha256_hex(&pdf));
 
-    // Acknowledged jobs are gone: the same code is now unknown, and the blob is destroyed.
+    // Acknowledged jobs are gone: the same code now answers "already printed" (410), and the
+    // blob is destroyed.
     let again = station_release(&server, &token, &code, &work.path().join("again"));
     assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("unknown or expired code"));
-    assert_eq!(http_release(&server, &token, &code), 404);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already printed"), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(http_release(&server, &token, &code), 410);
     let blobs: Vec<_> = walk(&data.join("blobs"));
     assert!(blobs.is_empty(), "blobs left after ack: {blobs:?}");
 
@@ -246,8 +247,9 @@ fn subject_and_plus_address_options_reach_the_job_and_the_reply() {
 
 /// The retention promise end to end, through the running server's janitor: an unreleased job,
 /// its blob and message, the mail's trace, an audit event and the failure counters all vanish
-/// once their time is up, and the code no longer releases. Retentions are seconds here; the
-/// janitor's first pass runs when the server starts, so a restart stands in for its minute.
+/// once their time is up, and the code no longer releases (it answers "expired"). Retentions
+/// are seconds here; the janitor's first pass runs when the server starts, so a restart stands
+/// in for its minute.
 #[test]
 fn unreleased_jobs_traces_and_audit_events_vanish_through_the_janitor() {
     let work = tempfile::tempdir().unwrap();
@@ -290,5 +292,7 @@ fn unreleased_jobs_traces_and_audit_events_vanish_through_the_janitor() {
         assert_eq!(count(&server, table), 0, "{table} after expiry:\n{}", server.log());
     }
     assert_eq!(blobs(&server), 0, "the expired job's blob is gone");
-    assert_eq!(http_release(&server, &server.station_token(), &code), 404, "an expired code releases nothing");
+    assert_eq!(http_release(&server, &server.station_token(), &code), 410, "an expired code releases nothing (410 expired)");
+    // What is left of the message is its code's HMAC, to answer "expired" for 30 days.
+    assert_eq!(common::sql(&server, "select reason from spent_codes"), ["expired"]);
 }

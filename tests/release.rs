@@ -5,105 +5,13 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Relay, Scanners, Server, free_port, release_code, sql, wait_for_port};
+use common::printer::Printer;
+use common::{Relay, Scanners, Server, release_code, sql};
 
 const BIN: &str = env!("CARGO_BIN_EXE_printgate");
-
-/// A real IPP Everywhere printer: `ippeveprinter` keeping every printed document (`-k`) in its
-/// spool directory. It needs a D-Bus system bus for its DNS-SD client even with DNS-SD off, so
-/// each printer gets a private bus (no machine-wide daemon is touched).
-struct Printer {
-    port: u16,
-    spool: PathBuf,
-    bus: PathBuf,
-    dbus: Child,
-    ipp: Option<Child>,
-}
-
-impl Printer {
-    fn start(dir: &Path) -> Self {
-        let spool = dir.join("printer-spool");
-        std::fs::create_dir_all(&spool).unwrap();
-        let bus_dir = dir.join("dbus");
-        std::fs::create_dir_all(&bus_dir).unwrap();
-        let bus = bus_dir.join("socket");
-        std::fs::write(
-            bus_dir.join("bus.conf"),
-            format!(
-                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>system</type><listen>unix:path={}</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>"#,
-                bus.display()
-            ),
-        )
-        .unwrap();
-        let dbus = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", bus_dir.join("bus.conf").display()))
-            .arg("--nofork")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon (package dbus) must be installed");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !bus.exists() {
-            assert!(Instant::now() < deadline, "private D-Bus did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let mut printer = Self { port: free_port(), spool, bus, dbus, ipp: None };
-        printer.power_on();
-        printer
-    }
-
-    fn uri(&self) -> String {
-        format!("ipp://127.0.0.1:{}/ipp/print", self.port)
-    }
-
-    /// Starts (or restarts) the printer on its port.
-    fn power_on(&mut self) {
-        let log = std::fs::File::create(self.spool.parent().unwrap().join(format!("ippeveprinter-{}.log", self.port))).unwrap();
-        let child = Command::new("ippeveprinter")
-            .env("DBUS_SYSTEM_BUS_ADDRESS", format!("unix:path={}", self.bus.display()))
-            .args(["-r", "off", "-k", "-f", "application/pdf", "-n", "localhost", "-2", "-s", "10,10", "-c", "/bin/true"])
-            .arg("-d")
-            .arg(&self.spool)
-            .args(["-p", &self.port.to_string(), "Library Printer"])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("ippeveprinter (package cups-ipp-utils) must be installed");
-        self.ipp = Some(child);
-        wait_for_port(self.port, Duration::from_secs(15));
-    }
-
-    /// Stops the printer process (nothing answers on its port).
-    fn power_off(&mut self) {
-        if let Some(mut c) = self.ipp.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    /// Every document the printer kept.
-    fn printed(&self) -> Vec<PathBuf> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.spool)
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "pdf"))
-            .collect();
-        files.sort();
-        files
-    }
-}
-
-impl Drop for Printer {
-    fn drop(&mut self) {
-        self.power_off();
-        let _ = self.dbus.kill();
-        let _ = self.dbus.wait();
-    }
-}
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/convert").join(name)

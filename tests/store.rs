@@ -66,6 +66,7 @@ fn job(id: &str, sealed: Vec<u8>) -> NewJob {
         filename: "a.pdf".into(),
         pages: 1,
         color: false,
+        color_pages: 0,
         copies: 1,
         duplex: false,
         page_range: String::new(),

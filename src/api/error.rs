@@ -7,7 +7,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::store::StoreError;
+use crate::store::{SpentReason, StoreError};
 
 /// Seconds a station is asked to wait after an infrastructure failure.
 const RETRY_AFTER_UNAVAILABLE: u64 = 30;
@@ -23,8 +23,11 @@ pub enum ApiError {
         has: &'static str,
         needs: &'static str,
     },
-    /// Unknown, expired or other-site code or job.
+    /// Unknown or other-site code; unknown, expired or other-site job.
     NotFound,
+    /// A release code that was right once: its message expired, or everything behind it was
+    /// printed.
+    Gone(SpentReason),
     /// No such API path.
     NoRoute,
     BadRequest(String),
@@ -60,6 +63,7 @@ impl ApiError {
                 None,
             ),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such code or job, or it has expired".into(), None),
+            Self::Gone(reason) => (StatusCode::GONE, reason.as_str(), gone_message(reason).into(), None),
             Self::NoRoute => (StatusCode::NOT_FOUND, "not_found", "no such API path".into(), None),
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m, None),
             Self::UnsupportedMediaType => (
@@ -88,6 +92,14 @@ impl ApiError {
                 )
             }
         }
+    }
+}
+
+/// What a station shows a patron for a spent code.
+fn gone_message(reason: SpentReason) -> &'static str {
+    match reason {
+        SpentReason::Expired => "this release code has expired; its documents were deleted",
+        SpentReason::Printed => "every document behind this release code has already been printed",
     }
 }
 

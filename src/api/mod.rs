@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 pub use error::{ApiError, ApiJson};
 
-use crate::net::throttle::{self, Throttle, ThrottleKey};
+use crate::net::throttle::{self, Redeemed, Throttle, ThrottleKey};
 use crate::store::{JobInfo, ReleaseCode, Store, StoreError, TokenScope};
 
 /// The OpenAPI description of this API (kept in docs/, served as is).
@@ -146,12 +146,18 @@ async fn release(
         throttle::Refusal::Store(e) => e.into(),
     })?;
     match redeemed {
-        Ok(jobs) => {
+        Redeemed::Jobs(jobs) => {
             crate::metrics::inc("printgate_release_requests_total", &[("result", "redeemed")]);
             tracing::info!(site = %station.site, station = %station.token_id, jobs = jobs.len(), "code redeemed");
             Ok(Json(JobList { site: station.site, jobs }))
         }
-        Err(lockouts) => {
+        // Right once, nothing to release now: not counted as a guess (docs/release-api.md).
+        Redeemed::Spent(reason) => {
+            crate::metrics::inc("printgate_release_requests_total", &[("result", reason.as_str())]);
+            tracing::info!(site = %station.site, station = %station.token_id, reason = reason.as_str(), "spent release code");
+            Err(ApiError::Gone(reason))
+        }
+        Redeemed::Wrong(lockouts) => {
             crate::metrics::inc("printgate_release_requests_total", &[("result", "wrong_code")]);
             wrong_code(&state, &station, peer, lockouts).await;
             Err(ApiError::NotFound)

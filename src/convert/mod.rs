@@ -49,6 +49,11 @@ impl Rendered {
         self.page_colors.iter().any(|c| *c)
     }
 
+    /// How many pages have colour.
+    pub fn color_page_count(&self) -> u32 {
+        self.page_colors.iter().filter(|c| **c).count() as u32
+    }
+
     /// The 1-based numbers of the colour pages, as "2, 5, 7" (at most ten, then "…").
     pub fn color_pages(&self) -> String {
         let pages: Vec<String> = self.page_colors.iter().enumerate().filter(|(_, c)| **c).map(|(i, _)| (i + 1).to_string()).collect();

@@ -6,6 +6,7 @@ fn colour_pages_are_listed_by_number() {
     let r = Rendered { pdf: Vec::new(), pages: 4, page_colors: vec![false, true, false, true] };
     assert!(r.color());
     assert_eq!(r.color_pages(), "2, 4");
+    assert_eq!(r.color_page_count(), 2);
     let many = Rendered { pdf: Vec::new(), pages: 12, page_colors: vec![true; 12] };
     assert_eq!(many.color_pages(), "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, …");
     assert!(!Rendered { pdf: Vec::new(), pages: 1, page_colors: vec![false] }.color());

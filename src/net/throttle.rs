@@ -19,7 +19,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::store::{Admission, AttemptLimit, JobInfo, Redemption, ReleaseCode, Store, StoreError};
+use crate::store::{Admission, AttemptLimit, JobInfo, Redemption, ReleaseCode, SpentReason, Store, StoreError};
 
 /// What is being counted (ordered: subjects before addresses, so concurrent transactions on
 /// PostgreSQL take rows in one order).
@@ -58,6 +58,17 @@ pub struct Limits {
 pub struct LockedOut {
     pub key: ThrottleKey,
     pub failures: u32,
+}
+
+/// A release code looked up in its brute-force step ([`Throttle::redeem`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeemed {
+    /// A right code: its live jobs. Not counted.
+    Jobs(Vec<JobInfo>),
+    /// A code that was right once and names no live job now. Not counted.
+    Spent(SpentReason),
+    /// A wrong code, counted; the lock-outs it started.
+    Wrong(Vec<LockedOut>),
 }
 
 /// Why a request may not go on.
@@ -189,24 +200,18 @@ impl Throttle {
         keys.iter().map(|k| (self.store_key(k), self.limit(k))).collect()
     }
 
-    /// Looks up a release code inside the brute-force step of `keys` ([`Store::redeem_code`]):
-    /// `Ok(Ok(jobs))` for a right code, `Ok(Err(lock-outs started))` for a wrong one (`None`:
-    /// a code that cannot exist).
+    /// Looks up a release code inside the brute-force step of `keys` ([`Store::redeem_code`]);
+    /// `None` is a code that cannot exist (wrong).
     ///
     /// # Errors
     /// [`Refusal`]: no attempt left (the code was not looked at), or the store failed.
-    pub async fn redeem(
-        &self,
-        store: &Store,
-        keys: &[ThrottleKey],
-        code: Option<&ReleaseCode>,
-        site: &str,
-    ) -> Result<Result<Vec<JobInfo>, Vec<LockedOut>>, Refusal> {
+    pub async fn redeem(&self, store: &Store, keys: &[ThrottleKey], code: Option<&ReleaseCode>, site: &str) -> Result<Redeemed, Refusal> {
         let now = store.now();
         let (keys, counted) = self.prepare(keys, now)?;
         match store.redeem_code(&counted, code, site).await? {
-            Redemption::Jobs(jobs) => Ok(Ok(jobs)),
-            Redemption::Wrong(started) => Ok(Err(self.started(keys, &counted, started, now))),
+            Redemption::Jobs(jobs) => Ok(Redeemed::Jobs(jobs)),
+            Redemption::Spent(reason) => Ok(Redeemed::Spent(reason)),
+            Redemption::Wrong(started) => Ok(Redeemed::Wrong(self.started(keys, &counted, started, now))),
             Redemption::Refused { key, locked_until } => Err(self.refused(&counted[key].0, locked_until, now)),
         }
     }

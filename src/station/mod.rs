@@ -24,8 +24,14 @@ pub enum StationError {
     Http(#[from] reqwest::Error),
     #[error("the server answered {status}: {message}")]
     Server { status: u16, message: String },
-    #[error("unknown or expired code")]
+    #[error("unknown release code: check the digits")]
     UnknownCode,
+    #[error("this release code has expired: its documents were deleted")]
+    ExpiredCode,
+    #[error("everything behind this release code was already printed")]
+    AlreadyPrinted,
+    #[error("locked out after too many wrong release codes: ask staff, or try again in {} minute(s)", minutes(*retry_after_secs))]
+    LockedOut { retry_after_secs: u64 },
     #[error("job {id}: the downloaded bytes do not match the announced SHA-256")]
     HashMismatch { id: String },
     #[error("job {id}: {source}")]
@@ -49,12 +55,16 @@ impl StationError {
     }
 }
 
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 pub struct JobListing {
     pub id: String,
     pub filename: String,
     pub pages: i64,
     pub color: bool,
+    /// Pages that print in colour (0 for a job printed in black and white; servers before
+    /// this field do not send it).
+    #[serde(default)]
+    pub color_pages: i64,
     pub copies: i64,
     pub bytes: i64,
     pub sha256: String,
@@ -129,7 +139,9 @@ impl StationClient {
     /// Asks the server for the jobs behind a code.
     ///
     /// # Errors
-    /// [`StationError::UnknownCode`] for 404, other errors as they come.
+    /// [`StationError::UnknownCode`] for 404, [`StationError::ExpiredCode`] and
+    /// [`StationError::AlreadyPrinted`] for 410, [`StationError::LockedOut`] for 429, other
+    /// errors as they come.
     pub async fn redeem(&self, code: &str) -> Result<Release, StationError> {
         let resp = self
             .http
@@ -138,8 +150,11 @@ impl StationClient {
             .json(&serde_json::json!({ "code": code }))
             .send()
             .await?;
-        if resp.status() == reqwest::StatusCode::NOT_FOUND {
-            return Err(StationError::UnknownCode);
+        let status = resp.status().as_u16();
+        if matches!(status, 404 | 410 | 429) {
+            let retry_after = resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let body = resp.text().await.unwrap_or_default();
+            return Err(code_refusal(status, retry_after.as_deref(), &body));
         }
         Ok(check(resp).await?.json::<Release>().await?)
     }
@@ -235,6 +250,25 @@ fn parse_range(range: &str) -> Option<(i32, i32)> {
     Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
 }
 
+/// What a refused redemption means for the patron: 404 a wrong code, 410 a spent one (the
+/// error body's `code` says `expired` or `printed`), 429 a lock-out (`Retry-After` seconds).
+/// Anything else is the server's answer as it came.
+pub fn code_refusal(status: u16, retry_after: Option<&str>, body: &str) -> StationError {
+    let code = serde_json::from_str::<serde_json::Value>(body).ok().and_then(|v| v.get("code")?.as_str().map(str::to_owned));
+    match (status, code.as_deref()) {
+        (404, _) => StationError::UnknownCode,
+        (410, Some("expired")) => StationError::ExpiredCode,
+        (410, Some("printed")) => StationError::AlreadyPrinted,
+        (429, _) => StationError::LockedOut { retry_after_secs: retry_after.and_then(|v| v.trim().parse().ok()).unwrap_or(0) },
+        _ => StationError::Server { status, message: body.to_owned() },
+    }
+}
+
+/// Whole minutes to wait, rounded up (at least one).
+fn minutes(secs: u64) -> u64 {
+    secs.div_ceil(60).max(1)
+}
+
 /// Back-off between attempts at one job: 5 s, doubling, at most `max`.
 pub fn backoff(failures: u32, max: Duration) -> Duration {
     Duration::from_secs(5u64.saturating_mul(1 << failures.saturating_sub(1).min(16))).min(max)
@@ -302,4 +336,31 @@ fn unique_path(dir: &Path, name: &str) -> PathBuf {
         return first;
     }
     (1..).map(|i| dir.join(format!("{i}-{name}"))).find(|p| !p.exists()).unwrap_or(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{StationError, code_refusal};
+
+    #[test]
+    fn each_refusal_of_a_code_has_its_own_error_and_line() {
+        let gone = |code: &str| format!(r#"{{"code":"{code}","message":"…"}}"#);
+        let cases: &[(u16, Option<&str>, String, &str)] = &[
+            (404, None, gone("not_found"), "unknown release code: check the digits"),
+            (410, None, gone("expired"), "this release code has expired: its documents were deleted"),
+            (410, None, gone("printed"), "everything behind this release code was already printed"),
+            (429, Some("840"), gone("locked_out"), "ask staff, or try again in 14 minute(s)"),
+            (429, Some("841"), gone("locked_out"), "try again in 15 minute(s)"),
+            (429, Some("1"), gone("locked_out"), "try again in 1 minute(s)"),
+            (429, None, gone("locked_out"), "try again in 1 minute(s)"),
+            (410, None, gone("cancelled"), "the server answered 410"),
+            (503, Some("30"), gone("unavailable"), "the server answered 503"),
+        ];
+        for (status, retry_after, body, line) in cases {
+            let error = code_refusal(*status, *retry_after, body);
+            assert!(error.to_string().contains(line), "{status} {retry_after:?}: {error}");
+        }
+        assert!(matches!(code_refusal(429, Some(" 900 "), ""), StationError::LockedOut { retry_after_secs: 900 }));
+        assert!(matches!(code_refusal(404, None, "not json"), StationError::UnknownCode));
+    }
 }

@@ -175,6 +175,8 @@ impl Store {
                 Err(e) => return Err(e.into()),
             };
             sqlx::query("UPDATE traces SET code_hash = $1 WHERE id = $2").bind(&hash).bind(message_id).execute(&mut *tx).await?;
+            // The new code means this message now, not an earlier one that drew it and is gone.
+            Self::unspend(&mut *tx, &hash).await?;
             let rows = sqlx::query("SELECT filename, pages, color FROM jobs WHERE message_id = $1 AND expires_at > $2 ORDER BY seq")
                 .bind(message_id)
                 .bind(now)

@@ -2,7 +2,8 @@
 //!
 //! Owns the schema and its migrations (SQLite and PostgreSQL, one SQL dialect through sqlx's
 //! `Any` driver), release codes (stored only as HMAC-SHA256 under the store secret), station
-//! tokens (stored only as SHA-256), the encrypted reply outbox, and expiry. It renders nothing
+//! tokens (stored only as SHA-256), the encrypted reply outbox, expiry, and spent codes (why a
+//! code that was right once releases nothing now: spent.rs). It renders nothing
 //! and decides no verdicts. Every node of an installation shares one store.
 
 pub mod admin;
@@ -12,6 +13,7 @@ pub mod commands;
 mod outbox;
 mod reminders;
 mod schema;
+mod spent;
 mod stations;
 mod throttle;
 mod tokens;
@@ -31,6 +33,7 @@ pub use codes::ReleaseCode;
 pub use commands::Resent;
 pub use outbox::{NewReply, OUTBOX_LEASE_SECS};
 pub use reminders::DueReminder;
+pub use spent::{SPENT_CODE_KEEP_SECS, SpentReason};
 pub use throttle::{Admission, AttemptLimit, LockoutStarted, Redemption};
 pub use tokens::{StationToken, TokenListing, TokenScope, inspect_poll_tokens, poll_tokens_warning};
 
@@ -69,6 +72,8 @@ pub struct NewJob {
     pub filename: String,
     pub pages: i64,
     pub color: bool,
+    /// Pages that print in colour: 0 when `color` is false.
+    pub color_pages: i64,
     pub copies: i64,
     pub duplex: bool,
     /// `""` for all pages, else `first-last`.
@@ -88,6 +93,8 @@ pub struct JobInfo {
     pub sha256: String,
     pub duplex: bool,
     pub page_range: String,
+    /// Pages of the document that print in colour (0 for a job printed in black and white).
+    pub color_pages: i64,
 }
 
 /// A reply waiting for the relay.
@@ -252,17 +259,19 @@ impl Store {
             let key = blob_key(&job.id);
             let (bytes, sha256) = (job.sealed.len() as i64, crypto::sha256_hex(&job.sealed));
             self.blobs.put(&key, job.sealed).await?;
-            infos.push((job.id, job.seq, job.filename, job.pages, job.color, (job.copies, job.duplex, job.page_range), bytes, sha256, key));
+            let options = (job.copies, job.duplex, job.page_range, job.color_pages);
+            infos.push((job.id, job.seq, job.filename, job.pages, job.color, options, bytes, sha256, key));
         }
         for _ in 0..20 {
             let code = ReleaseCode::generate(self.code_digits).map_err(|e| StoreError::Secret(e.to_string()))?;
+            let hash = self.code_hash(&code);
             let mut tx = self.pool.begin().await?;
             let inserted =
                 sqlx::query("INSERT INTO messages (id, queue, site, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
                     .bind(&message.id)
                     .bind(&message.queue)
                     .bind(&message.site)
-                    .bind(self.code_hash(&code))
+                    .bind(&hash)
                     .bind(message.created_at)
                     .bind(message.expires_at)
                     .execute(&mut *tx)
@@ -278,10 +287,12 @@ impl Store {
                 }
                 Err(e) => return Err(e.into()),
             }
-            for (id, seq, filename, pages, color, (copies, duplex, page_range), bytes, sha256, key) in &infos {
+            // The code means this message now, not an earlier one that drew it and is gone.
+            Self::unspend(&mut *tx, &hash).await?;
+            for (id, seq, filename, pages, color, (copies, duplex, page_range, color_pages), bytes, sha256, key) in &infos {
                 sqlx::query(
-                    "INSERT INTO jobs (id, message_id, seq, site, filename, pages, color, copies, bytes, sha256, blob_key, created_at, expires_at, duplex, page_range) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                    "INSERT INTO jobs (id, message_id, seq, site, filename, pages, color, copies, bytes, sha256, blob_key, created_at, expires_at, duplex, page_range, color_pages) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
                 )
                 .bind(id)
                 .bind(&message.id)
@@ -298,6 +309,7 @@ impl Store {
                 .bind(message.expires_at)
                 .bind(i64::from(*duplex))
                 .bind(page_range)
+                .bind(*color_pages)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -332,7 +344,7 @@ impl Store {
         E: sqlx::Executor<'e, Database = sqlx::Any>,
     {
         let rows = sqlx::query(
-            "SELECT j.id, j.filename, j.pages, j.color, j.copies, j.bytes, j.sha256, j.duplex, j.page_range FROM jobs j \
+            "SELECT j.id, j.filename, j.pages, j.color, j.copies, j.bytes, j.sha256, j.duplex, j.page_range, j.color_pages FROM jobs j \
              JOIN messages m ON m.id = j.message_id \
              WHERE m.code_hash = $1 AND m.site = $2 AND m.expires_at > $3 ORDER BY j.seq",
         )
@@ -350,7 +362,7 @@ impl Store {
     /// [`StoreError::NotFound`] when there is no such live job for this site.
     pub async fn job(&self, id: &str, site: &str) -> Result<(JobInfo, String), StoreError> {
         let row = sqlx::query(
-            "SELECT id, filename, pages, color, copies, bytes, sha256, duplex, page_range, blob_key FROM jobs \
+            "SELECT id, filename, pages, color, copies, bytes, sha256, duplex, page_range, color_pages, blob_key FROM jobs \
              WHERE id = $1 AND site = $2 AND expires_at > $3",
         )
         .bind(id)
@@ -359,11 +371,12 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?
         .ok_or(StoreError::NotFound)?;
-        Ok((job_info(&row)?, row.try_get::<String, _>(9)?))
+        Ok((job_info(&row)?, row.try_get::<String, _>(10)?))
     }
 
     /// Destroys a job after the station printed it: blob first, then the row; the message
-    /// (and so its code) goes with its last job.
+    /// (and so its code) goes with its last job, and the code is remembered as printed
+    /// (spent.rs).
     ///
     /// # Errors
     /// [`StoreError::NotFound`] if the job is not a live job of `site`.
@@ -377,14 +390,12 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound)?;
         let message_id: String = row.try_get(0)?;
-        sqlx::query("DELETE FROM messages WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE message_id = $1)")
-            .bind(&message_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.delete_printed_message(&message_id).await
     }
 
-    /// Removes every expired job (row, then blob) and message. Returns the number of jobs this
+    /// Removes every expired job (row, then blob) and message (its code is remembered as
+    /// expired, and spent codes older than [`SPENT_CODE_KEEP_SECS`] are forgotten: spent.rs).
+    /// Returns the number of jobs this
     /// call purged. Safe on many nodes at once: each batch of rows is claimed by a single
     /// `DELETE … RETURNING` (on PostgreSQL over `FOR UPDATE SKIP LOCKED`), so every job is
     /// purged by exactly one node. A blob whose delete fails after its row is gone is an
@@ -412,10 +423,7 @@ impl Store {
                 break;
             }
         }
-        sqlx::query("DELETE FROM messages WHERE expires_at <= $1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE message_id = messages.id)")
-            .bind(at)
-            .execute(&self.pool)
-            .await?;
+        self.purge_expired_messages(at, PURGE_BATCH).await?;
         // Delivered replies keep only addresses and times; drop them after a week. Replies the
         // relay never took are given up after the same week (their jobs are gone by then).
         let gave_up = sqlx::query("DELETE FROM outbox WHERE created_at <= $1 AND sent_at IS NULL")
@@ -461,6 +469,7 @@ fn job_info(row: &sqlx::any::AnyRow) -> Result<JobInfo, StoreError> {
         sha256: row.try_get(6)?,
         duplex: row.try_get::<i64, _>(7)? != 0,
         page_range: row.try_get(8)?,
+        color_pages: row.try_get(9)?,
     })
 }
 

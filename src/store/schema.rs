@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("../../migrations/0010_throttle_attempts.sql")),
     (11, include_str!("../../migrations/0011_token_scopes.sql")),
     (12, include_str!("../../migrations/0012_outbox_refused.sql")),
+    (13, include_str!("../../migrations/0013_spent_codes.sql")),
 ];
 
 /// Applies pending migrations.

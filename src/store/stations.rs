@@ -25,7 +25,7 @@ impl Store {
     /// [`StoreError::Db`].
     pub async fn site_jobs(&self, site: &str, limit: i64) -> Result<Vec<JobInfo>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, filename, pages, color, copies, bytes, sha256, duplex, page_range FROM jobs \
+            "SELECT id, filename, pages, color, copies, bytes, sha256, duplex, page_range, color_pages FROM jobs \
              WHERE site = $1 AND expires_at > $2 ORDER BY created_at, message_id, seq LIMIT $3",
         )
         .bind(site)

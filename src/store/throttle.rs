@@ -18,7 +18,7 @@
 
 use sqlx::Row;
 
-use super::{JobInfo, ReleaseCode, Store, StoreError};
+use super::{JobInfo, ReleaseCode, SpentReason, Store, StoreError};
 
 /// How many attempts a key may make in one window, and how long it is locked out once that
 /// many have failed.
@@ -46,6 +46,9 @@ pub enum Admission {
 pub enum Redemption {
     /// The code is right: these are its jobs; nothing was counted.
     Jobs(Vec<JobInfo>),
+    /// The code was right once (its message expired, or all its jobs were printed): not a
+    /// guess at a live code, so nothing was counted either.
+    Spent(SpentReason),
     /// The code is wrong (or names no live job): counted, with the lock-outs this failure
     /// started, in the order of the keys.
     Wrong(Vec<Option<LockoutStarted>>),
@@ -101,9 +104,11 @@ impl Store {
     /// Looks a release code up inside its brute-force step: one transaction takes a slot on
     /// every key (or refuses without looking), looks the code up, and then either rolls back
     /// (a right code: nothing is counted, nothing is written to disk) or counts the failure and
-    /// commits. The slots' row locks (PostgreSQL) or the write lock (SQLite) are held while the
-    /// code is looked up, so attempts on the same key are decided one after another, on every
-    /// node. `None` is a code that cannot exist (wrong without a look-up).
+    /// commits. A code that names no live job but was right once ([`Redemption::Spent`]: an
+    /// expired message, or a code in `spent_codes`) rolls back like a right one. The slots' row
+    /// locks (PostgreSQL) or the write lock (SQLite) are held while the code is looked up, so
+    /// attempts on the same key are decided one after another, on every node. `None` is a code
+    /// that cannot exist (wrong without a look-up).
     ///
     /// This is the release API's form of [`Store::admit_attempt`] + [`Store::attempt_failed`]:
     /// the look-up is a short indexed read, so holding the locks costs less than the two commits
@@ -123,17 +128,24 @@ impl Store {
             tx.rollback().await?;
             return Ok(Redemption::Refused { key: index, locked_until: self.locked_until(&keys[index], now).await? });
         }
-        let jobs = match code {
-            Some(code) => self.jobs_for_code(&mut *tx, code, site).await?,
-            None => Vec::new(),
-        };
-        if !jobs.is_empty() {
+        if let Some(found) = self.look_up(&mut tx, code, site).await? {
             tx.rollback().await?;
-            return Ok(Redemption::Jobs(jobs));
+            return Ok(found);
         }
         let started = count_failures(&mut tx, keys, now).await?;
         tx.commit().await?;
         Ok(Redemption::Wrong(started))
+    }
+
+    /// What a code is, in the transaction that holds its slots: its live jobs, or why it was
+    /// right once; `None` for a wrong code.
+    async fn look_up(&self, tx: &mut Tx, code: Option<&ReleaseCode>, site: &str) -> Result<Option<Redemption>, StoreError> {
+        let Some(code) = code else { return Ok(None) };
+        let jobs = self.jobs_for_code(&mut **tx, code, site).await?;
+        if !jobs.is_empty() {
+            return Ok(Some(Redemption::Jobs(jobs)));
+        }
+        Ok(self.spent_reason(&mut **tx, &self.code_hash(code), site).await?.map(Redemption::Spent))
     }
 
     /// The end of `key`'s lock-out, if its failures have reached `max` and it has not ended.

@@ -5,6 +5,7 @@
 
 pub mod console;
 pub mod daemons;
+pub mod printer;
 pub mod smtp_client;
 
 use std::collections::{HashMap, HashSet};
@@ -59,8 +60,15 @@ impl Relay {
     pub fn wait_for(&self, count: usize, timeout: Duration) -> Vec<Vec<u8>> {
         let deadline = Instant::now() + timeout;
         loop {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir).unwrap().map(|e| e.unwrap().path()).collect();
+            // In arrival order: smtp-sink names files by the second plus a random suffix, so
+            // two replies of one second sort by their (nanosecond) modification time.
+            let mut files: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&self.dir)
+                .unwrap()
+                .map(|e| e.unwrap())
+                .map(|e| (e.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH), e.path()))
+                .collect();
             files.sort();
+            let files: Vec<PathBuf> = files.into_iter().map(|(_, p)| p).collect();
             if files.len() >= count {
                 std::thread::sleep(Duration::from_millis(100)); // let smtp-sink finish writing
                 return files.iter().map(|f| std::fs::read(f).unwrap()).collect();

@@ -47,7 +47,7 @@ pub fn shown_name(name: &str, masked: bool) -> String {
 }
 
 /// What the patron chose on the documents screen.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Choice {
     /// Chosen jobs (ids), each with the copies asked for.
     pub jobs: Vec<(String, i64)>,
@@ -166,7 +166,8 @@ mod tests {
     fn choices_only_ever_make_a_job_cheaper() {
         let form = |pairs: &[(&str, &str)]| Choice::from_form(&pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect::<Vec<_>>());
         // (job colour, duplex, copies), form, want (copies, duplex, colour)
-        let cases: &[((bool, bool, i64), Choice, (i32, bool, bool))] = &[
+        type Case = ((bool, bool, i64), Choice, (i32, bool, bool));
+        let cases: &[Case] = &[
             ((true, false, 2), form(&[("job", "a")]), (2, false, true)),
             ((true, false, 2), form(&[("job", "a"), ("greyscale", "on"), ("two_sided", "on")]), (2, true, false)),
             ((true, false, 3), form(&[("job", "a"), ("copies-a", "1")]), (1, false, true)),
@@ -187,8 +188,9 @@ mod tests {
 
     #[test]
     fn the_form_lists_chosen_jobs_and_the_printer() {
-        let fields: Vec<(String, String)> =
-            [("job", "a"), ("copies-a", "1"), ("job", "c"), ("printer", "1"), ("copies-b", "2")].map(|(k, v)| (k.into(), v.into())).to_vec();
+        let fields: Vec<(String, String)> = [("job", "a"), ("copies-a", "1"), ("job", "c"), ("printer", "1"), ("copies-b", "2")]
+            .map(|(k, v)| (k.into(), v.into()))
+            .to_vec();
         let c = Choice::from_form(&fields);
         assert_eq!(c.jobs, vec![("a".into(), 1), ("c".into(), i64::MAX)]);
         assert_eq!(c.printer, Some(1));

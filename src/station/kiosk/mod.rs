@@ -127,10 +127,18 @@ pub fn parse_printer_arg(arg: &str) -> Result<(String, String), String> {
 /// An `--idle` shorter than [`MIN_IDLE`] or a listen address other than loopback.
 pub fn check_settings(settings: &KioskSettings) -> anyhow::Result<()> {
     if settings.idle < MIN_IDLE {
-        anyhow::bail!("--idle {}s is too short: at least {}s (the warning alone takes up to {}s)", settings.idle.as_secs(), MIN_IDLE.as_secs(), WARN_MAX.as_secs());
+        anyhow::bail!(
+            "--idle {}s is too short: at least {}s (the warning alone takes up to {}s)",
+            settings.idle.as_secs(),
+            MIN_IDLE.as_secs(),
+            WARN_MAX.as_secs()
+        );
     }
     if !settings.listen.ip().is_loopback() {
-        anyhow::bail!("--listen {}: the kiosk page is for the browser on this machine; use a loopback address such as 127.0.0.1:8080", settings.listen);
+        anyhow::bail!(
+            "--listen {}: the kiosk page is for the browser on this machine; use a loopback address such as 127.0.0.1:8080",
+            settings.listen
+        );
     }
     Ok(())
 }
@@ -200,7 +208,12 @@ mod tests {
 
     #[test]
     fn idle_must_leave_room_for_the_warning_and_the_page_stays_local() {
-        let s = |idle: u64, listen: &str| KioskSettings { listen: listen.parse().unwrap(), idle: Duration::from_secs(idle), mask_titles: false, langs: vec![Lang::En] };
+        let s = |idle: u64, listen: &str| KioskSettings {
+            listen: listen.parse().unwrap(),
+            idle: Duration::from_secs(idle),
+            mask_titles: false,
+            langs: vec![Lang::En],
+        };
         assert!(check_settings(&s(60, "127.0.0.1:8080")).is_ok());
         assert!(check_settings(&s(15, "[::1]:8080")).is_ok());
         assert!(check_settings(&s(14, "127.0.0.1:8080")).is_err());

@@ -60,11 +60,8 @@ impl Pages {
     pub fn render(&self, session: &Session, settings: &KioskSettings, printers: &[PrinterView<'_>]) -> String {
         let t = self.words(session.lang);
         let word = |key: &str| t.get(key).cloned().unwrap_or_else(|| key.to_owned());
-        let langs: Vec<Value> = settings
-            .langs
-            .iter()
-            .map(|l| context! { code => l.code(), name => l.native_name(), current => *l == session.lang })
-            .collect();
+        let langs: Vec<Value> =
+            settings.langs.iter().map(|l| context! { code => l.code(), name => l.native_name(), current => *l == session.lang }).collect();
         let (heading, notice, screen_view) = match &session.screen {
             Screen::Start { notice } => (word("start_heading"), notice.as_ref(), context! {}),
             Screen::Documents { jobs, choice, avoid, notice, .. } => {
@@ -89,12 +86,12 @@ impl Pages {
         let ctx = context! {
             lang => session.lang.code(),
             langs,
-            t => Value::from_serialize(t),
+            t => Value::from(minijinja::value::Serde(t)),
             csrf => &session.csrf,
             screen => session.screen.name(),
             heading,
             notice => notice.map(|n| notice_text(n, &word)),
-            idle => idles.then(|| settings.idle.as_secs()),
+            idle => idles.then_some(settings.idle.as_secs()),
             warn => settings.warn().as_secs(),
             poll,
             ..screen_view

@@ -19,7 +19,12 @@ fn job(id: &str, name: &str, color: bool, copies: i64) -> JobListing {
 }
 
 fn settings(mask: bool) -> KioskSettings {
-    KioskSettings { listen: "127.0.0.1:8080".parse().unwrap(), idle: Duration::from_secs(60), mask_titles: mask, langs: vec![Lang::En, Lang::De] }
+    KioskSettings {
+        listen: "127.0.0.1:8080".parse().unwrap(),
+        idle: Duration::from_secs(60),
+        mask_titles: mask,
+        langs: vec![Lang::En, Lang::De],
+    }
 }
 
 fn documents(session: &mut Session, notice: Option<Notice>) {

@@ -20,12 +20,18 @@ pub enum Notice {
     MalformedCode,
     ExpiredCode,
     AlreadyPrinted,
-    LockedOut { minutes: u64 },
+    LockedOut {
+        minutes: u64,
+    },
     ServerDown,
     NothingChosen,
     PrinterNotReady,
     /// A job failed on a printer: the job is kept, another printer is offered.
-    PrintFailed { printer: String, document: String, condition: &'static str },
+    PrintFailed {
+        printer: String,
+        document: String,
+        condition: &'static str,
+    },
     /// The page was stale (an old form after the screen had been cleared).
     Expired,
 }
