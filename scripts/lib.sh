@@ -322,8 +322,9 @@ pg_install_deny() {
     export PG_CARGO_DENY
 }
 
-# The admin console's browser test: Debian's Chromium driven by playwright-core (from npm, pinned
-# in tests/browser/package-lock.json). Tests only; `scripts/run` does not need it.
+# The admin console's and the kiosk's browser tests: Debian's Chromium driven by playwright-core,
+# axe-core for the kiosk's accessibility checks (both from npm, pinned in
+# tests/browser/package-lock.json). Tests only; `scripts/run` does not need it.
 pg_install_browser() {
     if ! command -v chromium >/dev/null 2>&1; then
         pg_log "installing Debian's chromium (admin console browser test)"
@@ -331,8 +332,8 @@ pg_install_browser() {
             apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends chromium || return 1
     fi
     command -v node >/dev/null 2>&1 || { pg_err "node (Node.js) is needed for the browser test"; return 1; }
-    if [ ! -d "$PG_ROOT/tests/browser/node_modules/playwright-core" ]; then
-        pg_log "installing playwright-core into tests/browser/node_modules (npm ci)"
+    if [ ! -d "$PG_ROOT/tests/browser/node_modules/playwright-core" ] || [ ! -d "$PG_ROOT/tests/browser/node_modules/axe-core" ]; then
+        pg_log "installing playwright-core and axe-core into tests/browser/node_modules (npm ci)"
         (cd "$PG_ROOT/tests/browser" && npm ci --no-audit --no-fund --silent) || return 1
     fi
     PRINTGATE_TEST_CHROMIUM="$(command -v chromium)"

@@ -5,6 +5,7 @@
 
 pub mod console;
 pub mod daemons;
+pub mod kiosk;
 pub mod printer;
 pub mod smtp_client;
 

@@ -35,6 +35,9 @@ pub const MIN_IDLE: Duration = Duration::from_secs(15);
 /// How long before clearing the screen the patron is warned: WCAG 2.2.1 asks for at least 20 s
 /// to answer; shorter idle times warn for half of the time.
 pub const WARN_MAX: Duration = Duration::from_secs(20);
+/// The page tells the station of the patron's input at most this often (`kiosk.js`), so the
+/// station's own idle clock may lag the page's by this much.
+pub const ACTIVITY_REPORTED_EVERY: Duration = Duration::from_secs(5);
 
 /// A configured printer: `--printer NAME=ipp://…`.
 pub struct KioskPrinter {
@@ -177,9 +180,11 @@ pub async fn run(kiosk: Arc<Kiosk>, stop: CancellationToken) -> anyhow::Result<(
 /// Clears the screen after `--idle` without input, whether or not the browser is still there
 /// (its own timer warns first and normally clears it a moment earlier).
 async fn clear_idle(kiosk: Arc<Kiosk>, stop: CancellationToken) {
-    // The browser clears at exactly `idle`; the station follows a little later so the two do
-    // not race, and on its own if the browser is gone.
-    let grace = Duration::from_secs(2);
+    // The browser clears at exactly `idle` after the last input; the station hears of input up
+    // to ACTIVITY_REPORTED_EVERY late and follows 2 s after that, so the two do not race (a
+    // patron answering the warning in its last seconds keeps the session), and clears on its
+    // own if the browser is gone.
+    let grace = ACTIVITY_REPORTED_EVERY + Duration::from_secs(2);
     loop {
         tokio::select! {
             () = stop.cancelled() => return,

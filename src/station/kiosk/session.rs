@@ -142,7 +142,9 @@ impl Session {
     }
 
     /// A job failed at `failed` (index into the items): the run stops, the unprinted jobs go
-    /// back to the documents screen with the failed printer avoided.
+    /// back to the documents screen with the failed printer avoided. The patron's ticks and
+    /// downgrades are kept, their printer choice is not (it would preselect the printer that
+    /// just failed again).
     pub fn fail_printing(&mut self, failed: usize, printer_name: &str, condition: &'static str, masked: bool) {
         let Screen::Printing { site, printer, items, choice, others } = &self.screen else { return };
         let document = items.get(failed).map(|i| super::choice::shown_name(&i.job.filename, masked)).unwrap_or_default();
@@ -151,7 +153,7 @@ impl Session {
         let screen = Screen::Documents {
             site: site.clone(),
             jobs,
-            choice: choice.clone(),
+            choice: Choice { printer: None, ..choice.clone() },
             avoid: Some(*printer),
             notice: Some(Notice::PrintFailed { printer: printer_name.to_owned(), document, condition }),
         };
@@ -218,11 +220,16 @@ mod tests {
     #[test]
     fn a_failure_returns_the_unprinted_jobs_and_avoids_the_printer() {
         let mut s = printing(&[ItemState::Printed, ItemState::Failed, ItemState::Waiting]);
+        if let Screen::Printing { choice, .. } = &mut s.screen {
+            *choice = Choice { printer: Some(0), greyscale: true, ..Choice::default() };
+        }
         s.fail_printing(1, "Upstairs", "jammed", true);
-        let Screen::Documents { jobs, avoid, notice, .. } = &s.screen else { panic!("{:?}", s.screen) };
+        let Screen::Documents { jobs, avoid, notice, choice, .. } = &s.screen else { panic!("{:?}", s.screen) };
         let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
         assert_eq!(ids, ["j1", "j2", "other"]);
         assert_eq!(*avoid, Some(0));
+        assert_eq!(choice.printer, None, "the failed printer is not chosen again");
+        assert!(choice.greyscale, "the downgrades are kept");
         assert_eq!(*notice, Some(Notice::PrintFailed { printer: "Upstairs".into(), document: "j1-se…".into(), condition: "jammed" }));
     }
 }
