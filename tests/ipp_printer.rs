@@ -196,3 +196,23 @@ async fn a_printer_out_of_paper_is_shown_so_but_still_takes_jobs() {
     // tray may still print): the job goes in.
     assert!(printer.ready().await.is_ok());
 }
+
+/// A printer busy with one job answers the next Print-Job `server-error-busy`; the client asks
+/// again until the printer takes it, so two patrons' jobs in a row both print.
+#[tokio::test]
+async fn a_job_sent_while_the_printer_is_busy_waits_for_it_instead_of_failing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = TestPrinter::start_with(tmp.path(), "Slow Printer", PrinterCommand::Slow);
+    let printer = client(&fixture);
+    let document = pdf("simple.pdf");
+    let first = printer.submit(&document, &options("first", 1, false, false, None)).await.unwrap();
+    let started = Instant::now();
+    let second = printer.submit(&document, &options("second", 1, false, false, None)).await;
+    let second = second.unwrap_or_else(|e| panic!("the second job failed while the first printed: {e}"));
+    assert_ne!(first, second);
+    assert!(started.elapsed() >= Duration::from_millis(500), "the printer was not busy: {:?}", started.elapsed());
+    for job in [first, second] {
+        assert_eq!(printer.wait_with(job, |_| {}).await.unwrap(), job);
+    }
+    assert_eq!(fixture.printed().len(), 2);
+}

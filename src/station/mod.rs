@@ -67,6 +67,8 @@ pub struct JobListing {
     pub color_pages: i64,
     pub copies: i64,
     pub bytes: i64,
+    /// Checked against the downloaded bytes; never shown (`GET /session` of the kiosk).
+    #[serde(skip_serializing)]
     pub sha256: String,
     #[serde(default)]
     pub duplex: bool,

@@ -32,6 +32,9 @@ pub enum PrinterCommand {
     /// the printer lists `media-empty-report` (`ippeveprinter` suffixes every reason by its
     /// state: `-report` while idle) until it is restarted.
     RunsOutOfPaper,
+    /// Takes two seconds per job, then prints it: while one job prints, `ippeveprinter`
+    /// answers the next Print-Job `server-error-busy`.
+    Slow,
 }
 
 pub struct Printer {
@@ -160,6 +163,7 @@ fn write_command(dir: &Path, command: PrinterCommand) -> PathBuf {
             format!("block=\"$(env | grep '^IPP_' | sort)\"\nprintf '%s\\n\\n' \"$block\" >> '{}'\nexit 0\n", record.display())
         }
         PrinterCommand::RunsOutOfPaper => "echo 'STATE: +media-empty' >&2\nexit 0\n".to_owned(),
+        PrinterCommand::Slow => "sleep 2\nexit 0\n".to_owned(),
     };
     let path = dir.join("job-command.sh");
     std::fs::write(&path, format!("#!/bin/sh\n{script}")).unwrap();

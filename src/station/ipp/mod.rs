@@ -37,6 +37,10 @@ const READY_TIMEOUT: Duration = Duration::from_secs(20);
 const PRINT_TIMEOUT: Duration = Duration::from_secs(300);
 /// Get-Job-Attributes and Cancel-Job.
 const JOB_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a Print-Job answered `server-error-busy` is offered again before it counts as failed.
+const BUSY_WAIT: Duration = Duration::from_secs(120);
+/// RFC 8011 §5.4.15: the printer is busy with another job.
+const SERVER_ERROR_BUSY: u16 = 0x0507;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IppError {
@@ -195,11 +199,21 @@ impl Printer {
     pub async fn submit(&self, pdf: &[u8], options: &PrintOptions) -> Result<i32, IppError> {
         self.ready().await?;
         let capabilities = self.capabilities.get().cloned().unwrap_or_default();
-        let answer = self.send(wire::print_job(&self.target()?, options, &capabilities)?, pdf, PRINT_TIMEOUT).await?;
-        if !answer.is_success() {
-            return Err(answer.refusal());
+        let give_up = Instant::now() + BUSY_WAIT;
+        let mut pause = Duration::from_millis(250);
+        loop {
+            let answer = self.send(wire::print_job(&self.target()?, options, &capabilities)?, pdf, PRINT_TIMEOUT).await?;
+            if answer.is_success() {
+                return answer.int("job-id").ok_or_else(|| IppError::Malformed("Print-Job answer without job-id".into()));
+            }
+            // A printer still busy with another job (ippeveprinter, many small printers) takes
+            // the next one once it is done: ask again rather than fail the patron's job.
+            if answer.status != SERVER_ERROR_BUSY || Instant::now() + pause > give_up {
+                return Err(answer.refusal());
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(5));
         }
-        answer.int("job-id").ok_or_else(|| IppError::Malformed("Print-Job answer without job-id".into()))
     }
 
     /// Where a submitted job is.

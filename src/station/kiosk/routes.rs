@@ -76,8 +76,10 @@ async fn page(State(kiosk): State<Arc<Kiosk>>) -> Html<String> {
     Html(kiosk.pages.render_for(&kiosk, &session))
 }
 
+/// The session as the screen shows it: names masked with `--mask-titles`, no job hashes.
 async fn session_json(State(kiosk): State<Arc<Kiosk>>) -> Response {
-    let session = kiosk.session().clone();
+    let mut session = kiosk.session().clone();
+    session.mask_names(kiosk.settings.mask_titles);
     axum::Json(session).into_response()
 }
 

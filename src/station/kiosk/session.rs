@@ -133,6 +133,19 @@ impl Session {
         }
     }
 
+    /// Replaces every document name by the name the screen shows (for `GET /session`).
+    pub fn mask_names(&mut self, masked: bool) {
+        let mask = |job: &mut JobListing| job.filename = super::choice::shown_name(&job.filename, masked);
+        match &mut self.screen {
+            Screen::Documents { jobs, .. } => jobs.iter_mut().for_each(mask),
+            Screen::Printing { items, others, .. } => {
+                items.iter_mut().for_each(|i| mask(&mut i.job));
+                others.iter_mut().for_each(mask);
+            }
+            Screen::Start { .. } | Screen::Done { .. } => {}
+        }
+    }
+
     /// The printing run went through: "Done", with nothing of the documents but their count.
     pub fn finish_printing(&mut self) {
         if let Screen::Printing { items, .. } = &self.screen {
@@ -207,6 +220,18 @@ mod tests {
         d.finish_printing();
         assert!(d.expired(idle, Instant::now() + DONE_SHOWN));
         assert!(!d.expired(idle, Instant::now() + Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn the_session_shown_to_the_operator_masks_names_and_drops_hashes() {
+        let mut s = printing(&[ItemState::Printing]);
+        if let Screen::Printing { items, .. } = &mut s.screen {
+            items[0].job.sha256 = "feedface".into();
+        }
+        s.mask_names(true);
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(!json.contains("secret-name") && !json.contains("feedface"), "{json}");
+        assert!(json.contains("j0-se…") && json.contains("other"), "{json}");
     }
 
     #[test]
