@@ -137,6 +137,7 @@ pub fn reload(shared: &Shared, path: &Path) -> Result<Vec<&'static str>, String>
     }
     // rcu: the console's settings may change while the file is read; keep the newest.
     shared.rcu(|current| Arc::new(live.with_overrides(current.overrides.as_ref().clone())));
+    warn_refused(&shared.load());
     Ok(needs_restart)
 }
 
@@ -178,27 +179,26 @@ fn fixed_changes(old: &Config, new: &Config) -> Vec<&'static str> {
     changed
 }
 
-/// Keeps every node's queues in line with the settings changed in the admin console: polls the
-/// store's fingerprint of them every `every` and swaps in a new snapshot when it changed.
+/// Keeps every node's queues in line with the settings changed in the admin console: reads them
+/// from the store every `every` (a handful of rows) and swaps in a new snapshot when they
+/// changed: saved, changed twice within one second, or reset to the file's values (deleted).
 pub async fn follow_queue_settings(
     shared: Shared,
     store: crate::store::Store,
     every: std::time::Duration,
     stop: tokio_util::sync::CancellationToken,
 ) {
-    let mut seen = None;
+    let mut seen: Option<Vec<crate::config::QueueOverride>> = None;
     loop {
-        match store.queue_settings_stamp().await {
-            Ok(stamp) if Some(stamp) != seen => match store.queue_overrides().await {
-                Ok(overrides) => {
-                    if seen.is_some() || !overrides.is_empty() {
-                        tracing::info!(queues = overrides.len(), "queue settings from the admin console applied");
-                    }
-                    shared.rcu(|current| Arc::new(current.with_overrides(overrides.clone())));
-                    seen = Some(stamp);
+        match store.queue_overrides().await {
+            Ok(overrides) if seen.as_ref() != Some(&overrides) => {
+                if seen.is_some() || !overrides.is_empty() {
+                    tracing::info!(queues = overrides.len(), "queue settings from the admin console applied");
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot read the queue settings; will retry"),
-            },
+                shared.rcu(|current| Arc::new(current.with_overrides(overrides.clone())));
+                warn_refused(&shared.load());
+                seen = Some(overrides);
+            }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cannot read the queue settings; will retry"),
         }
@@ -206,5 +206,13 @@ pub async fn follow_queue_settings(
             () = stop.cancelled() => return,
             () = tokio::time::sleep(every) => {}
         }
+    }
+}
+
+/// Logs each console setting the snapshot leaves out because its queue would break a rule.
+fn warn_refused(live: &Live) {
+    for refused in live.file_config.apply_overrides(&live.overrides).1 {
+        let problems: Vec<String> = refused.issues.iter().map(ToString::to_string).collect();
+        tracing::warn!(queue = %refused.queue, "the admin console's settings for this queue are not applied (the file's values are): {}", problems.join("; "));
     }
 }

@@ -22,15 +22,16 @@ fn in_chromium_an_admin_moves_the_reject_line_and_the_next_mail_changes_outcome(
     let relay = Relay::start(&tmp.path().join("relay"));
     let (server, url) = start(&relay);
     let sender = "regular-patron@example.com";
+    let spammy = || server.swaks(sender, common::SPAMMY_BODY, &[&fixture("simple.pdf")]);
     for _ in 0..2 {
-        let t = send(&server, sender, &fixture("simple.pdf"));
+        let t = spammy();
         assert!(t.contains("250 2.0.0 Ok: queued as"), "{t}");
     }
     let scores: Vec<f64> = sql(&server, "SELECT spam_score FROM traces ORDER BY received_at").iter().map(|s| s.parse().unwrap()).collect();
     assert_eq!(scores.len(), 2);
     let score = scores[0];
     assert!((scores[1] - score).abs() < 0.05, "the same mail scored {scores:?}");
-    assert!(score < 9.0, "a plain mail scored {score}; the old reject line (10) must be above it");
+    assert!((3.0..9.0).contains(&score), "the mail scored {score}; the old reject line (10) must be above it, and lines above 0 below it");
     // Lines one point below the mail's score: it was accepted, it would be refused now.
     let new_reject = ((score - 1.0) * 10.0).floor() / 10.0;
     let new_tag = new_reject - 1.0;
@@ -63,7 +64,7 @@ fn in_chromium_an_admin_moves_the_reject_line_and_the_next_mail_changes_outcome(
     );
     let deadline = Instant::now() + Duration::from_secs(10);
     let refused = loop {
-        let t = send(&server, sender, &fixture("simple.pdf"));
+        let t = spammy();
         if !t.contains("250 2.0.0 Ok: queued as") {
             break t;
         }

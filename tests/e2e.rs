@@ -247,16 +247,18 @@ fn subject_and_plus_address_options_reach_the_job_and_the_reply() {
 
 /// The retention promise end to end, through the running server's janitor: an unreleased job,
 /// its blob and message, the mail's trace, an audit event and the failure counters all vanish
-/// once their time is up, and the code no longer releases (it answers "expired"). Retentions
-/// are seconds here; the janitor's first pass runs when the server starts, so a restart stands
-/// in for its minute.
+/// once their time is up, and the code no longer releases (it answers "expired"). The store's
+/// retentions are seconds here; a queue keeps jobs at least an hour (a shorter retention is a
+/// config error), so the job is stored with the hour and then, while the server is down, its
+/// rows are moved an hour into the past (the one clock the test cannot wait for). The janitor's
+/// first pass runs when the server starts, so a restart stands in for its minute.
 #[test]
 fn unreleased_jobs_traces_and_audit_events_vanish_through_the_janitor() {
     let work = tempfile::tempdir().unwrap();
     let relay = Relay::start(&work.path().join("relay"));
     let mut server = Server::start_custom(&Scanners::real(), relay.port, "", "", &|config, _| {
         config
-            .replacen("retention = \"72h\"", "retention = \"4s\"", 1)
+            .replacen("retention = \"72h\"", "retention = \"1h\"", 1)
             .replacen("[store]\n", "[store]\ntrace_retention = \"4s\"\naudit_retention = \"4s\"\n", 1)
             .replacen("[api]\n", "[api]\nmax_failed_codes = 1\nfailed_code_window = \"4s\"\nlockout = \"2s\"\n", 1)
     });
@@ -279,8 +281,12 @@ fn unreleased_jobs_traces_and_audit_events_vanish_through_the_janitor() {
     assert_eq!(count(&server, "throttle_attempts"), 2, "the station's and the address's counters");
     assert_eq!(blobs(&server), 1, "the sealed job's blob");
 
+    let lifetime = common::sql(&server, "select expires_at - created_at from jobs");
+    assert_eq!(lifetime, ["3600"], "the job is kept for the queue's retention");
+
     std::thread::sleep(Duration::from_secs(5));
     server.kill();
+    age_by_an_hour(&server);
     server.spawn();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while count(&server, "jobs") > 0 {
@@ -295,4 +301,19 @@ fn unreleased_jobs_traces_and_audit_events_vanish_through_the_janitor() {
     assert_eq!(http_release(&server, &server.station_token(), &code), 410, "an expired code releases nothing (410 expired)");
     // What is left of the message is its code's HMAC, to answer "expired" for 30 days.
     assert_eq!(common::sql(&server, "select reason from spent_codes"), ["expired"]);
+}
+
+/// Moves the stored message and its jobs an hour into the past (the server is not running).
+fn age_by_an_hour(server: &Server) {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sqlite3,sys\nc = sqlite3.connect(sys.argv[1])\n\
+             for t in ('jobs', 'messages'): c.execute(f'update {t} set created_at = created_at - 3600, expires_at = expires_at - 3600')\n\
+             c.commit()",
+        )
+        .arg(server.data_dir().join("printgate.db"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

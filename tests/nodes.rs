@@ -163,7 +163,7 @@ fn site_key_rotation_keeps_earlier_jobs_releasable() {
 }
 
 #[test]
-fn a_queue_setting_saved_in_node_as_console_applies_on_node_b_without_restart() {
+fn a_queue_setting_saved_in_node_as_console_applies_on_node_b_without_restart_and_so_does_its_reset() {
     let work = tempfile::tempdir().unwrap();
     let relay = Relay::start(&work.path().join("relay"));
     let db = PgDatabase::create();
@@ -179,11 +179,11 @@ fn a_queue_setting_saved_in_node_as_console_applies_on_node_b_without_restart() 
     });
     let pdf = work.path().join("page.pdf");
     std::fs::write(&pdf, printgate::convert::sample::sample_pdf("one page", 1)).unwrap();
-    // Before: node B takes the mail.
-    let before = b.swaks("patron@example.com", "print", &[&pdf]);
+    // Before: node B takes the mail (spamd scores it between the lines, tag 5 and reject 10).
+    let before = b.swaks("patron@example.com", common::SPAMMY_BODY, &[&pdf]);
     assert!(before.contains("250 2.0.0 Ok: queued as"), "{before}");
 
-    // An admin on node A caps the queue at 0.5 spam points below everything: reject all.
+    // An admin on node A moves the lines far below the mail's score (about 7.5): refused.
     common::console::add_admin(&a, "librarian", "a long librarian passphrase");
     let mut console = common::console::Browser::new(&format!("http://127.0.0.1:{console_port}"));
     assert_eq!(console.login("librarian", "a long librarian passphrase").0, 303);
@@ -191,8 +191,8 @@ fn a_queue_setting_saved_in_node_as_console_applies_on_node_b_without_restart() 
     let csrf = common::console::Browser::csrf(&page);
     let form = [
         ("csrf", csrf.as_str()),
-        ("spam_tag_score", "-99"),
-        ("spam_reject_score", "-98"),
+        ("spam_tag_score", "1"),
+        ("spam_reject_score", "2"),
         ("max_pages", "100"),
         ("retention", "72h"),
         ("allowed_types", "pdf"),
@@ -202,7 +202,7 @@ fn a_queue_setting_saved_in_node_as_console_applies_on_node_b_without_restart() 
     // Node B, never restarted or signalled, refuses the same mail within its polling interval.
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     loop {
-        let t = b.swaks("patron@example.com", "print", &[&pdf]);
+        let t = b.swaks("patron@example.com", common::SPAMMY_BODY, &[&pdf]);
         if t.contains("<** 550 5.7.1") {
             break;
         }
@@ -211,6 +211,20 @@ fn a_queue_setting_saved_in_node_as_console_applies_on_node_b_without_restart() 
         std::thread::sleep(Duration::from_millis(500));
     }
     assert!(b.log().contains("queue settings from the admin console applied"), "{}", b.log());
+
+    // Reset to the config file on node A: node B takes the mail again (a deleted setting is
+    // seen by the polling like a saved one).
+    assert_eq!(console.post("/queues/bw/reset", &[("csrf", csrf.as_str())]).0, 303);
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let t = b.swaks("patron@example.com", common::SPAMMY_BODY, &[&pdf]);
+        if t.contains("250 2.0.0 Ok: queued as") {
+            break;
+        }
+        assert!(t.contains("<** 550 5.7.1"), "{t}");
+        assert!(std::time::Instant::now() < deadline, "node B never applied node A's reset:\n{}", b.log());
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 /// 100 wrong codes sent at once, alternating between two nodes on one PostgreSQL, one token

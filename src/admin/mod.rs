@@ -2,17 +2,21 @@
 //! `[admin] listen` (HTTPS with `tls_cert`/`tls_key`, plain HTTP on loopback only).
 //!
 //! Owns the console's routes, its authentication ([`auth`]) and the pages ([`pages`]): queue
-//! settings applied live on every node, spam-threshold tuning with a what-if over past traffic,
-//! the message trace ([`trace`]), pending jobs and a dashboard. It reads and changes state only
+//! settings ([`queues`], checked by the config file's own rules in [`queue_form`]) applied live
+//! on every node, spam-threshold tuning with a what-if over past traffic, the message trace
+//! ([`trace`]), pending jobs, a dashboard and the audit trail ([`audit`]). It reads and changes state only
 //! through [`crate::store`] and the live configuration. Every answer, whatever route or error
 //! made it, carries the security and no-caching headers of [`headers`], and every error answer
 //! is a page in words ([`errors`]). Times are shown in the library's time zone ([`zones`]).
 
+pub mod audit;
 pub mod auth;
 pub mod errors;
 pub mod headers;
 pub mod login;
 pub mod pages;
+pub mod queue_form;
+pub mod queues;
 pub mod trace;
 pub mod zones;
 
@@ -72,6 +76,7 @@ fn templates() -> Environment<'static> {
         ("error.html", include_str!("../../templates/admin/error.html")),
         ("dashboard.html", include_str!("../../templates/admin/dashboard.html")),
         ("queues.html", include_str!("../../templates/admin/queues.html")),
+        ("audit.html", include_str!("../../templates/admin/audit.html")),
         ("tuning.html", include_str!("../../templates/admin/tuning.html")),
         ("trace.html", include_str!("../../templates/admin/trace.html")),
         ("trace_item.html", include_str!("../../templates/admin/trace_item.html")),
@@ -126,8 +131,10 @@ pub fn router(state: AdminState) -> Router {
         .route("/", get(pages::dashboard))
         .route("/login", get(login::login_form).post(login::login))
         .route("/logout", post(login::logout))
-        .route("/queues", get(pages::queues))
-        .route("/queues/{name}", post(pages::save_queue))
+        .route("/queues", get(queues::queues))
+        .route("/queues/{name}", post(queues::save_queue))
+        .route("/queues/{name}/reset", post(queues::reset_queue))
+        .route("/audit", get(audit::audit_page))
         .route("/tuning", get(pages::tuning))
         .route("/trace", get(trace::trace).post(trace::trace_by_code))
         .route("/trace/{id}", get(trace::trace_detail))

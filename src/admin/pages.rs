@@ -1,8 +1,8 @@
-//! The console's pages. Each GET renders a template; each POST checks the session's CSRF token
+//! The console's pages (the queue settings are in [`super::queues`], the audit trail in
+//! [`super::audit`]). Each GET renders a template; each POST checks the session's CSRF token
 //! first, changes state through the store, writes an audit event and redirects (303).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
@@ -12,7 +12,6 @@ use serde::Deserialize;
 
 use super::auth::Admin;
 use super::{AdminState, errors, zones};
-use crate::config::QueueOverride;
 use crate::store::StoreError;
 use crate::store::admin::TraceFilter;
 
@@ -55,124 +54,6 @@ pub(super) async fn audit(state: &AdminState, admin: &str, kind: &str, detail: &
 pub struct CsrfForm {
     #[serde(default)]
     pub(super) csrf: String,
-}
-
-// ---- queues ------------------------------------------------------------------------------
-
-#[derive(Deserialize, Default)]
-pub struct Notice {
-    saved: Option<String>,
-}
-
-pub async fn queues(State(state): State<AdminState>, admin: Admin, Query(notice): Query<Notice>) -> Response {
-    let notice = notice.saved.map(|q| format!("Queue {q} saved; every node applies it within seconds."));
-    queues_page(&state, &admin, StatusCode::OK, None, notice)
-}
-
-fn queues_page(state: &AdminState, admin: &Admin, status: StatusCode, error: Option<String>, notice: Option<String>) -> Response {
-    let live = state.live.load();
-    let queues: Vec<Value> = live
-        .config
-        .queue
-        .iter()
-        .map(|q| {
-            let o = live.overrides.iter().find(|o| o.queue == q.name);
-            context! {
-                name => &q.name, address => &q.address, site => &q.site, sites => live.config.site.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
-                spam_tag_score => q.spam_tag_score, spam_reject_score => q.spam_reject_score,
-                max_pages => q.max_pages, retention => humantime::format_duration(q.retention).to_string(),
-                color => q.color, allowed_types => q.allowed_types.names().join(", "),
-                updated_by => o.map(|o| o.updated_by.clone()), updated_at => o.map(|o| fmt_time(o.updated_at)),
-            }
-        })
-        .collect();
-    render(state, "queues.html", Some(admin), status, context! { title => "Queues", queues, error, notice })
-}
-
-fn parse_override(name: &str, form: &HashMap<String, String>, user: &str, now: i64) -> Result<QueueOverride, String> {
-    let field = |k: &str| form.get(k).map(|v| v.trim()).unwrap_or("");
-    let number = |k: &str| -> Result<f64, String> {
-        field(k).parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| format!("{k}: {:?} is not a number", field(k)))
-    };
-    let max_pages = field("max_pages").parse::<u32>().map_err(|_| format!("max_pages: {:?} is not a whole number", field("max_pages")))?;
-    let retention = humantime::parse_duration(field("retention")).map_err(|e| format!("retention: {:?}: {e}", field("retention")))?;
-    let allowed_types: Vec<String> = field("allowed_types").split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
-    let address = field("address").to_lowercase();
-    if !address.is_empty() && !address.contains('@') {
-        return Err(format!("address: {address:?} is not an email address"));
-    }
-    Ok(QueueOverride {
-        queue: name.to_owned(),
-        address: (!address.is_empty()).then_some(address),
-        site: (!field("site").is_empty()).then(|| field("site").to_owned()),
-        spam_tag_score: Some(number("spam_tag_score")?),
-        spam_reject_score: Some(number("spam_reject_score")?),
-        max_pages: Some(max_pages),
-        retention: Some(retention),
-        color: Some(field("color") == "1"),
-        allowed_types: Some(allowed_types),
-        updated_at: now,
-        updated_by: user.to_owned(),
-    })
-}
-
-pub async fn save_queue(
-    State(state): State<AdminState>,
-    admin: Admin,
-    Path(name): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    if let Err(r) = admin.check_csrf(form.get("csrf").map_or("", String::as_str)) {
-        return r.into_response();
-    }
-    let live = state.live.load_full();
-    let Some(index) = live.file_config.queue.iter().position(|q| q.name == name) else {
-        return (StatusCode::NOT_FOUND, "no such queue\n").into_response();
-    };
-    let change = match parse_override(&name, &form, &admin.user, state.store.now()) {
-        Ok(o) => o,
-        Err(problem) => return queues_page(&state, &admin, StatusCode::BAD_REQUEST, Some(format!("{name} not saved: {problem}")), None),
-    };
-    let mut overrides: Vec<QueueOverride> = live.overrides.iter().filter(|o| o.queue != name).cloned().collect();
-    overrides.push(change.clone());
-    let candidate = live.file_config.with_overrides(&overrides);
-    let prefix = format!("queue[{index}]");
-    let problems: Vec<String> = candidate.validate().into_iter().filter(|i| i.key.starts_with(&prefix)).map(|i| i.to_string()).collect();
-    if !problems.is_empty() {
-        return queues_page(&state, &admin, StatusCode::BAD_REQUEST, Some(format!("{name} not saved: {}", problems.join("; "))), None);
-    }
-    let before = &live.config.queue[index];
-    let after = &candidate.queue[index];
-    let detail = format!(
-        "queue {name}: address {} -> {}, site {} -> {}, spam_tag_score {} -> {}, spam_reject_score {} -> {}, max_pages {} -> {}, retention {}s -> {}s, color {} -> {}, allowed_types [{}] -> [{}]",
-        before.address,
-        after.address,
-        before.site,
-        after.site,
-        before.spam_tag_score,
-        after.spam_tag_score,
-        before.spam_reject_score,
-        after.spam_reject_score,
-        before.max_pages,
-        after.max_pages,
-        before.retention.as_secs(),
-        after.retention.as_secs(),
-        before.color,
-        after.color,
-        before.allowed_types.names().join(","),
-        after.allowed_types.names().join(",")
-    );
-    if let Err(e) = state.store.set_queue_override(&change).await {
-        return unavailable(&e);
-    }
-    audit(&state, &admin.user, "queue_changed", &detail).await;
-    // This node at once; the others within their polling interval.
-    state.live.rcu(|current| {
-        let mut mine: Vec<QueueOverride> = current.overrides.iter().filter(|o| o.queue != name).cloned().collect();
-        mine.push(change.clone());
-        Arc::new(current.with_overrides(mine))
-    });
-    see_other(&format!("/queues?saved={name}"))
 }
 
 // ---- threshold tuning --------------------------------------------------------------------

@@ -10,8 +10,11 @@
 //!    addresses, the relay URL, reply language and time zone, `allowed_types`), each once;
 //! 3. deserialize into typed sections ([`sections`], [`services`]; unknown keys are errors
 //!    naming the key);
-//! 4. validate the values together ([`Config::validate`], in [`validate`]) and collect every
-//!    problem.
+//! 4. validate the values together ([`Config::validate`], in [`validate`]; a queue's rules in
+//!    [`rules`], shared with the admin console) and collect every problem.
+//!
+//! The admin console's queue settings ([`overrides`]) are applied on top of the file, each only
+//! when the queue it yields still keeps [`rules`].
 //!
 //! Layering: config sits at the bottom of the house, above only [`crate::doctype`]. It imports
 //! no stage (`intake`, `screen`, `store`, `notify`, …); the stages import its typed values
@@ -20,6 +23,8 @@
 
 mod defaults;
 pub mod load;
+pub mod overrides;
+pub mod rules;
 pub mod sections;
 pub mod services;
 pub mod validate;
@@ -30,6 +35,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use load::{ConfigError, ConfigIssue};
+pub use overrides::{FieldChange, QueueOverride, RefusedOverride};
 pub use sections::*;
 pub use services::*;
 pub use values::{AllowedTypes, BlobUrl, Endpoint, Language, RelayUrl, Zone};
@@ -152,63 +158,3 @@ fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests;
-
-/// Queue settings an admin changed in the console. They live in the shared store and every node
-/// applies them on top of its config file (`None` keeps the file's value).
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct QueueOverride {
-    pub queue: String,
-    pub address: Option<String>,
-    pub site: Option<String>,
-    pub spam_tag_score: Option<f64>,
-    pub spam_reject_score: Option<f64>,
-    pub max_pages: Option<u32>,
-    pub retention: Option<Duration>,
-    pub color: Option<bool>,
-    pub allowed_types: Option<Vec<String>>,
-    pub updated_at: i64,
-    pub updated_by: String,
-}
-
-impl QueueOverride {
-    fn apply(&self, q: &mut QueueConfig) {
-        if let Some(v) = &self.address {
-            q.address.clone_from(v);
-        }
-        if let Some(v) = &self.site {
-            q.site.clone_from(v);
-        }
-        if let Some(v) = self.spam_tag_score {
-            q.spam_tag_score = v;
-        }
-        if let Some(v) = self.spam_reject_score {
-            q.spam_reject_score = v;
-        }
-        if let Some(v) = self.max_pages {
-            q.max_pages = v;
-        }
-        if let Some(v) = self.retention {
-            q.retention = v;
-        }
-        if let Some(v) = self.color {
-            q.color = v;
-        }
-        if let Some(v) = &self.allowed_types {
-            q.allowed_types = AllowedTypes::new(v.clone());
-        }
-    }
-}
-
-impl Config {
-    /// This configuration with the console's queue settings applied (settings for queues the
-    /// file no longer has are ignored).
-    pub fn with_overrides(&self, overrides: &[QueueOverride]) -> Self {
-        let mut config = self.clone();
-        for o in overrides {
-            if let Some(q) = config.queue.iter_mut().find(|q| q.name == o.queue) {
-                o.apply(q);
-            }
-        }
-        config
-    }
-}

@@ -107,7 +107,7 @@ fn every_semantic_problem_is_reported_at_once() {
         assert!(keys.contains(&expected), "{expected} missing from {keys:?}");
     }
     let text = ConfigError::Invalid(found).to_string();
-    assert!(text.contains("queue[0].site: no [[site]] named \"nowhere\""), "{text}");
+    assert!(text.contains("queue[0].site: there is no site named \"nowhere\" (sites: main)"), "{text}");
 }
 
 #[test]

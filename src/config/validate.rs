@@ -1,8 +1,9 @@
 //! Checks of values that only make sense together ([`Config::validate`]): every problem is
 //! collected with the key it concerns, so an operator sees all mistakes at once.
 //!
-//! Owns the rules of `docs/config.md` that no single value's type can express (a queue's site
-//! exists, a listener without a certificate stays on loopback, …). It parses nothing that a
+//! Owns the rules of `docs/config.md` that no single value's type can express (a listener
+//! without a certificate stays on loopback, …); a queue's rules are [`super::rules`], shared
+//! with the admin console. It parses nothing that a
 //! stage owns and calls no stage: checks that need a stage's machinery (compiling reply
 //! templates) are passed in by the loader's caller.
 
@@ -21,7 +22,6 @@ impl Config {
     pub fn validate(&self) -> Vec<ConfigIssue> {
         let mut issues = Vec::new();
         let mut push = |key: &str, problem: String| issues.push(ConfigIssue { key: key.into(), problem });
-        let sites: HashSet<&str> = self.site.iter().map(|s| s.name.as_str()).collect();
         let smtp = &self.smtp;
         if smtp.tls_cert.is_some() != smtp.tls_key.is_some() {
             push("smtp.tls_cert", "tls_cert and tls_key must be set together".into());
@@ -57,49 +57,16 @@ impl Config {
         if self.queue.is_empty() {
             push("queue", "at least one [[queue]] is required".into());
         }
-        let mut addresses = HashSet::new();
-        let mut names = HashSet::new();
         for (i, q) in self.queue.iter().enumerate() {
-            let key = |k: &str| format!("queue[{i}].{k}");
-            match q.address.split_once('@') {
-                Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !local.contains('+') => {}
-                Some((local, _)) if local.contains('+') => {
-                    push(&key("address"), "must not contain '+': plus-addressing adds options to a queue address".into());
-                }
-                _ => push(&key("address"), format!("{:?} is not an email address", q.address)),
+            // The rules the console's queue form shares (`rules`); then what only the file
+            // has: the queue's own templates must be there. Whether they compile and keep the
+            // reply's contract is `notify`'s check, which the loader passes in
+            // (`Config::load_with`).
+            for issue in self.queue_issues(i) {
+                push(&issue.key, issue.problem);
             }
-            if q.name.is_empty() || !names.insert(q.name.as_str()) {
-                push(&key("name"), format!("{:?} is empty or used by two queues", q.name));
-            }
-            if q.max_pages == 0 {
-                push(&key("max_pages"), "must be at least 1".into());
-            }
-            if q.retention.is_zero() {
-                push(&key("retention"), "must be longer than 0s".into());
-            }
-            if !addresses.insert(q.address.to_ascii_lowercase()) {
-                push(&key("address"), format!("{:?} is used by two queues", q.address));
-            }
-            if !sites.contains(q.site.as_str()) {
-                push(&key("site"), format!("no [[site]] named {:?}", q.site));
-            }
-            if q.spam_reject_score < q.spam_tag_score {
-                push(&key("spam_reject_score"), "must not be below spam_tag_score".into());
-            }
-            for t in q.allowed_types.unknown() {
-                push(&key("allowed_types"), format!("unknown document type {t:?}"));
-            }
-            // Language and zone are typed (checked at load); the queue's own templates must be
-            // there. Whether they compile and keep the reply's contract is `notify`'s check,
-            // which the loader passes in (`Config::load_with`).
             if let Some(problem) = q.templates.as_deref().and_then(missing_template) {
-                push(&key("templates"), problem);
-            }
-            if let Some(before) = q.reminder_before.filter(|b| b.is_zero() || *b >= q.retention) {
-                push(
-                    &key("reminder_before"),
-                    format!("{} must be longer than 0s and shorter than retention", humantime::format_duration(before)),
-                );
+                push(&format!("queue[{i}].templates"), problem);
             }
         }
         let mut site_names = HashSet::new();

@@ -271,7 +271,16 @@ pub(super) fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Optio
 
 pub(super) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(d)?;
-    humantime::parse_duration(&text).map_err(|e| serde::de::Error::custom(format!("invalid duration {text:?}: {e}")))
+    parse_duration(&text).map_err(serde::de::Error::custom)
+}
+
+/// A duration as the config file and the admin console write it (`"72h"`, `"3d"`, `"1h 30m"`).
+///
+/// # Errors
+/// A message quoting the text, with an example of the form.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("invalid duration {text:?}: write a number and a unit, such as 72h, 3d or 1h 30m ({e})"))
 }
 
 #[cfg(test)]

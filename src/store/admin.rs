@@ -193,14 +193,14 @@ impl Store {
             .collect()
     }
 
-    /// A cheap fingerprint of the queue settings: nodes poll it and reload the overrides when
-    /// it changes.
+    /// Removes a queue's console settings, so that the file's values apply again. False when
+    /// there were none.
     ///
     /// # Errors
     /// [`StoreError::Db`].
-    pub async fn queue_settings_stamp(&self) -> Result<(i64, i64), StoreError> {
-        let row = sqlx::query("SELECT COUNT(*), COALESCE(MAX(updated_at), 0) FROM queue_settings").fetch_one(&self.pool).await?;
-        Ok((row.try_get(0)?, row.try_get(1)?))
+    pub async fn delete_queue_override(&self, queue: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM queue_settings WHERE queue = $1").bind(queue).execute(&self.pool).await?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// Stores a queue's console settings (replacing earlier ones).

@@ -7,6 +7,7 @@
 //! and decides no verdicts. Every node of an installation shares one store.
 
 pub mod admin;
+mod audit;
 pub mod blob;
 pub mod codes;
 pub mod commands;

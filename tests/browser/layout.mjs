@@ -33,6 +33,7 @@ const PAGES = [
   ["trace", `/trace?sender=${encodeURIComponent(env("SENDER"))}`],
   ["trace-detail", `/trace/${encodeURIComponent(env("TRACE_ID"))}`],
   ["jobs", "/jobs"],
+  ["audit", "/audit"],
   ["404", "/no-such-page"],
   ["400", "/tuning?days=abc"],
   ["405", "/queues/bw"],

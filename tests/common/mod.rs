@@ -17,6 +17,12 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_printgate");
 
+/// A mail body the test spamd scores about 7.5 (SpamAssassin's drug rules; the daemons run
+/// without network tests): between the test server's lines (tag 5, reject 10), so it is
+/// accepted and tagged, and refused once a reject line is moved below its score. A plain
+/// "please print" scores about 0, below any line the rules allow.
+pub const SPAMMY_BODY: &str = "Cheap VIAGRA and CIALIS. No prescription needed! Risk free.";
+
 /// An address from the environment that `scripts/test` sets; tests fail (never skip) without it.
 pub fn daemon_env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests through scripts/test, which starts clamd and spamd"))
