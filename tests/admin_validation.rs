@@ -12,7 +12,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::console::{Browser, PASSWORD, browser_script, mail_answer, shots_dir, start_console};
+use common::console::{Browser, PASSWORD, browser_script, mail_answer, shots_dir, start_custom};
 use common::{Relay, Server, sql};
 
 fn pdf() -> PathBuf {
@@ -61,7 +61,7 @@ const BAD: &[Case] = &[
 fn in_chromium_bad_queue_values_are_refused_at_their_fields_and_nothing_is_applied() {
     let tmp = tempfile::tempdir().unwrap();
     let relay = Relay::start(&tmp.path().join("relay"));
-    let (server, url) = start_console(&relay, &with_colour_queue);
+    let (server, url) = start_custom(&relay, &with_colour_queue);
     let before = spammy(&server);
     assert!(before.contains("250 2.0.0 Ok: queued as"), "{before}");
 
@@ -112,7 +112,7 @@ fn in_chromium_bad_queue_values_are_refused_at_their_fields_and_nothing_is_appli
 fn in_chromium_a_saved_setting_differs_from_the_file_until_reset_and_both_are_audited() {
     let tmp = tempfile::tempdir().unwrap();
     let relay = Relay::start(&tmp.path().join("relay"));
-    let (server, url) = start_console(&relay, &with_colour_queue);
+    let (server, url) = start_custom(&relay, &with_colour_queue);
     let first = spammy(&server);
     assert!(first.contains("250 2.0.0 Ok: queued as"), "{first}");
     let score: f64 = sql(&server, "SELECT spam_score FROM traces")[0].parse().unwrap();
@@ -168,7 +168,7 @@ fn in_chromium_a_saved_setting_differs_from_the_file_until_reset_and_both_are_au
 fn a_setting_the_file_broke_is_not_applied_and_reset_and_audit_need_a_login() {
     let tmp = tempfile::tempdir().unwrap();
     let relay = Relay::start(&tmp.path().join("relay"));
-    let (server, url) = start_console(&relay, &with_colour_queue);
+    let (server, url) = start_custom(&relay, &with_colour_queue);
     let mut b = Browser::new(&url);
     assert_eq!(b.get("/audit").0, 303, "the audit page needs a login");
     assert_eq!(b.post("/queues/bw/reset", &[]).0, 403, "a reset needs a login");

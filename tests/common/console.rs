@@ -185,44 +185,6 @@ fn admin_user(server: &super::Server, command: &str, name: &str, password: &str)
     assert!(out.status.success(), "admin-user {command}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// The password of the `librarian` account that [`start_console`] creates.
-pub const PASSWORD: &str = "a long librarian passphrase";
-
-/// A server with the console on a free loopback port and an account `librarian`; `edit`
-/// rewrites the config first (as [`super::Server::start_custom`]). Returns it and the console's URL.
-pub fn start_console(relay: &super::Relay, edit: &dyn Fn(String, &std::path::Path) -> String) -> (super::Server, String) {
-    let port = super::free_port();
-    let sections = format!("[auth]\nresolver = \"static\"\n\n[admin]\nlisten = \"127.0.0.1:{port}\"\n");
-    let server = super::Server::start_custom(&super::Scanners::real(), relay.port, "", &sections, edit);
-    super::wait_for_port(port, std::time::Duration::from_secs(10));
-    add_admin(&server, "librarian", PASSWORD);
-    (server, format!("http://127.0.0.1:{port}"))
-}
-
-/// Where the browser scripts leave their screenshots (kept as the test's artefacts).
-pub fn shots_dir() -> std::path::PathBuf {
-    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/admin-screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-    shots
-}
-
-/// Runs `tests/browser/<script>` (node + playwright-core, Debian's Chromium) against the console
-/// at `url`, logged in as `librarian`; returns the last JSON line it prints.
-pub fn browser_script(script: &str, url: &str, vars: &[(&str, &str)]) -> serde_json::Value {
-    let out = std::process::Command::new("node")
-        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser").join(script))
-        .env("ADMIN_URL", url)
-        .env("ADMIN_USER", "librarian")
-        .env("ADMIN_PASSWORD", PASSWORD)
-        .env("SHOTS_DIR", shots_dir())
-        .env("CHROMIUM", std::env::var("PRINTGATE_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()))
-        .envs(vars.iter().copied())
-        .output()
-        .expect("node must be installed");
-    assert!(out.status.success(), "{script} failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(out.stdout.split(|b| *b == b'\n').rfind(|l| l.starts_with(b"{")).expect("a JSON line")).unwrap()
-}
-
 /// The server's last answer to a mail in a swaks transcript (the one after the data), with the
 /// queue id left out: `250 2.0.0 Ok: queued as …` or `550 5.7.1 Message refused as spam …`.
 pub fn mail_answer(transcript: &str) -> String {
