@@ -7,10 +7,12 @@
 //! through [`crate::store`] and the live configuration. Every answer, whatever route or error
 //! made it, carries the security and no-caching headers of [`headers`].
 
+pub mod accounts;
 pub mod auth;
 pub mod headers;
 pub mod login;
 pub mod pages;
+pub mod roles;
 pub mod trace;
 
 use std::sync::Arc;
@@ -66,6 +68,8 @@ fn templates() -> Environment<'static> {
         ("tuning.html", include_str!("../../templates/admin/tuning.html")),
         ("trace.html", include_str!("../../templates/admin/trace.html")),
         ("jobs.html", include_str!("../../templates/admin/jobs.html")),
+        ("accounts.html", include_str!("../../templates/admin/accounts.html")),
+        ("denied.html", include_str!("../../templates/admin/denied.html")),
     ] {
         env.add_template(name, text).unwrap_or_else(|e| panic!("admin template {name}: {e}"));
     }
@@ -87,6 +91,12 @@ pub fn router(state: AdminState) -> Router {
         .route("/trace", get(trace::trace).post(trace::trace_by_code))
         .route("/jobs", get(pages::jobs))
         .route("/jobs/{id}/cancel", post(pages::cancel_job))
+        .route("/accounts", get(accounts::accounts))
+        .route("/accounts/{name}/end-sessions", post(accounts::end_sessions))
+        .route("/accounts/{name}/disable", post(accounts::disable))
+        .route("/accounts/{name}/enable", post(accounts::enable))
+        .route("/accounts/{name}/role", post(accounts::set_role))
+        .route("/accounts/{name}/password", post(accounts::reset_password))
         .route("/healthz", get(|| async { "ok\n" }))
         .route(headers::STYLESHEET_PATH, get(headers::stylesheet))
         .with_state(state)
