@@ -1,15 +1,18 @@
 //! Admin authentication: argon2id password hashes, sessions in the store (the cookie holds 256
 //! random bits; the store keeps their SHA-256), a CSRF token per session checked on every POST,
 //! and login throttling per account (in the store, so every node agrees) and per source address
-//! (in memory, like the release API's).
+//! (in memory, like the release API's). The logged-in account carries its role; the [`Admin`]
+//! extractor refuses a page the role may not open ([`super::roles::allowed`]) before the
+//! handler runs.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::AdminState;
+use super::roles::{self, Page, Role};
 use crate::crypto;
 use crate::store::StoreError;
 
@@ -72,17 +75,20 @@ pub fn set_cookie(name: &str, value: &str, max_age: u64, secure: bool) -> String
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}", if secure { "; Secure" } else { "" })
 }
 
-/// A logged-in admin.
+/// A logged-in console account (an admin or staff: [`Admin::role`]) allowed on the page it asked for.
 pub struct Admin {
     pub user: String,
     pub csrf: String,
     pub session_hash: String,
+    pub role: Role,
 }
 
-/// Not logged in: pages redirect to the login form; POSTs are refused.
+/// Not logged in: pages redirect to the login form; POSTs are refused. Logged in, but the
+/// page is not for the account's role: `Denied` (a `403` page in words).
 pub enum NotLoggedIn {
     Redirect,
     Forbidden,
+    Denied(Box<Response>),
     Unavailable(String),
 }
 
@@ -91,6 +97,7 @@ impl IntoResponse for NotLoggedIn {
         match self {
             Self::Redirect => Redirect::to("/login").into_response(),
             Self::Forbidden => (StatusCode::FORBIDDEN, "not logged in\n").into_response(),
+            Self::Denied(page) => *page,
             Self::Unavailable(cause) => {
                 tracing::error!(cause = %cause, "admin console: store unavailable");
                 (StatusCode::SERVICE_UNAVAILABLE, "the store is unavailable; try again later\n").into_response()
@@ -106,11 +113,18 @@ impl FromRequestParts<AdminState> for Admin {
         let not_logged_in = if parts.method == axum::http::Method::GET { NotLoggedIn::Redirect } else { NotLoggedIn::Forbidden };
         let Some(id) = cookie(&parts.headers, SESSION_COOKIE) else { return Err(not_logged_in) };
         let session_hash = crypto::sha256_hex(id.as_bytes());
-        match state.store.admin_session(&session_hash).await {
-            Ok((user, csrf)) => Ok(Admin { user, csrf, session_hash }),
-            Err(StoreError::NotFound) => Err(not_logged_in),
-            Err(e) => Err(NotLoggedIn::Unavailable(e.to_string())),
+        let admin = match state.store.console_session(&session_hash).await {
+            Ok(s) => Admin { user: s.user, csrf: s.csrf, session_hash, role: s.role },
+            Err(StoreError::NotFound) => return Err(not_logged_in),
+            Err(e) => return Err(NotLoggedIn::Unavailable(e.to_string())),
+        };
+        // The route the router chose (`/queues/{name}`), not the raw path.
+        let path = parts.extensions.get::<MatchedPath>().map_or_else(|| parts.uri.path(), MatchedPath::as_str);
+        if !roles::allowed(admin.role, Page::of(path)) {
+            tracing::warn!(user = %admin.user, role = admin.role.as_str(), path, method = %parts.method, "console page refused to this role");
+            return Err(NotLoggedIn::Denied(Box::new(roles::denied(state, &admin))));
         }
+        Ok(admin)
     }
 }
 

@@ -1,8 +1,8 @@
 //! Logging in and out of the console. A login attempt takes a slot of its account's and its
 //! address's attempt limits before the password is looked at ([`crate::net::throttle`]), so N
 //! passwords sent at once check at most the limit; an unknown name is counted and locked out
-//! exactly like a real one, and both get the same answers. A lock-out of an account ends its
-//! sessions.
+//! exactly like a real one, and both get the same answers; so does a disabled account, even
+//! with its right password. A lock-out of an account ends its sessions.
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -92,7 +92,10 @@ pub async fn login(
     };
     let hash = account.as_ref().map_or_else(|| dummy_hash().to_owned(), |a| a.password_hash.clone());
     let password = form.password.clone();
-    let good = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.unwrap_or(false) && account.is_some();
+    // A disabled account gets the answer of a wrong password (and counts as one): nothing
+    // tells a guesser that the name exists or that the password was right.
+    let enabled = account.as_ref().is_some_and(|a| !a.disabled);
+    let good = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.unwrap_or(false) && enabled;
     if !good {
         tracing::warn!(peer = %peer.ip(), "admin login failed");
         for locked in state.throttle.failed(&state.store, attempt).await {
@@ -131,6 +134,9 @@ async fn start_session(state: &AdminState, user: &str, peer: SocketAddr) -> Resp
     let expires = state.store.now() + lifetime as i64;
     if let Err(e) = state.store.create_admin_session(&crate::crypto::sha256_hex(session.as_bytes()), user, &csrf, expires).await {
         return unavailable(&e);
+    }
+    if let Err(e) = state.store.note_console_login(user).await {
+        tracing::warn!(error = %e, "cannot note the login time of a console account");
     }
     audit(state, user, "admin_login", &format!("{user} logged in from {}", peer.ip())).await;
     let mut r = see_other("/");

@@ -9,6 +9,7 @@
 //! made it, carries the security and no-caching headers of [`headers`], and every error answer
 //! is a page in words ([`errors`]). Times are shown in the library's time zone ([`zones`]).
 
+pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod errors;
@@ -17,6 +18,7 @@ pub mod login;
 pub mod pages;
 pub mod queue_form;
 pub mod queues;
+pub mod roles;
 pub mod trace;
 pub mod zones;
 
@@ -82,6 +84,8 @@ fn templates() -> Environment<'static> {
         ("trace_item.html", include_str!("../../templates/admin/trace_item.html")),
         ("trace_detail.html", include_str!("../../templates/admin/trace_detail.html")),
         ("jobs.html", include_str!("../../templates/admin/jobs.html")),
+        ("accounts.html", include_str!("../../templates/admin/accounts.html")),
+        ("denied.html", include_str!("../../templates/admin/denied.html")),
     ] {
         env.add_template(name, text).unwrap_or_else(|e| panic!("admin template {name}: {e}"));
     }
@@ -140,6 +144,12 @@ pub fn router(state: AdminState) -> Router {
         .route("/trace/{id}", get(trace::trace_detail))
         .route("/jobs", get(pages::jobs))
         .route("/jobs/{id}/cancel", post(pages::cancel_job))
+        .route("/accounts", get(accounts::accounts))
+        .route("/accounts/{name}/end-sessions", post(accounts::end_sessions))
+        .route("/accounts/{name}/disable", post(accounts::disable))
+        .route("/accounts/{name}/enable", post(accounts::enable))
+        .route("/accounts/{name}/role", post(accounts::set_role))
+        .route("/accounts/{name}/password", post(accounts::reset_password))
         .route("/healthz", get(|| async { "ok\n" }))
         .route(headers::STYLESHEET_PATH, get(headers::stylesheet))
         .with_state(state.clone())

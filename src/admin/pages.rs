@@ -15,11 +15,12 @@ use super::{AdminState, errors, zones};
 use crate::store::StoreError;
 use crate::store::admin::TraceFilter;
 
-/// Renders `name` with `ctx`, plus the logged-in user, CSRF token and the template's name (the
-/// menu marks the page it is on).
+/// Renders `name` with `ctx`, plus the logged-in user, CSRF token, the template's name (the
+/// menu marks the page it is on), the role and the menu entries the role may open (`may_open`:
+/// [`super::roles::nav_allowed`]).
 pub(super) fn render(state: &AdminState, name: &str, admin: Option<&Admin>, status: StatusCode, ctx: Value) -> Response {
     let base = context! { user => admin.map(|a| a.user.clone()), csrf => admin.map(|a| a.csrf.clone()), page => name };
-    let merged = context! { ..base, ..ctx };
+    let merged = context! { ..base, ..super::roles::nav_context(admin.map(|a| a.role)), ..ctx };
     match state.templates.get_template(name).and_then(|t| t.render(merged)) {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {

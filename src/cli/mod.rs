@@ -7,7 +7,9 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 
+mod admin_user;
 mod station;
+pub use admin_user::AdminUserCommand;
 use station::stop_on_signal;
 pub use station::{KioskArgs, ServerArgs, StationArgs, StationCommand};
 
@@ -69,27 +71,10 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
-    /// Manage admin console accounts (the password is read from standard input).
+    /// Manage admin console accounts (a password is read from standard input).
     AdminUser {
         #[command(subcommand)]
         command: AdminUserCommand,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum AdminUserCommand {
-    /// Create an account; the password is the first line of standard input (at least 12 characters).
-    Add {
-        name: String,
-        #[arg(long, default_value = "config/printgate.toml")]
-        config: PathBuf,
-    },
-    /// Set a new password (first line of standard input), lift a lock-out and end every session
-    /// of the account.
-    SetPassword {
-        name: String,
-        #[arg(long, default_value = "config/printgate.toml")]
-        config: PathBuf,
     },
 }
 
@@ -157,7 +142,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Station { command: StationCommand::Kiosk(kiosk) } => kiosk.run().await,
         Command::StationToken { command } => tokens(command).await,
-        Command::AdminUser { command } => admin_user(command).await,
+        Command::AdminUser { command } => admin_user::run(command, load).await,
         Command::Convert { config, paper, max_pages, workers, parallel, out, files } => {
             let mut settings = match config {
                 Some(path) => load(&path)?.convert,
@@ -242,36 +227,6 @@ async fn tokens(command: TokenCommand) -> anyhow::Result<()> {
                 bail!("no active token with id {id}");
             }
             println!("revoked {id}");
-        }
-    }
-    Ok(())
-}
-
-async fn admin_user(command: AdminUserCommand) -> anyhow::Result<()> {
-    let (AdminUserCommand::Add { name, config } | AdminUserCommand::SetPassword { name, config }) = &command;
-    if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c)) {
-        bail!("account name {name:?} must be 1-64 letters, digits, '.', '_', '-' or '@'");
-    }
-    let mut password = String::new();
-    std::io::stdin().read_line(&mut password).context("reading the password from standard input")?;
-    let password = password.trim_end_matches(['\n', '\r']);
-    let hash = crate::admin::auth::hash_password(password)?;
-    let config = load(config)?;
-    let store = crate::store::Store::open(&config.store).await?;
-    match command {
-        AdminUserCommand::Add { .. } => {
-            if !store.create_admin_user(name, &hash).await? {
-                bail!("an account named {name:?} exists already; use `admin-user set-password`");
-            }
-            println!("admin account {name} created");
-        }
-        AdminUserCommand::SetPassword { .. } => {
-            store.set_admin_password(name, &hash).await.map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
-            // A new password lifts the account's lock-out (not its address's).
-            let key =
-                crate::net::throttle::store_key(crate::admin::THROTTLE_SCOPE, &crate::net::throttle::ThrottleKey::Account(name.clone()));
-            store.clear_attempts(&key).await?;
-            println!("password of {name} set; its console sessions are ended");
         }
     }
     Ok(())

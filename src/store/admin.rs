@@ -6,7 +6,7 @@
 use sqlx::Row;
 
 use super::trace::{TRACE_COLUMNS, Trace, trace_row};
-use super::{Store, StoreError, is_unique_violation};
+use super::{Store, StoreError};
 use crate::config::QueueOverride;
 
 /// An admin account as stored.
@@ -14,6 +14,8 @@ use crate::config::QueueOverride;
 pub struct AdminUser {
     pub name: String,
     pub password_hash: String,
+    /// A disabled account cannot log in ([`super::accounts`]).
+    pub disabled: bool,
 }
 
 /// What the trace search looks for; empty fields match everything.
@@ -61,22 +63,12 @@ pub struct ReplyAttempts {
 }
 
 impl Store {
-    /// Creates an account; false if the name is taken.
+    /// Creates an admin account; false if the name is taken.
     ///
     /// # Errors
     /// [`StoreError::Db`].
     pub async fn create_admin_user(&self, name: &str, password_hash: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("INSERT INTO admin_users (name, password_hash, created_at) VALUES ($1, $2, $3)")
-            .bind(name)
-            .bind(password_hash)
-            .bind(self.now())
-            .execute(&self.pool)
-            .await;
-        match done {
-            Ok(_) => Ok(true),
-            Err(e) if is_unique_violation(&e) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        self.create_console_account(name, password_hash, super::accounts::Role::Admin).await
     }
 
     /// Replaces an account's password and ends every session of the account, in one
@@ -103,12 +95,12 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown name.
     pub async fn admin_user(&self, name: &str) -> Result<AdminUser, StoreError> {
-        let row = sqlx::query("SELECT name, password_hash FROM admin_users WHERE name = $1")
+        let row = sqlx::query("SELECT name, password_hash, disabled FROM admin_users WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.pool)
             .await?
             .ok_or(StoreError::NotFound)?;
-        Ok(AdminUser { name: row.try_get(0)?, password_hash: row.try_get(1)? })
+        Ok(AdminUser { name: row.try_get(0)?, password_hash: row.try_get(1)?, disabled: row.try_get::<i64, _>(2)? != 0 })
     }
 
     /// # Errors
@@ -125,18 +117,13 @@ impl Store {
         Ok(())
     }
 
-    /// `(user, csrf token)` of a live session.
+    /// `(user, csrf token)` of a live session of an enabled account (with the role:
+    /// [`Store::console_session`]).
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] for an unknown or expired session.
+    /// [`StoreError::NotFound`] for an unknown or expired session, or one of a disabled account.
     pub async fn admin_session(&self, id_hash: &str) -> Result<(String, String), StoreError> {
-        let row = sqlx::query("SELECT user_name, csrf FROM admin_sessions WHERE id_hash = $1 AND expires_at > $2")
-            .bind(id_hash)
-            .bind(self.now())
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        Ok((row.try_get(0)?, row.try_get(1)?))
+        self.console_session(id_hash).await.map(|s| (s.user, s.csrf))
     }
 
     /// Ends a session (and every expired one).

@@ -6,6 +6,7 @@
 //! code that was right once releases nothing now: spent.rs). It renders nothing
 //! and decides no verdicts. Every node of an installation shares one store.
 
+pub mod accounts;
 pub mod admin;
 mod audit;
 pub mod blob;

@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (11, include_str!("../../migrations/0011_token_scopes.sql")),
     (12, include_str!("../../migrations/0012_outbox_refused.sql")),
     (13, include_str!("../../migrations/0013_spent_codes.sql")),
+    (14, include_str!("../../migrations/0014_console_roles.sql")),
 ];
 
 /// Applies pending migrations.

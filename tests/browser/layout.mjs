@@ -34,6 +34,7 @@ const PAGES = [
   ["trace-detail", `/trace/${encodeURIComponent(env("TRACE_ID"))}`],
   ["jobs", "/jobs"],
   ["audit", "/audit"],
+  ["accounts", "/accounts"],
   ["404", "/no-such-page"],
   ["400", "/tuning?days=abc"],
   ["405", "/queues/bw"],
@@ -126,7 +127,7 @@ try {
   for (const [width, height] of SIZES) {
     await page.setViewportSize({ width, height });
     await page.goto(`${url}/`);
-    result[`focus_${width}x${height}`] = await focusRing(page, 8);
+    result[`focus_${width}x${height}`] = await focusRing(page, 12);
   }
   // The menu on a phone: every link and the logout button inside the menu's band, none cut off.
   await page.setViewportSize({ width: 390, height: 844 });
