@@ -209,7 +209,7 @@ mod tests {
             documents => vec![minijinja::context! { name => "a.pdf", type => "pdf", bytes => 1536, outcome => "stored", pages => 2 }],
             replies => vec!["Delivered."],
         };
-        let page = minijinja::context! { title => "Message trace", user => "u", csrf => "c", page => "trace.html", f => minijinja::context! {}, traces => vec![t.clone()], searched => true, limit => 50, zone => "UTC" };
+        let page = minijinja::context! { title => "Message trace", user => "u", csrf => "c", page => "trace.html", may_open => vec!["/", "/trace", "/jobs"], f => minijinja::context! {}, traces => vec![t.clone()], searched => true, limit => 50, zone => "UTC" };
         let html = env.get_template("trace.html").unwrap().render(page).unwrap();
         for expected in [
             "1 message found",
@@ -223,7 +223,7 @@ mod tests {
         let html = env
             .get_template("trace_detail.html")
             .unwrap()
-            .render(minijinja::context! { title => "t", user => "u", page => "trace_detail.html", t })
+            .render(minijinja::context! { title => "t", user => "u", page => "trace_detail.html", may_open => vec!["/trace"], t })
             .unwrap();
         assert!(html.contains("<section class=\"trace\">") && html.contains("aria-current=\"page\">Message trace"), "{html}");
     }
