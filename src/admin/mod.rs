@@ -84,6 +84,7 @@ fn templates() -> Environment<'static> {
         ("trace_item.html", include_str!("../../templates/admin/trace_item.html")),
         ("trace_detail.html", include_str!("../../templates/admin/trace_detail.html")),
         ("jobs.html", include_str!("../../templates/admin/jobs.html")),
+        ("cancel_job.html", include_str!("../../templates/admin/cancel_job.html")),
         ("accounts.html", include_str!("../../templates/admin/accounts.html")),
         ("denied.html", include_str!("../../templates/admin/denied.html")),
     ] {

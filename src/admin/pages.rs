@@ -198,16 +198,39 @@ pub async fn jobs(State(state): State<AdminState>, admin: Admin) -> Response {
     }
 }
 
-pub async fn cancel_job(State(state): State<AdminState>, admin: Admin, Path(id): Path<String>, Form(form): Form<CsrfForm>) -> Response {
+/// The cancel form of the jobs page: the first POST asks (a page naming the job), the second,
+/// with `confirm=yes`, destroys the job (row and sealed blob) and audits it.
+#[derive(Deserialize)]
+pub struct CancelForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn cancel_job(State(state): State<AdminState>, admin: Admin, Path(id): Path<String>, Form(form): Form<CancelForm>) -> Response {
     if let Err(r) = admin.check_csrf(&form.csrf) {
         return r.into_response();
     }
+    let gone = || {
+        let why = "There is no job with this number waiting: it may have been printed, cancelled or expired meanwhile.";
+        errors::page(&state, StatusCode::NOT_FOUND, "Job not found", why)
+    };
+    if form.confirm != "yes" {
+        let job = match state.store.pending_jobs(100_000).await {
+            Ok(jobs) => jobs.into_iter().find(|j| j.id == id),
+            Err(e) => return unavailable(&e),
+        };
+        let Some(job) = job else { return gone() };
+        let zone = zones::queue_zone(&state.live.load().config, &job.queue);
+        let (created, expires) = (zones::when(job.created_at, &zone), zones::when(job.expires_at, &zone));
+        let ctx =
+            context! { title => format!("Cancel {}?", job.filename), job => Value::from(minijinja::value::Serde(&job)), created, expires };
+        return render(&state, "cancel_job.html", Some(&admin), StatusCode::OK, ctx);
+    }
     let site = match state.store.job_site(&id).await {
         Ok(s) => s,
-        Err(StoreError::NotFound) => {
-            let gone = "There is no job with this number waiting: it may have been printed, cancelled or expired meanwhile.";
-            return errors::page(&state, StatusCode::NOT_FOUND, "Job not found", gone);
-        }
+        Err(StoreError::NotFound) => return gone(),
         Err(e) => return unavailable(&e),
     };
     match state.store.destroy_job(&id, &site).await {
