@@ -56,6 +56,7 @@ fn in_chromium_every_console_page_fits_a_phone_and_passes_axe_at_both_sizes() {
         ("dashboard", 200),
         ("queues", 200),
         ("tuning", 200),
+        ("tuning-apply", 200),
         ("trace", 200),
         ("trace-detail", 200),
         ("jobs", 200),

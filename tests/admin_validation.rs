@@ -203,3 +203,53 @@ fn a_setting_the_file_broke_is_not_applied_and_reset_and_audit_need_a_login() {
     assert_eq!(b.post("/queues/bw/reset", &[("csrf", &csrf)]).0, 303);
     assert_eq!(sql(&server, "SELECT COUNT(*) FROM queue_settings"), ["0"]);
 }
+
+/// The hidden fields of the form with id `form_id` in `page`, as a browser would send them.
+fn form_fields(page: &str, form_id: &str) -> (String, Vec<(String, String)>) {
+    let start = page.find(&format!("id=\"{form_id}\"")).unwrap_or_else(|| panic!("no form {form_id} in {page}"));
+    let form = &page[page[..start].rfind("<form").unwrap()..start + page[start..].find("</form>").unwrap()];
+    let attr = |tag: &str, name: &str| {
+        tag.split(&format!("{name}=\"")).nth(1).and_then(|r| r.split('"').next()).unwrap_or("").replace("&#x2f;", "/").replace("&amp;", "&")
+    };
+    let action = attr(form, "action");
+    let fields = form.split("<input").skip(1).map(|i| (attr(i, "name"), attr(i, "value"))).collect();
+    (action, fields)
+}
+
+/// Acceptance 5 of [3/8]: the what-if predicts that the spammy mail (tagged today) would be
+/// refused under a refuse line of 6; "Apply" asks first, listing that mail, then applies the
+/// lines through the queue form's own checks; the next such mail is refused as predicted.
+#[test]
+fn applying_a_what_if_from_the_tuning_page_changes_the_next_mail_as_the_page_predicted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let (server, url) = start_custom(&relay, &with_colour_queue);
+    let before = spammy(&server);
+    assert_eq!(mail_answer(&before), "250 2.0.0 Ok: queued as …", "{before}");
+    let score: f64 = sql(&server, "SELECT spam_score FROM traces")[0].parse().unwrap();
+    assert!((6.0..10.0).contains(&score), "the mail must score between the proposed (6) and today's (10) refuse lines: {score}");
+
+    let mut browser = Browser::new(&url);
+    assert_eq!(browser.login("librarian", PASSWORD).0, 303);
+    let (status, whatif) = browser.get("/tuning?queue=bw&tag=5&reject=6");
+    assert_eq!(status, 200, "{whatif}");
+    assert!(whatif.contains("proposed refuse line") && whatif.contains("id=\"apply-link\""), "{whatif}");
+    let row = &whatif[whatif.find("id=\"changes\"").unwrap()..];
+    assert!(row.contains("tagged") && row.contains("refused"), "the page predicts tagged -> refused: {row}");
+    let (status, confirm) = browser.get("/tuning?queue=bw&days=7&tag=5&reject=6&confirm=1");
+    assert_eq!(status, 200, "{confirm}");
+    assert!(confirm.contains("Apply these thresholds to bw?") && confirm.contains("1 listed message"), "{confirm}");
+    assert_eq!(sql(&server, "SELECT COUNT(*) FROM queue_settings"), ["0"], "showing the confirmation applied something");
+
+    let (action, fields) = form_fields(&confirm, "apply");
+    assert_eq!(action, "/queues/bw");
+    let form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (status, page) = browser.post(&action, &form);
+    assert_eq!(status, 303, "{page}");
+    assert_eq!(sql(&server, "SELECT COUNT(*) FROM audit_events WHERE kind = 'queue_changed'"), ["1"]);
+    let after = spammy(&server);
+    assert!(mail_answer(&after).starts_with("550"), "the page predicted a refusal:\n{after}");
+    // Nothing else of the queue changed (allowed types, colour, pages kept).
+    let colour = server.swaks_to("colour@print.example.org", "patron@example.com", "please print", &[&pdf()]);
+    assert_eq!(mail_answer(&colour), "250 2.0.0 Ok: queued as …", "{colour}");
+}

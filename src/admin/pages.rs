@@ -65,6 +65,10 @@ pub struct TuningQuery {
     days: Option<u32>,
     tag: Option<String>,
     reject: Option<String>,
+    /// `confirm=1`: show the proposed lines as a change to confirm (the form that applies
+    /// them posts to the queue's own form, `/queues/{name}`, with the same validation).
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 fn class(score: f64, tag: f64, reject: f64) -> &'static str {
@@ -135,6 +139,7 @@ pub async fn tuning(State(state): State<AdminState>, admin: Admin, Query(q): Que
             context! {
                 label, count => counts.get(&b).copied().unwrap_or(0),
                 tag_line => within(queue.spam_tag_score), reject_line => within(queue.spam_reject_score),
+                new_tag_line => within(tag) && tag != queue.spam_tag_score, new_reject_line => within(reject) && reject != queue.spam_reject_score,
                 refused => (b as f64) >= reject, tagged => (b as f64) >= tag,
             }
         })
@@ -174,6 +179,9 @@ pub async fn tuning(State(state): State<AdminState>, admin: Admin, Query(q): Que
             title => "Threshold tuning", queue => queue.name.clone(), queue_names, days, tag, reject,
             current_tag => queue.spam_tag_score, current_reject => queue.spam_reject_score,
             total => scores.len(), now, whatif, bins, changes, scale,
+            differs => tag != queue.spam_tag_score || reject != queue.spam_reject_score,
+            confirm => q.confirm.is_some_and(|c| c == "1"), color => queue.color,
+            queue_path => super::queues::path_segment(&queue.name),
         },
     )
 }

@@ -144,7 +144,7 @@ fn queue_view(
 }
 
 /// `name` as one segment of a URL path: unreserved characters as they are, others `%XX`.
-fn path_segment(name: &str) -> String {
+pub(super) fn path_segment(name: &str) -> String {
     name.bytes()
         .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { char::from(b).to_string() } else { format!("%{b:02X}") })
         .collect()

@@ -30,6 +30,7 @@ const PAGES = [
   ["dashboard", "/"],
   ["queues", "/queues"],
   ["tuning", "/tuning"],
+  ["tuning-apply", "/tuning?queue=bw&tag=5&reject=6&confirm=1"],
   ["trace", `/trace?sender=${encodeURIComponent(env("SENDER"))}`],
   ["trace-detail", `/trace/${encodeURIComponent(env("TRACE_ID"))}`],
   ["jobs", "/jobs"],
