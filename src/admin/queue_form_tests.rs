@@ -5,7 +5,9 @@ use super::*;
 
 /// Two queues on two sites; `Cargo.toml` stands in for the site keys (only their existence is
 /// checked at load).
-const CONFIG: &str = r#"
+fn config_text() -> String {
+    crate::config::test_config(
+        r#"
 [smtp]
 listen = "127.0.0.1:2525"
 hostname = "print.test"
@@ -28,27 +30,12 @@ public_key = "Cargo.toml"
 [[site]]
 name = "branch"
 public_key = "Cargo.toml"
-
-[scan.clamav]
-address = "unix:/run/clamd.sock"
-
-[scan.spamassassin]
-address = "127.0.0.1:783"
-
-[store]
-database_url = "sqlite://data/x.db"
-blob_url = "file://data/blobs"
-
-[relay]
-url = "smtp://127.0.0.1:25"
-from = "printgate@print.test"
-
-[api]
-listen = "127.0.0.1:8443"
-"#;
+"#,
+    )
+}
 
 fn config() -> Config {
-    Config::from_toml(CONFIG, Path::new("test.toml"), std::iter::empty()).unwrap()
+    Config::from_toml(&config_text(), Path::new("test.toml"), std::iter::empty()).unwrap()
 }
 
 /// The form as the page fills it for `bw`, with `changes` typed over it.

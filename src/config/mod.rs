@@ -158,3 +158,29 @@ fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// A configuration for unit tests: `head` (the SMTP section, queues, sites) followed by the
+/// sections every such test shares (scanners, store, relay, API). `Cargo.toml` stands in for
+/// site keys in `head` (only their existence is checked at load).
+#[cfg(test)]
+pub(crate) fn test_config(head: &str) -> String {
+    const SERVICES: &str = r#"
+[scan.clamav]
+address = "unix:/run/clamd.sock"
+
+[scan.spamassassin]
+address = "127.0.0.1:783"
+
+[store]
+database_url = "sqlite://data/x.db"
+blob_url = "file://data/blobs"
+
+[relay]
+url = "smtp://127.0.0.1:25"
+from = "printgate@print.test"
+
+[api]
+listen = "127.0.0.1:8443"
+"#;
+    format!("{head}{SERVICES}")
+}

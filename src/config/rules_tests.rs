@@ -94,7 +94,10 @@ fn print_addresses_are_plain_ascii_addresses_of_at_most_254_characters() {
     }
 }
 
-const FILE: &str = r#"
+/// Two queues (the first with `QUEUE0` to fill in) on one site, then the shared sections.
+fn file() -> String {
+    super::super::test_config(
+        r#"
 [smtp]
 listen = "127.0.0.1:2525"
 hostname = "print.test"
@@ -113,27 +116,12 @@ site = "main"
 [[site]]
 name = "main"
 public_key = "Cargo.toml"
-
-[scan.clamav]
-address = "unix:/run/clamd.sock"
-
-[scan.spamassassin]
-address = "127.0.0.1:783"
-
-[store]
-database_url = "sqlite://data/x.db"
-blob_url = "file://data/blobs"
-
-[relay]
-url = "smtp://127.0.0.1:25"
-from = "printgate@print.test"
-
-[api]
-listen = "127.0.0.1:8443"
-"#;
+"#,
+    )
+}
 
 fn load(queue0: &str) -> Result<Config, ConfigError> {
-    Config::from_toml(&FILE.replace("QUEUE0", queue0), Path::new("test.toml"), std::iter::empty())
+    Config::from_toml(&file().replace("QUEUE0", queue0), Path::new("test.toml"), std::iter::empty())
 }
 
 /// The file is refused by the same rules, each problem under its queue key (what
@@ -157,7 +145,7 @@ fn the_config_file_is_refused_naming_the_queue_key() {
         let issue = issues.iter().find(|i| i.key == *key).unwrap_or_else(|| panic!("{lines:?}: nothing under {key}: {issues:?}"));
         assert!(issue.problem.contains(says), "{lines:?}: {issue}");
     }
-    let same_address = FILE.replace("QUEUE0", "").replace("colour@print.test", "BW@Print.Test");
+    let same_address = file().replace("QUEUE0", "").replace("colour@print.test", "BW@Print.Test");
     let Err(ConfigError::Invalid(issues)) = Config::from_toml(&same_address, Path::new("t"), std::iter::empty()) else {
         panic!("two queues on one address were accepted")
     };

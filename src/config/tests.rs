@@ -2,7 +2,10 @@ use std::path::Path;
 
 use super::*;
 
-const BASE: &str = r#"
+/// One queue on one site, then the shared sections ([`super::test_config`]).
+fn base() -> String {
+    super::test_config(
+        r#"
 [smtp]
 listen = "127.0.0.1:2525"
 hostname = "print.test"
@@ -15,24 +18,9 @@ site = "main"
 [[site]]
 name = "main"
 public_key = "Cargo.toml"
-
-[scan.clamav]
-address = "unix:/run/clamd.sock"
-
-[scan.spamassassin]
-address = "127.0.0.1:783"
-
-[store]
-database_url = "sqlite://data/x.db"
-blob_url = "file://data/blobs"
-
-[relay]
-url = "smtp://127.0.0.1:25"
-from = "printgate@print.test"
-
-[api]
-listen = "127.0.0.1:8443"
-"#;
+"#,
+    )
+}
 
 fn parse(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
     let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
@@ -48,7 +36,7 @@ fn issues(result: Result<Config, ConfigError>) -> Vec<ConfigIssue> {
 
 #[test]
 fn defaults_are_applied() {
-    let c = parse(BASE, &[]).unwrap();
+    let c = parse(&base(), &[]).unwrap();
     assert_eq!(c.smtp.max_message_bytes, DEFAULT_MAX_MESSAGE_BYTES);
     let q = &c.queue[0];
     assert_eq!(q.retention, Duration::from_secs(72 * 3600));
@@ -71,7 +59,7 @@ fn defaults_are_applied() {
 #[test]
 fn env_overrides_reach_nested_sections_and_typed_values() {
     let c = parse(
-        BASE,
+        &base(),
         &[
             ("PRINTGATE_SCAN_CLAMAV__ADDRESS", "127.0.0.1:3310"),
             ("PRINTGATE_SMTP__MAX_MESSAGE_BYTES", "1000"),
@@ -87,14 +75,14 @@ fn env_overrides_reach_nested_sections_and_typed_values() {
 
 #[test]
 fn unknown_keys_are_named() {
-    let text = BASE.replace("hostname = \"print.test\"", "hostname = \"print.test\"\nmax_mesage_bytes = 5");
+    let text = base().replace("hostname = \"print.test\"", "hostname = \"print.test\"\nmax_mesage_bytes = 5");
     let found = issues(parse(&text, &[]));
     assert!(found.iter().any(|i| i.problem.contains("max_mesage_bytes")), "{found:?}");
 }
 
 #[test]
 fn every_semantic_problem_is_reported_at_once() {
-    let text = BASE
+    let text = base()
         .replace("site = \"main\"", "site = \"nowhere\"\nspam_tag_score = 9.0\nspam_reject_score = 3.0\nallowed_types = [\"pdf\", \"exe\"]")
         .replace("unix:/run/clamd.sock", "clamd")
         .replace("smtp://127.0.0.1:25", "http://relay")
@@ -112,7 +100,7 @@ fn every_semantic_problem_is_reported_at_once() {
 
 #[test]
 fn errors_in_different_sections_are_all_reported() {
-    let text = BASE
+    let text = base()
         .replace("hostname = \"print.test\"", "hostname = \"print.test\"\nmax_mesage_bytes = 5")
         .replace("site = \"main\"", "site = \"main\"\nmax_pages = \"many\"")
         .replace("[api]", "[apii]");
@@ -125,7 +113,7 @@ fn errors_in_different_sections_are_all_reported() {
 
 #[test]
 fn bad_durations_and_syntax_are_explained() {
-    let found = issues(parse(&BASE.replace("site = \"main\"", "site = \"main\"\nretention = \"three days\""), &[]));
+    let found = issues(parse(&base().replace("site = \"main\"", "site = \"main\"\nretention = \"three days\""), &[]));
     assert!(found.iter().any(|i| i.key == "queue[0]" && i.problem.contains("invalid duration")), "{found:?}");
     assert!(matches!(parse("[smtp", &[]), Err(ConfigError::Syntax { .. })));
 }
@@ -140,7 +128,7 @@ fn the_shipped_default_config_parses() {
 
 #[test]
 fn duplicate_names_plus_addresses_and_a_certificate_without_key_are_refused() {
-    let text = BASE
+    let text = base()
         .replace("[[site]]", "[[queue]]\naddress = \"bw+x@print.test\"\nname = \"bw\"\nsite = \"main\"\nmax_pages = 0\n\n[[site]]")
         + "tls_cert = \"Cargo.toml\"\n";
     let found = issues(parse(&text, &[]));
@@ -148,7 +136,7 @@ fn duplicate_names_plus_addresses_and_a_certificate_without_key_are_refused() {
     for expected in ["queue[1].address", "queue[1].name", "queue[1].max_pages", "api.tls_cert"] {
         assert!(keys.contains(&expected), "{expected} missing from {found:?}");
     }
-    let memory = issues(parse(&BASE.replace("sqlite://data/x.db", "sqlite::memory:"), &[]));
+    let memory = issues(parse(&base().replace("sqlite://data/x.db", "sqlite::memory:"), &[]));
     assert!(memory.iter().any(|i| i.key == "store.database_url"), "{memory:?}");
 }
 
@@ -156,30 +144,30 @@ fn duplicate_names_plus_addresses_and_a_certificate_without_key_are_refused() {
 fn summaries_never_show_passwords() {
     assert_eq!(redact_url("postgres://pg:s3cret@db:5432/print"), "postgres://pg:***@db:5432/print");
     assert_eq!(redact_url("postgres://pg@db/print"), "postgres://pg@db/print");
-    let c = parse(BASE, &[("PRINTGATE_STORE__DATABASE_URL", "postgres://pg:s3cret@db/print")]).unwrap();
+    let c = parse(&base(), &[("PRINTGATE_STORE__DATABASE_URL", "postgres://pg:s3cret@db/print")]).unwrap();
     let summary = c.summary();
     assert!(!summary.contains("s3cret") && summary.contains("queue bw: bw@print.test"), "{summary}");
 }
 
 #[test]
 fn the_api_listens_publicly_only_with_https() {
-    let public = BASE.replace("127.0.0.1:8443", "0.0.0.0:8443");
+    let public = base().replace("127.0.0.1:8443", "0.0.0.0:8443");
     let found = issues(parse(&public, &[]));
     assert!(found.iter().any(|i| i.key == "api.listen" && i.problem.contains("tls_cert")), "{found:?}");
     // Cargo.toml stands in for readable PEM files: the files are only parsed at start.
     let https = public + "tls_cert = \"Cargo.toml\"\ntls_key = \"Cargo.toml\"\n";
     assert!(parse(&https, &[]).is_ok(), "{:?}", parse(&https, &[]).err());
-    let missing = BASE.to_owned() + "tls_cert = \"/nonexistent/cert.pem\"\ntls_key = \"Cargo.toml\"\n";
+    let missing = base() + "tls_cert = \"/nonexistent/cert.pem\"\ntls_key = \"Cargo.toml\"\n";
     let found = issues(parse(&missing, &[]));
     assert!(found.iter().any(|i| i.key == "api.tls_cert" && i.problem.contains("/nonexistent/cert.pem")), "{found:?}");
-    let zero = BASE.replace("[api]\n", "[api]\nmax_failed_codes = 0\n");
+    let zero = base().replace("[api]\n", "[api]\nmax_failed_codes = 0\n");
     assert!(issues(parse(&zero, &[])).iter().any(|i| i.key == "api.max_failed_codes"));
 }
 
 /// The admin console follows the release API's rule: plain HTTP only on a loopback address.
 #[test]
 fn the_admin_console_listens_publicly_only_with_https() {
-    let local = BASE.to_owned() + "\n[admin]\nlisten = \"127.0.0.1:8444\"\n";
+    let local = base() + "\n[admin]\nlisten = \"127.0.0.1:8444\"\n";
     assert!(parse(&local, &[]).is_ok(), "{:?}", parse(&local, &[]).err());
     for public in ["0.0.0.0:8444", "192.0.2.10:8444", "[::]:8444"] {
         let text = local.replace("127.0.0.1:8444", public);
@@ -194,7 +182,7 @@ fn the_admin_console_listens_publicly_only_with_https() {
 /// or zone, a templates directory without the files, a reminder not inside the retention.
 #[test]
 fn reply_language_zone_templates_and_reminder_are_checked() {
-    let text = BASE.replace(
+    let text = base().replace(
         "site = \"main\"\n",
         "site = \"main\"\nlanguage = \"klingon\"\ntimezone = \"Europe/Nowhere\"\ntemplates = \"/nonexistent/templates\"\nreminder_before = \"80h\"\n",
     );
@@ -205,7 +193,7 @@ fn reply_language_zone_templates_and_reminder_are_checked() {
     }
     let templates = found.iter().find(|i| i.key == "queue[0].templates").unwrap();
     assert!(templates.problem.contains("/nonexistent/templates/reply.txt.j2"), "{templates}");
-    let ok = BASE
+    let ok = base()
         .replace("site = \"main\"\n", "site = \"main\"\nlanguage = \"de\"\ntimezone = \"America/New_York\"\nreminder_before = \"12h\"\n");
     let config = parse(&ok, &[]).unwrap();
     assert_eq!(config.queue[0].reminder_before, Some(Duration::from_secs(12 * 3600)));
@@ -215,7 +203,7 @@ fn reply_language_zone_templates_and_reminder_are_checked() {
 /// check): each unknown name is named under its own key.
 #[test]
 fn unknown_languages_and_zones_are_named() {
-    let text = BASE.replace("site = \"main\"\n", "site = \"main\"\nlanguage = \"xx\"\ntimezone = \"Mars/Olympus\"\n");
+    let text = base().replace("site = \"main\"\n", "site = \"main\"\nlanguage = \"xx\"\ntimezone = \"Mars/Olympus\"\n");
     let problems = issues(parse(&text, &[]));
     let keys: Vec<&str> = problems.iter().map(|i| i.key.as_str()).collect();
     assert_eq!(keys, ["queue[0].language", "queue[0].timezone"], "{problems:?}");
