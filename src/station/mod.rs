@@ -247,7 +247,8 @@ impl Output {
     }
 }
 
-fn parse_range(range: &str) -> Option<(i32, i32)> {
+/// A job's `page_range` (`"2-5"`) as IPP's `(first, last)`; none for all pages.
+pub(crate) fn parse_range(range: &str) -> Option<(i32, i32)> {
     let (a, b) = range.split_once('-')?;
     Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
 }

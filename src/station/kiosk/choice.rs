@@ -5,8 +5,8 @@
 //! copies. [`print_options`] enforces that whatever the form says (a forged or stale form can
 //! never print more copies, colour a mono job or one-sided a two-sided one).
 
-use crate::station::JobListing;
 use crate::station::ipp::PrintOptions;
+use crate::station::{JobListing, parse_range};
 
 /// The longest code the release API takes (digits).
 pub const MAX_CODE_DIGITS: usize = 18;
@@ -99,12 +99,6 @@ pub fn print_options(job: &JobListing, choice: &Choice, job_name: String) -> Pri
         color: job.color && !choice.greyscale,
         page_range: parse_range(&job.page_range),
     }
-}
-
-/// `"2-5"` -> `(2, 5)`.
-pub fn parse_range(range: &str) -> Option<(i32, i32)> {
-    let (a, b) = range.split_once('-')?;
-    Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
 }
 
 /// The printer to preselect: the first that can be chosen, preferring any but `avoid` (the

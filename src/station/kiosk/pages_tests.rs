@@ -92,7 +92,7 @@ fn every_screen_renders_in_german_with_its_own_words() {
     documents(&mut s, Some(Notice::PrintFailed { printer: "Upstairs".into(), document: "Bewer…".into(), condition: "jammed" }));
     let html = pages.render(&s, &settings(false), &PRINTERS);
     assert!(html.contains("Upstairs konnte „Bewer…“ nicht drucken (Papierstau)"), "{html}");
-    s.go(Screen::Done { documents: 2, sheets_note: true });
+    s.go(Screen::Done { documents: 2 });
     let html = pages.render(&s, &settings(false), &PRINTERS);
     assert!(html.contains("Gedruckte Dokumente: 2") && html.contains(r#"data-poll="2000""#));
 }

@@ -80,7 +80,6 @@ pub enum Screen {
     },
     Done {
         documents: usize,
-        sheets_note: bool,
     },
 }
 
@@ -150,7 +149,7 @@ impl Session {
     pub fn finish_printing(&mut self) {
         if let Screen::Printing { items, .. } = &self.screen {
             let documents = items.iter().filter(|i| i.state == ItemState::Printed).count();
-            self.go(Screen::Done { documents, sheets_note: true });
+            self.go(Screen::Done { documents });
         }
     }
 
