@@ -28,7 +28,27 @@ pub fn daemon_env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests through scripts/test, which starts clamd and spamd"))
 }
 
+/// A local port that was free a moment ago.
+///
+/// The port is drawn at random from below the kernel's ephemeral range: a port from
+/// `bind(0)` is an ephemeral one, and between the probe and the server's own bind any outgoing
+/// connection on the machine may take it as its source port (CI once lost a test to exactly
+/// that). Below the range only another test can race for it, and `Server` retries on that.
 pub fn free_port() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let (from, span) = (10_000u16, low.saturating_sub(10_000).max(1000));
+    for _ in 0..1000 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+        let port = from + (hasher.finish() % u64::from(span)) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
