@@ -25,6 +25,7 @@ use crate::store::trace::TraceDocument;
 use crate::store::{NewJob, NewMessage, Recorded, Store, commands};
 
 mod command;
+pub use command::{NewCode, send_new_code};
 pub mod reminder;
 
 /// Delay before a failed entry is tried again (store or blob outage).

@@ -106,14 +106,15 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
     tasks.spawn(pipeline::run(pipeline, work_tx, work_rx, config.pipeline.workers, shutdown.clone()));
     tasks.spawn(outbox::run(store.clone(), relay, outbox_wake.clone(), shutdown.clone()));
     let retention = Retention { traces: config.store.trace_retention, audit: config.store.audit_retention };
-    tasks.spawn(janitor(store.clone(), live.clone(), outbox_wake, retention, shutdown.clone()));
+    tasks.spawn(janitor(store.clone(), live.clone(), outbox_wake.clone(), retention, shutdown.clone()));
 
     let app = crate::api::router(crate::api::ApiState::new(store.clone(), &config.api));
     tasks.spawn(crate::net::http::serve(api_listener, app, shutdown.clone(), "release API"));
     // Queue settings changed in any node's admin console reach this node within seconds.
     tasks.spawn(crate::live::follow_queue_settings(live.clone(), store.clone(), QUEUE_SETTINGS_EVERY, shutdown.clone()));
     if let Some(admin) = &config.admin {
-        let state = crate::admin::AdminState::new(store.clone(), live.clone(), admin.clone());
+        let mut state = crate::admin::AdminState::new(store.clone(), live.clone(), admin.clone());
+        state.outbox_wake = Some(outbox_wake.clone());
         let console = crate::admin::serve(state, shutdown.clone()).await?;
         tasks.spawn(async move {
             let _ = console.await;

@@ -4,7 +4,7 @@
 //! Owns the console's routes, its authentication ([`auth`]) and the pages ([`pages`]): queue
 //! settings ([`queues`], checked by the config file's own rules in [`queue_form`]) applied live
 //! on every node, spam-threshold tuning with a what-if over past traffic, the message trace
-//! ([`trace`]), pending jobs, a dashboard and the audit trail ([`audit`]). It reads and changes state only
+//! ([`trace`]), pending jobs, a dashboard, the staff desk ([`desk`], [`desk_actions`]) and the audit trail ([`audit`]). It reads and changes state only
 //! through [`crate::store`] and the live configuration. Every answer, whatever route or error
 //! made it, carries the security and no-caching headers of [`headers`], and every error answer
 //! is a page in words ([`errors`]). Times are shown in the library's time zone ([`zones`]).
@@ -12,6 +12,8 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod desk;
+pub mod desk_actions;
 pub mod errors;
 pub mod headers;
 pub mod login;
@@ -45,6 +47,8 @@ pub struct AdminState {
     pub settings: crate::config::AdminConfig,
     /// Cookies get `Secure` when the console is served over HTTPS.
     pub https: bool,
+    /// Wakes this node's outbox when the desk queues a reply (else it looks within seconds).
+    pub outbox_wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl AdminState {
@@ -59,7 +63,7 @@ impl AdminState {
             },
         );
         let https = settings.tls_cert.is_some();
-        Self { store, live, templates: Arc::new(templates()), throttle: Arc::new(throttle), settings, https }
+        Self { store, live, templates: Arc::new(templates()), throttle: Arc::new(throttle), settings, https, outbox_wake: None }
     }
 }
 
@@ -87,6 +91,8 @@ fn templates() -> Environment<'static> {
         ("cancel_job.html", include_str!("../../templates/admin/cancel_job.html")),
         ("accounts.html", include_str!("../../templates/admin/accounts.html")),
         ("denied.html", include_str!("../../templates/admin/denied.html")),
+        ("desk.html", include_str!("../../templates/admin/desk.html")),
+        ("desk_confirm.html", include_str!("../../templates/admin/desk_confirm.html")),
     ] {
         env.add_template(name, text).unwrap_or_else(|e| panic!("admin template {name}: {e}"));
     }
@@ -145,6 +151,10 @@ pub fn router(state: AdminState) -> Router {
         .route("/trace/{id}", get(trace::trace_detail))
         .route("/jobs", get(pages::jobs))
         .route("/jobs/{id}/cancel", post(pages::cancel_job))
+        .route("/desk", get(desk::desk).post(desk::desk_by_code))
+        .route("/desk/jobs/{id}/cancel", post(desk_actions::cancel))
+        .route("/desk/messages/{id}/extend", post(desk_actions::extend))
+        .route("/desk/messages/{id}/resend", post(desk_actions::resend))
         .route("/accounts", get(accounts::accounts))
         .route("/accounts/{name}/end-sessions", post(accounts::end_sessions))
         .route("/accounts/{name}/disable", post(accounts::disable))

@@ -23,6 +23,8 @@ pub enum Page {
     Trace,
     /// The pending jobs and their cancel button.
     Jobs,
+    /// The staff desk: a patron's messages, cancel, extend, a new code.
+    Desk,
     Logout,
     Queues,
     /// Spam-threshold tuning.
@@ -39,8 +41,6 @@ pub enum Page {
 /// Path prefixes (a whole segment: `/queues` is `/queues` and `/queues/...`, not `/queuesx`)
 /// and their page. `/` alone is the dashboard.
 ///
-/// The staff desk (issue 18) does not exist yet; when it does, list its prefix here as a staff
-/// page (see [`allowed`]) — until then any path of it is refused to staff.
 const PREFIXES: &[(&str, Page)] = &[
     ("/login", Page::Public),
     ("/healthz", Page::Public),
@@ -48,6 +48,7 @@ const PREFIXES: &[(&str, Page)] = &[
     ("/logout", Page::Logout),
     ("/trace", Page::Trace),
     ("/jobs", Page::Jobs),
+    ("/desk", Page::Desk),
     ("/queues", Page::Queues),
     ("/tuning", Page::Tuning),
     ("/tokens", Page::Tokens),
@@ -73,12 +74,12 @@ impl Page {
 pub fn allowed(role: Role, page: Page) -> bool {
     match role {
         Role::Admin => true,
-        Role::Staff => matches!(page, Page::Public | Page::Dashboard | Page::Trace | Page::Jobs | Page::Logout),
+        Role::Staff => matches!(page, Page::Public | Page::Dashboard | Page::Desk | Page::Trace | Page::Jobs | Page::Logout),
     }
 }
 
 /// The menu's links (path of each entry of `templates/admin/base.html`).
-const NAV: &[&str] = &["/", "/queues", "/tuning", "/trace", "/jobs", "/audit", "/accounts"];
+const NAV: &[&str] = &["/", "/desk", "/queues", "/tuning", "/trace", "/jobs", "/audit", "/accounts"];
 
 /// The menu entries `role` may open: the template shows a link only if its path is listed.
 pub fn nav_allowed(role: Role) -> Vec<&'static str> {
@@ -134,7 +135,10 @@ mod tests {
             ("/tracer", Other, false),
             ("/jobsx/1", Other, false),
             ("//queues", Other, false),
-            ("/desk", Other, false),
+            ("/desk", Desk, true),
+            ("/desk/jobs/{id}/cancel", Desk, true),
+            ("/desk/messages/{id}/resend", Desk, true),
+            ("/deskx", Other, false),
             ("", Other, false),
         ] {
             assert_eq!(Page::of(path), page, "{path:?}");
@@ -145,7 +149,7 @@ mod tests {
 
     #[test]
     fn the_menu_shows_staff_only_their_pages() {
-        assert_eq!(nav_allowed(Role::Staff), ["/", "/trace", "/jobs"]);
+        assert_eq!(nav_allowed(Role::Staff), ["/", "/desk", "/trace", "/jobs"]);
         assert_eq!(nav_allowed(Role::Admin), NAV);
     }
 }

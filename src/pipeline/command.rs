@@ -17,7 +17,7 @@ use crate::live::Live;
 use crate::notify::{self, DocumentLine, NoticeContent, NoticeKind, QueueReplies, ReplyContent};
 use crate::spool::SpoolMeta;
 use crate::store::commands::{Command, ResendView};
-use crate::store::{NewReply, Resent};
+use crate::store::{NewReply, Resent, Store, StoreError};
 
 /// Everything an answer to one command mail needs.
 struct Thread<'a> {
@@ -99,38 +99,17 @@ impl Pipeline {
             // Without a way to tell the patron, a new code would only break the old one.
             return Ok(("command RESEND ignored: no reply may go to this sender".to_owned(), None));
         };
-        let config = &thread.live.config;
-        let message_id = format!("{}.reply@{}", thread.meta.id, config.smtp.hostname);
-        let commands = command_address(&thread.queue.address, &self.store.command_token(&thread.message_id, to));
-        let reply = NewReply { id: &thread.reply_id, message_id: &thread.message_id, mail_from: &config.relay.from, rcpt: to, body: &[] };
-        let render = |code: &crate::store::ReleaseCode, view: &ResendView| {
-            let documents: Vec<DocumentLine> = view
-                .jobs
-                .iter()
-                .map(|(name, pages, color)| DocumentLine {
-                    name: name.clone(),
-                    ok: true,
-                    pages: u32::try_from(*pages).unwrap_or(0),
-                    color: *color,
-                    ..Default::default()
-                })
-                .collect();
-            let content = ReplyContent {
-                library: &config.relay.library_name,
-                code: Some(code),
-                documents: &documents,
-                expires: &notify::when::format(view.expires_at, &thread.replies.zone, thread.replies.language),
-                in_reply_to: thread.submission.message_id_field.as_deref(),
-                options: "",
-                message_id: &message_id,
-                commands_address: commands.as_deref(),
-                extension: &thread.replies.language.duration(thread.queue.extension),
-            };
-            notify::render(&config.relay.from, to, &content, &thread.replies, thread.live.dkim.as_deref())
-                .map_err(|e| tracing::error!(spool_id = %thread.meta.id, error = %e, "RESEND reply rendering failed"))
-                .ok()
+        let reply_message_id = format!("{}.reply@{}", thread.meta.id, thread.live.config.smtp.hostname);
+        let new_code = NewCode {
+            live: &thread.live,
+            queue: thread.queue,
+            message_id: &thread.message_id,
+            to,
+            reply_id: &thread.reply_id,
+            reply_message_id: &reply_message_id,
+            in_reply_to: thread.submission.message_id_field.as_deref(),
         };
-        Ok(match self.store.resend_code(&thread.message_id, &reply, render).await? {
+        Ok(match send_new_code(&self.store, &new_code).await? {
             Resent::New(_) => {
                 self.outbox_wake.notify_one();
                 ("command RESEND: new release code sent, the old one no longer works".to_owned(), None)
@@ -182,6 +161,64 @@ impl Pipeline {
         self.store.trace_outcome(&meta.id, outcome, &reply).await?;
         Ok(())
     }
+}
+
+/// A new release code for a stored message, sent by reply to its patron: what the patron's
+/// RESEND and the staff desk's "resend code" both do.
+pub struct NewCode<'a> {
+    pub live: &'a Live,
+    pub queue: &'a QueueConfig,
+    /// The stored message (its spool id).
+    pub message_id: &'a str,
+    /// The patron: the only address the new code goes to.
+    pub to: &'a str,
+    /// The outbox id of the reply: a second call with the same id sends nothing.
+    pub reply_id: &'a str,
+    /// The reply's own `Message-ID` (`id@host`).
+    pub reply_message_id: &'a str,
+    /// The `Message-ID` field answered, for threading (copied only when valid).
+    pub in_reply_to: Option<&'a str>,
+}
+
+/// Draws a new code for the message and queues the reply carrying it, in one transaction
+/// ([`crate::store::Store::resend_code`]): the old code stops working exactly when the new
+/// one is on its way. The caller wakes the outbox.
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn send_new_code(store: &Store, n: &NewCode<'_>) -> Result<Resent, StoreError> {
+    let config = &n.live.config;
+    let replies = n.live.replies_for(&n.queue.name);
+    let commands = command_address(&n.queue.address, &store.command_token(n.message_id, n.to));
+    let reply = NewReply { id: n.reply_id, message_id: n.message_id, mail_from: &config.relay.from, rcpt: n.to, body: &[] };
+    let render = |code: &crate::store::ReleaseCode, view: &ResendView| {
+        let documents: Vec<DocumentLine> = view
+            .jobs
+            .iter()
+            .map(|(name, pages, color)| DocumentLine {
+                name: name.clone(),
+                ok: true,
+                pages: u32::try_from(*pages).unwrap_or(0),
+                color: *color,
+                ..Default::default()
+            })
+            .collect();
+        let content = ReplyContent {
+            library: &config.relay.library_name,
+            code: Some(code),
+            documents: &documents,
+            expires: &notify::when::format(view.expires_at, &replies.zone, replies.language),
+            in_reply_to: n.in_reply_to,
+            options: "",
+            message_id: n.reply_message_id,
+            commands_address: commands.as_deref(),
+            extension: &replies.language.duration(n.queue.extension),
+        };
+        notify::render(&config.relay.from, n.to, &content, &replies, n.live.dkim.as_deref())
+            .map_err(|e| tracing::error!(message_id = %n.message_id, error = %e, "new-code reply rendering failed"))
+            .ok()
+    };
+    store.resend_code(n.message_id, &reply, render).await
 }
 
 /// The text of the command mail's body part (where the command word is).

@@ -12,6 +12,7 @@ mod audit;
 pub mod blob;
 pub mod codes;
 pub mod commands;
+pub mod desk;
 mod outbox;
 mod reminders;
 mod schema;

@@ -28,6 +28,7 @@ const url = env("ADMIN_URL");
 const shots = env("SHOTS_DIR");
 const PAGES = [
   ["dashboard", "/"],
+  ["desk", `/desk?sender=${encodeURIComponent(env("SENDER"))}`],
   ["queues", "/queues"],
   ["tuning", "/tuning"],
   ["tuning-apply", "/tuning?queue=bw&tag=5&reject=6&confirm=1"],

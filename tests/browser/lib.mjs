@@ -33,3 +33,16 @@ export const watchCsp = (page, into) => {
     if (/Content Security Policy/i.test(m.text())) into.push(m.text());
   });
 };
+
+// axe-core's WCAG 2.0/2.1/2.2 A and AA violations on `page` (id, impact, first nodes).
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+export const axeViolations = async (page) => {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(axeSource);
+  return page.evaluate(async () => {
+    const tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
+    const r = await window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")) }));
+  });
+};

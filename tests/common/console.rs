@@ -164,17 +164,24 @@ pub fn urlencode(s: &str) -> String {
 
 /// `printgate admin-user add NAME` with the password on standard input.
 pub fn add_admin(server: &super::Server, name: &str, password: &str) {
-    admin_user(server, "add", name, password);
+    admin_user(server, &["add", name], password);
+}
+
+/// `printgate admin-user add NAME --role staff` with the password on standard input.
+pub fn add_staff(server: &super::Server, name: &str, password: &str) {
+    admin_user(server, &["add", name, "--role", "staff"], password);
 }
 
 /// `printgate admin-user set-password NAME` with the password on standard input.
 pub fn set_admin_password(server: &super::Server, name: &str, password: &str) {
-    admin_user(server, "set-password", name, password);
+    admin_user(server, &["set-password", name], password);
 }
 
-fn admin_user(server: &super::Server, command: &str, name: &str, password: &str) {
+fn admin_user(server: &super::Server, args: &[&str], password: &str) {
     let mut child = std::process::Command::new(super::BIN)
-        .args(["admin-user", command, name, "--config", server.config.to_str().unwrap()])
+        .arg("admin-user")
+        .args(args)
+        .args(["--config", server.config.to_str().unwrap()])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -182,7 +189,7 @@ fn admin_user(server: &super::Server, command: &str, name: &str, password: &str)
         .unwrap();
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), format!("{password}\n").as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "admin-user {command}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "admin-user {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// The server's last answer to a mail in a swaks transcript (the one after the data), with the
