@@ -156,3 +156,36 @@ fn a_refused_mail_shows_at_the_desk_with_its_reason() {
     assert!(page.contains("Refused when it arrived") && page.contains(words), "{words:?} not in {page}");
     assert!(!page.contains("Send a new code"), "a refused mail offers no action: {page}");
 }
+
+/// The desk's own store queries (held messages with their live jobs, how a gone message's code
+/// ended) on PostgreSQL: a waiting message, then one cancelled at the desk, read as such.
+#[test]
+fn the_desk_reads_messages_from_postgresql() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let pg = common::PgDatabase::create();
+    let (server, url) = common::console::start_custom(&relay, &|config, dir| {
+        let sqlite = format!("database_url = \"sqlite://{}/data/printgate.db\"", dir.display());
+        assert!(config.contains(&sqlite), "{config}");
+        config.replace(&sqlite, &format!("database_url = \"{}\"", pg.url))
+    });
+    add_staff(&server, "desk", STAFF_PASSWORD);
+    let t = server.swaks("pg.patron@example.com", "please print", &[&fixture("simple.pdf")]);
+    assert!(t.contains("250 2.0.0 Ok: queued as"), "{t}");
+    relay.wait_for(1, Duration::from_secs(90));
+    let mut desk = Browser::new(&url);
+    assert_eq!(desk.login("desk", STAFF_PASSWORD).0, 303);
+    let (_, page) = desk.get("/desk?sender=pg.patron");
+    assert!(page.contains("Waiting to be printed") && page.contains("simple.pdf"), "{page}");
+    let job = pg.query("SELECT id FROM jobs").remove(0);
+    let csrf = Browser::csrf(&page);
+    let (status, _) =
+        desk.post(&format!("/desk/jobs/{job}/cancel"), &[("csrf", &csrf), ("confirm", "yes"), ("back", "/desk?sender=pg.patron")]);
+    assert_eq!(status, 303);
+    assert_eq!(pg.query("SELECT COUNT(*) FROM jobs"), ["0"]);
+    let (_, page) = desk.get("/desk?sender=pg.patron&done=cancelled");
+    assert!(page.contains("The job was cancelled") && !page.contains("Waiting to be printed"), "{page}");
+    // Cancelled, not "printed": the code is not remembered as spent by printing.
+    assert!(page.contains("Cancelled (by the patron") && !page.contains(">Printed<"), "{page}");
+    assert_eq!(pg.query("SELECT COUNT(*) FROM spent_codes"), ["0"]);
+}

@@ -273,7 +273,7 @@ fn shown(state: &AdminState, q: &DeskQuery, t: &Trace, held: &HashMap<String, He
     let zone = zones::queue_zone(&live.config, &t.queue);
     let message = held.get(&t.id);
     let fate = fate(t, message, spent.get(&t.id).copied(), state.store.now());
-    let extension = live.config.queue_named(&t.queue).map(|queue| humantime::format_duration(queue.extension).to_string());
+    let extension = live.config.queue_named(&t.queue).map(|queue| crate::config::Language::En.duration(queue.extension));
     // Actions on a message found by its code come back to that one message, not to the code.
     let back =
         if q.sender.is_empty() && q.date.is_empty() { DeskQuery { message: t.id.clone(), ..DeskQuery::default() } } else { q.clone() };

@@ -101,7 +101,7 @@ pub async fn cancel(State(state): State<AdminState>, admin: Admin, Path(id): Pat
             },
         );
     }
-    match state.store.destroy_job(&id, &message.site).await {
+    match state.store.cancel_job(&id, &message.site).await {
         Ok(()) | Err(StoreError::NotFound) => {}
         Err(e) => return unavailable(&e),
     }

@@ -241,7 +241,7 @@ pub async fn cancel_job(State(state): State<AdminState>, admin: Admin, Path(id):
         Err(StoreError::NotFound) => return gone(),
         Err(e) => return unavailable(&e),
     };
-    match state.store.destroy_job(&id, &site).await {
+    match state.store.cancel_job(&id, &site).await {
         Ok(()) | Err(StoreError::NotFound) => {}
         Err(e) => return unavailable(&e),
     }

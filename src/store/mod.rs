@@ -377,25 +377,6 @@ impl Store {
         Ok((job_info(&row)?, row.try_get::<String, _>(10)?))
     }
 
-    /// Destroys a job after the station printed it: blob first, then the row; the message
-    /// (and so its code) goes with its last job, and the code is remembered as printed
-    /// (spent.rs).
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`] if the job is not a live job of `site`.
-    pub async fn destroy_job(&self, id: &str, site: &str) -> Result<(), StoreError> {
-        let (_, blob_key) = self.job(id, site).await?;
-        self.blobs.delete(&blob_key).await?;
-        let row = sqlx::query("DELETE FROM jobs WHERE id = $1 AND site = $2 RETURNING message_id")
-            .bind(id)
-            .bind(site)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let message_id: String = row.try_get(0)?;
-        self.delete_printed_message(&message_id).await
-    }
-
     /// Removes every expired job (row, then blob) and message (its code is remembered as
     /// expired, and spent codes older than [`SPENT_CODE_KEEP_SECS`] are forgotten: spent.rs).
     /// Returns the number of jobs this

@@ -5,7 +5,9 @@
 //!
 //! Owns the `spent_codes` table: writing a row in the transaction that deletes a message
 //! ([`Store::destroy_job`]'s last job, [`Store::purge_expired`]), forgetting it when a new
-//! message draws the same code, and looking a code up. Decides nothing about HTTP answers or
+//! message draws the same code, and looking a code up; and the end of a single job: printed
+//! ([`Store::destroy_job`]) or cancelled ([`Store::cancel_job`], which remembers nothing: a
+//! cancelled code is unknown, as after the patron's CANCEL). Decides nothing about HTTP answers or
 //! brute-force counting (throttle.rs and the API do).
 
 use sqlx::Row;
@@ -91,6 +93,44 @@ impl Store {
     {
         sqlx::query("DELETE FROM spent_codes WHERE code_hash = $1").bind(code_hash).execute(db).await?;
         Ok(())
+    }
+
+    /// Destroys a job after the station printed it: blob first, then the row; the message
+    /// (and so its code) goes with its last job, and the code is remembered as printed.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if the job is not a live job of `site`.
+    pub async fn destroy_job(&self, id: &str, site: &str) -> Result<(), StoreError> {
+        let message_id = self.remove_job(id, site).await?;
+        self.delete_printed_message(&message_id).await
+    }
+
+    /// Cancels a job (the console's jobs page, the staff desk): as [`Self::destroy_job`], but a
+    /// message left without jobs goes without being remembered as printed, as after the
+    /// patron's CANCEL: a station then does not tell the patron "already printed".
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if the job is not a live job of `site`.
+    pub async fn cancel_job(&self, id: &str, site: &str) -> Result<(), StoreError> {
+        let message_id = self.remove_job(id, site).await?;
+        sqlx::query("DELETE FROM messages WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE message_id = $1)")
+            .bind(&message_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a job's blob, then its row; returns its message.
+    async fn remove_job(&self, id: &str, site: &str) -> Result<String, StoreError> {
+        let (_, blob_key) = self.job(id, site).await?;
+        self.blobs.delete(&blob_key).await?;
+        let row = sqlx::query("DELETE FROM jobs WHERE id = $1 AND site = $2 RETURNING message_id")
+            .bind(id)
+            .bind(site)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(row.try_get(0)?)
     }
 
     /// Deletes a message whose last job was just printed and remembers its code as printed, in
