@@ -3,7 +3,8 @@
 //! carries the session's CSRF token, and its answer is rendered from the POST: a code never
 //! travels in a URL, so it stays out of the browser's history, of proxy and access logs and of
 //! any `Referer`. A GET that brings a `code=` looks nothing up (`400`) and never repeats the code.
-//! `/trace/{id}` shows one message (each search result links to it). Times are shown in the
+//! `/trace/{id}` shows one message (each search result links to it): each stage as a verdict and
+//! a sentence ([`super::explain`]), the raw facts folded away below. Times are shown in the
 //! message's queue's time zone, the day searched in the console's ([`super::zones`]), and the
 //! replies' deliveries in words ([`reply_words`]).
 
