@@ -170,7 +170,7 @@ fn done_words(done: &str) -> Option<&'static str> {
 }
 
 /// The refusal's words: the SMTP reply without its codes (`550 5.7.1 Spam` is `Spam`).
-fn reason_words(reply: &str) -> String {
+pub(super) fn reason_words(reply: &str) -> String {
     let mut words = reply.trim();
     for _ in 0..2 {
         if let Some((first, rest)) = words.split_once(' ')

@@ -15,6 +15,7 @@ pub mod auth;
 pub mod desk;
 pub mod desk_actions;
 pub mod errors;
+pub mod explain;
 pub mod headers;
 pub mod login;
 pub mod pages;
@@ -234,8 +235,20 @@ mod tests {
         let html = env
             .get_template("trace_detail.html")
             .unwrap()
-            .render(minijinja::context! { title => "t", user => "u", page => "trace_detail.html", may_open => vec!["/trace"], t })
+            .render(minijinja::context! {
+                title => "t", user => "u", page => "trace_detail.html", may_open => vec!["/trace"], t,
+                stages => vec![minijinja::context! { name => "Virus scan", verdict => "refused", marker => "✗", sentence => "Found <X>." }],
+            })
             .unwrap();
         assert!(html.contains("<section class=\"trace\">") && html.contains("aria-current=\"page\">Message trace"), "{html}");
+        for expected in [
+            "<li class=\"stage stage-refused\"><strong class=\"stage-name\">Virus scan</strong> <span class=\"verdict\"><span class=\"sign\" aria-hidden=\"true\">✗</span> refused</span>",
+            "<span class=\"sentence\">Found &lt;X&gt;.</span>",
+            "<details class=\"raw\">",
+        ] {
+            assert!(html.contains(expected), "{expected:?} not in {html}");
+        }
+        let raw = &html[html.find("<details").unwrap()..];
+        assert!(raw.contains("a.pdf (pdf, 1.5 KB): stored, 2 pages") && raw.contains("spf=pass"), "the raw facts are folded away: {raw}");
     }
 }

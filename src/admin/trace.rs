@@ -3,7 +3,8 @@
 //! carries the session's CSRF token, and its answer is rendered from the POST: a code never
 //! travels in a URL, so it stays out of the browser's history, of proxy and access logs and of
 //! any `Referer`. A GET that brings a `code=` looks nothing up (`400`) and never repeats the code.
-//! `/trace/{id}` shows one message (each search result links to it). Times are shown in the
+//! `/trace/{id}` shows one message (each search result links to it): each stage as a verdict and
+//! a sentence ([`super::explain`]), the raw facts folded away below. Times are shown in the
 //! message's queue's time zone, the day searched in the console's ([`super::zones`]), and the
 //! replies' deliveries in words ([`reply_words`]).
 
@@ -16,7 +17,8 @@ use serde::Deserialize;
 use super::AdminState;
 use super::auth::Admin;
 use super::pages::{render, unavailable};
-use super::{errors, zones};
+use super::{errors, explain, zones};
+use crate::config::SpamEngine;
 use crate::store::admin::{ReplyAttempts, TraceFilter};
 use crate::store::{ReleaseCode, StoreError};
 
@@ -129,8 +131,33 @@ pub async fn trace_detail(State(state): State<AdminState>, admin: Admin, Path(id
         }
         Err(e) => return unavailable(&e),
     };
+    let replies = state.store.reply_attempts(&trace.id).await.unwrap_or_default();
+    let stages = in_words(&state, &trace, &replies);
     let shown = shown(&state, trace).await;
-    render(&state, "trace_detail.html", Some(&admin), StatusCode::OK, context! { title => "Message trace: one message", t => shown })
+    render(
+        &state,
+        "trace_detail.html",
+        Some(&admin),
+        StatusCode::OK,
+        context! { title => "Message trace: one message", t => shown, stages },
+    )
+}
+
+/// The trace's stages in words ([`explain`]) against the queue's settings now, as the template
+/// shows them.
+fn in_words(state: &AdminState, t: &crate::store::trace::Trace, replies: &[ReplyAttempts]) -> Vec<Value> {
+    let live = state.live.load();
+    let config = &live.config;
+    let zone = zones::queue_zone(config, &t.queue);
+    let spam_filter = match config.scan.spam_engine {
+        SpamEngine::Spamassassin => crate::screen::SPAMASSASSIN,
+        SpamEngine::Rspamd => crate::screen::RSPAMD,
+    };
+    let setting = explain::Setting { queue: config.queue_named(&t.queue), spam_filter, zone: &zone };
+    explain::stages(t, &setting, replies)
+        .into_iter()
+        .map(|s| context! { name => s.name, verdict => s.verdict.word(), marker => s.verdict.marker(), sentence => s.sentence })
+        .collect()
 }
 
 /// A trace as the templates show it: times in its queue's zone, outcome and replies in words.
@@ -177,7 +204,7 @@ pub fn outcome_words(outcome: &str) -> String {
 }
 
 /// `first`, `second`, … `tenth`, then `11th`.
-fn ordinal(n: i64) -> String {
+pub(super) fn ordinal(n: i64) -> String {
     const WORDS: [&str; 10] = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"];
     match usize::try_from(n) {
         Ok(i @ 1..=10) => WORDS[i - 1].to_owned(),
