@@ -73,6 +73,12 @@ impl Inbound {
         let sender = submission.from_address.clone().or_else(|| envelope.mail_from.clone()).unwrap_or_default();
         let sender_key = SenderKey::new(&sender, auth.grade == SenderGrade::Authenticated, envelope.client_ip);
         let mut verdict = screen::decide(queue, &submission, &scans, &auth);
+        // The library's sender lists come first: a denied sender is refused whatever it sent.
+        if let Some(refusal) = screen::sender_lists(queue, &sender, envelope.mail_from.as_deref().unwrap_or_default()) {
+            let cause = if refusal == Refusal::SenderDenied { "deny_list" } else { "not_allowed" };
+            crate::metrics::inc("printgate_sender_refusals_total", &[("cause", cause)]);
+            verdict = Verdict::Refuse(refusal);
+        }
         // A reply command (CANCEL, EXTEND, RESEND to the reply's `+c…` address) has nothing to
         // print by nature; everything else about it is screened like any mail.
         let is_command = envelope.options.iter().any(|o| crate::store::commands::is_token(o));
@@ -347,6 +353,8 @@ impl From<&Refusal> for SmtpReply {
             Refusal::SenderFailing { domain } => Self::sender_failing(domain),
             Refusal::SenderUnauthenticated { domain } => Self::sender_unauthenticated(domain),
             Refusal::TooLargeForScanner => Self::too_large_for_scanner(),
+            Refusal::SenderDenied => Self::sender_denied(),
+            Refusal::SenderNotAllowed => Self::sender_not_allowed(),
         }
     }
 }

@@ -32,6 +32,11 @@ pub const METRICS: &[(&str, Kind, &str)] = &[
     ("printgate_jobs_acknowledged_total", Kind::Counter, "Station acknowledgements, by status"),
     ("printgate_jobs_pending", Kind::Gauge, "Print jobs stored and not yet released or expired"),
     ("printgate_outbox_pending", Kind::Gauge, "Replies not yet accepted by the relay"),
+    (
+        "printgate_sender_refusals_total",
+        Kind::Counter,
+        "Mails or documents refused by the queue's sender policy, by cause (deny_list, not_allowed, cap, unverified_expired)",
+    ),
 ];
 
 /// Histogram bucket bounds in seconds.

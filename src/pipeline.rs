@@ -24,6 +24,7 @@ use crate::spool::{Spool, SpoolMeta};
 use crate::store::trace::TraceDocument;
 use crate::store::{NewJob, NewMessage, Recorded, Store, commands};
 
+mod budget;
 mod command;
 pub use command::{NewCode, send_new_code};
 pub mod reminder;
@@ -88,7 +89,11 @@ impl Pipeline {
             return Ok(());
         }
         let options = PrintOptions::from_mail(submission.subject.as_deref(), &meta.options);
-        let (jobs, lines) = build_jobs(&self.converter, &meta, &submission, queue, key, &options).await?;
+        let (mut jobs, mut lines) = build_jobs(&self.converter, &meta, &submission, queue, key, &options).await?;
+        if !jobs.is_empty() {
+            let sender = submission.from_address.clone().or_else(|| meta.mail_from.clone()).unwrap_or_default();
+            self.apply_caps(&meta, queue, &sender, &mut jobs, &mut lines).await?;
+        }
         let options_text = options.describe();
         let message = NewMessage {
             id: meta.id.clone(),

@@ -52,6 +52,10 @@ pub(super) fn default_max_messages_per_domain() -> usize {
 pub(super) fn default_allowed_types() -> AllowedTypes {
     AllowedTypes::new(["pdf", "images", "text", "office"].map(str::to_owned).to_vec())
 }
+/// A year: a patron verifies once per academic year at most.
+pub(super) fn default_verified_sender_days() -> u32 {
+    365
+}
 /// 100 pages: more than any patron document we have seen, less than a runaway print.
 pub(super) fn default_max_pages() -> u32 {
     100

@@ -26,6 +26,7 @@ pub mod load;
 pub mod overrides;
 pub mod rules;
 pub mod sections;
+pub mod senders;
 pub mod services;
 pub mod validate;
 pub mod values;

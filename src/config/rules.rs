@@ -76,8 +76,40 @@ impl Config {
                 ),
             );
         }
+        for (field, problem) in sender_policy_problems(q) {
+            push(field, problem);
+        }
         issues
     }
+}
+
+/// The most a daily page cap may be: a queue printing more a day needs no cap.
+pub const DAILY_PAGES_MAX: u32 = 1_000_000;
+/// The longest a verified sender stays verified: ten years.
+pub const VERIFIED_DAYS_MAX: u32 = 3650;
+
+/// The sender policy's problems, as `(field, problem)`: caps are whole pages from 1 (leave a
+/// cap out for none), a verification lasts 1 day to 10 years, and verifying new senders needs
+/// replies (it is one).
+fn sender_policy_problems(q: &super::QueueConfig) -> Vec<(&'static str, String)> {
+    let mut problems = Vec::new();
+    for (field, cap) in [
+        ("daily_pages", q.daily_pages),
+        ("daily_color_pages", q.daily_color_pages),
+        ("guest_daily_pages", q.guest_daily_pages),
+        ("queue_daily_pages", q.queue_daily_pages),
+    ] {
+        if let Some(cap) = cap.filter(|c| !(1..=DAILY_PAGES_MAX).contains(c)) {
+            problems.push((field, format!("{cap} is not a page cap: give 1 to {DAILY_PAGES_MAX} pages, or leave it out for no cap")));
+        }
+    }
+    if !(1..=VERIFIED_DAYS_MAX).contains(&q.verified_sender_days) {
+        problems.push(("verified_sender_days", format!("{} must be 1 to {VERIFIED_DAYS_MAX} days", q.verified_sender_days)));
+    }
+    if q.verify_new_senders && q.reply_policy == super::ReplyPolicy::Never {
+        problems.push(("verify_new_senders", "needs replies: the verification is a reply, and reply_policy is \"never\"".into()));
+    }
+    problems
 }
 
 /// Why `address` cannot be a print address, if it cannot: `LOCAL@DOMAIN` in ASCII (printgate's

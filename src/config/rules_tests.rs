@@ -183,3 +183,29 @@ fn overrides_that_break_a_rule_are_left_out_and_only_differences_are_kept() {
     assert_eq!(listed.len(), 1);
     assert_eq!((listed[0].field, listed[0].before.as_str(), listed[0].after.as_str()), ("spam_tag_score", "5", "2"));
 }
+
+#[test]
+fn sender_policy_caps_days_and_verification_have_rules() {
+    use crate::config::{QueueConfig, ReplyPolicy};
+    let ok = QueueConfig { daily_pages: Some(100), guest_daily_pages: Some(3), queue_daily_pages: Some(1), ..QueueConfig::sample() };
+    assert!(sender_policy_problems(&ok).is_empty());
+    // (the queue, the field refused, what the problem says)
+    for (q, field, says) in [
+        (QueueConfig { daily_pages: Some(0), ..QueueConfig::sample() }, "daily_pages", "leave it out for no cap"),
+        (QueueConfig { daily_color_pages: Some(DAILY_PAGES_MAX + 1), ..QueueConfig::sample() }, "daily_color_pages", "1 to 1000000"),
+        (QueueConfig { guest_daily_pages: Some(0), ..QueueConfig::sample() }, "guest_daily_pages", "not a page cap"),
+        (QueueConfig { queue_daily_pages: Some(0), ..QueueConfig::sample() }, "queue_daily_pages", "not a page cap"),
+        (QueueConfig { verified_sender_days: 0, ..QueueConfig::sample() }, "verified_sender_days", "1 to 3650 days"),
+        (QueueConfig { verified_sender_days: 3651, ..QueueConfig::sample() }, "verified_sender_days", "1 to 3650 days"),
+        (
+            QueueConfig { verify_new_senders: true, reply_policy: ReplyPolicy::Never, ..QueueConfig::sample() },
+            "verify_new_senders",
+            "needs replies",
+        ),
+    ] {
+        let problems = sender_policy_problems(&q);
+        assert_eq!(problems.len(), 1, "{field}: {problems:?}");
+        assert_eq!(problems[0].0, field);
+        assert!(problems[0].1.contains(says), "{field}: {:?} does not say {says:?}", problems[0].1);
+    }
+}

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::defaults::*;
+pub use super::senders::SenderPattern;
 use super::values::{AllowedTypes, Endpoint, Language, RelayUrl, Zone, duration, optional_duration};
 
 /// Where sender authentication gets its DNS answers.
@@ -144,6 +145,66 @@ pub struct QueueConfig {
     /// Send the patron one reminder this long before unreleased jobs expire (off when unset).
     #[serde(default, deserialize_with = "optional_duration")]
     pub reminder_before: Option<Duration>,
+    /// Senders the queue takes mail from (`user@dom`, `@dom`, `@*.dom`); empty: everyone.
+    #[serde(default)]
+    pub allow_senders: Vec<SenderPattern>,
+    /// Senders refused whatever the allow list says.
+    #[serde(default)]
+    pub deny_senders: Vec<SenderPattern>,
+    /// Hold the first mail of an address until its owner answers YES to a verification reply.
+    #[serde(default)]
+    pub verify_new_senders: bool,
+    /// How long a verified sender stays verified.
+    #[serde(default = "default_verified_sender_days")]
+    pub verified_sender_days: u32,
+    /// Pages a sender may print per day (local day in the queue's `timezone`).
+    #[serde(default)]
+    pub daily_pages: Option<u32>,
+    /// Colour pages a sender may print per day.
+    #[serde(default)]
+    pub daily_color_pages: Option<u32>,
+    /// Pages per day for a sender that is not authenticated (no DMARC pass, no aligned SPF or DKIM).
+    #[serde(default)]
+    pub guest_daily_pages: Option<u32>,
+    /// Pages the whole queue may print per day.
+    #[serde(default)]
+    pub queue_daily_pages: Option<u32>,
+}
+
+#[cfg(test)]
+impl QueueConfig {
+    /// A queue for unit tests: `bw@p` on site `main`, PDF only, 10 pages, spam lines 5 / 10,
+    /// an hour's retention and extension, no sender policy.
+    pub fn sample() -> Self {
+        Self {
+            address: "bw@p".into(),
+            name: "bw".into(),
+            site: "main".into(),
+            color: false,
+            allowed_types: AllowedTypes::new(vec!["pdf".into()]),
+            max_pages: 10,
+            spam_tag_score: 5.0,
+            spam_reject_score: 10.0,
+            retention: Duration::from_secs(3600),
+            reply_policy: ReplyPolicy::NotFailing,
+            accept_policy: AcceptPolicy::NotFailing,
+            extension: Duration::from_secs(3600),
+            paper: Paper::A4,
+            color_documents: ColorDocuments::Greyscale,
+            language: Language::En,
+            timezone: Zone::utc(),
+            templates: None,
+            reminder_before: None,
+            allow_senders: Vec::new(),
+            deny_senders: Vec::new(),
+            verify_new_senders: false,
+            verified_sender_days: default_verified_sender_days(),
+            daily_pages: None,
+            daily_color_pages: None,
+            guest_daily_pages: None,
+            queue_daily_pages: None,
+        }
+    }
 }
 
 /// Paper size of a queue's printer.

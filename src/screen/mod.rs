@@ -61,6 +61,10 @@ pub enum Refusal {
     SenderUnauthenticated {
         domain: String,
     },
+    /// The queue's `deny_senders` names an address of the mail.
+    SenderDenied,
+    /// The queue's `allow_senders` does not name the patron.
+    SenderNotAllowed,
 }
 
 /// Infrastructure reasons not to accept a message now (4xx: the sender retries).
@@ -283,6 +287,17 @@ fn split_header_fields(header: &[u8]) -> Vec<&[u8]> {
 
 /// Decides what happens to a message. Order matters: a scanner that could not answer means
 /// "not now" whatever else is known, a virus outranks spam, and spam outranks content.
+/// The queue's sender lists over the patron's address (From, else the envelope sender) and the
+/// envelope sender: `None` when the mail may go on ([`crate::config::senders::check`]).
+pub fn sender_lists(queue: &QueueConfig, patron: &str, envelope: &str) -> Option<Refusal> {
+    use crate::config::senders::{SenderCheck, check};
+    match check(&queue.allow_senders, &queue.deny_senders, patron, envelope) {
+        SenderCheck::Allowed => None,
+        SenderCheck::Denied(_) => Some(Refusal::SenderDenied),
+        SenderCheck::NotAllowed => Some(Refusal::SenderNotAllowed),
+    }
+}
+
 pub fn decide(queue: &QueueConfig, submission: &Submission, scans: &ScanResults, auth: &AuthResults) -> Verdict {
     match &scans.clam {
         Err(_) => return Verdict::TempFail(TempFailure::ScannerUnavailable { scanner: CLAMAV.into() }),

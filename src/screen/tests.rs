@@ -1,29 +1,10 @@
 use super::*;
-use crate::config::{AcceptPolicy, QueueConfig, ReplyPolicy};
+use crate::config::{AcceptPolicy, QueueConfig};
 use crate::intake::{Document, Role};
 use auth::{AuthResults, SenderGrade};
 
 fn queue() -> QueueConfig {
-    QueueConfig {
-        address: "bw@p".into(),
-        name: "bw".into(),
-        site: "main".into(),
-        color: false,
-        allowed_types: crate::config::AllowedTypes::new(vec!["pdf".into()]),
-        max_pages: 10,
-        spam_tag_score: 5.0,
-        spam_reject_score: 10.0,
-        retention: std::time::Duration::from_secs(3600),
-        reply_policy: ReplyPolicy::NotFailing,
-        accept_policy: AcceptPolicy::NotFailing,
-        extension: std::time::Duration::from_secs(3600),
-        paper: crate::config::Paper::A4,
-        color_documents: crate::config::ColorDocuments::Greyscale,
-        language: crate::config::Language::En,
-        timezone: crate::config::Zone::utc(),
-        templates: None,
-        reminder_before: None,
-    }
+    QueueConfig::sample()
 }
 
 fn auth(grade: SenderGrade) -> AuthResults {

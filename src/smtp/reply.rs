@@ -159,6 +159,14 @@ impl SmtpReply {
             format!("This print queue only accepts authenticated senders; {} could not be verified (SPF/DKIM/DMARC)", one_line(domain)),
         )
     }
+    /// The queue's `deny_senders` names the sender (the entry is not told: it is the library's).
+    pub fn sender_denied() -> Self {
+        Self::new(550, "5.7.1", "This print queue does not take mail from your address; ask the library if you think this is wrong")
+    }
+    /// The queue has an `allow_senders` list without the sender.
+    pub fn sender_not_allowed() -> Self {
+        Self::new(550, "5.7.1", "This print queue takes mail only from the library's listed senders, and your address is not one of them")
+    }
     pub fn too_large_for_scanner() -> Self {
         Self::new(552, "5.3.4", "Message larger than the virus scanner accepts; send smaller files")
     }

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod admin;
 mod audit;
 pub mod blob;
+pub mod budget;
 pub mod codes;
 pub mod commands;
 pub mod desk;

@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (12, include_str!("../../migrations/0012_outbox_refused.sql")),
     (13, include_str!("../../migrations/0013_spent_codes.sql")),
     (14, include_str!("../../migrations/0014_console_roles.sql")),
+    (15, include_str!("../../migrations/0015_sender_policy.sql")),
 ];
 
 /// Applies pending migrations.
