@@ -11,9 +11,9 @@ use serde::Serialize;
 /// The width and height of every chart's `viewBox`; the SVG scales to its box (width 100%).
 pub const WIDTH: f64 = 480.0;
 pub const HEIGHT: f64 = 220.0;
-/// Room for the value labels on the left and the time labels below.
+/// Room for the value labels on the left, half a time label on the right, the time labels below.
 const LEFT: f64 = 34.0;
-const RIGHT: f64 = 4.0;
+const RIGHT: f64 = 22.0;
 const TOP: f64 = 10.0;
 const BOTTOM: f64 = 26.0;
 
@@ -161,7 +161,7 @@ pub fn columns(values: &[Vec<usize>], labels: &[String], classes: &[&'static str
                 })
                 .collect();
             let newest_first = values.len() - 1 - i;
-            let label = (newest_first % label_every.max(1) == 0).then(|| labels.get(i).cloned().unwrap_or_default());
+            let label = newest_first.is_multiple_of(label_every.max(1)).then(|| labels.get(i).cloned().unwrap_or_default());
             Column { x: round(LEFT + i as f64 * pitch + pitch * 0.1), width: round(pitch * 0.8), segments, label }
         })
         .collect();
@@ -192,8 +192,8 @@ mod tests {
             (NOW, "accepted"),
             (NOW - 60, "refused"),
             (first, "tempfail"),
-            (first - 1, "accepted"),              // the hour before: left out
-            (first + 24 * hour, "accepted"),      // the next hour: left out
+            (first - 1, "accepted"),         // the hour before: left out
+            (first + 24 * hour, "accepted"), // the next hour: left out
             (first + 2 * hour + 59, "accepted"),
         ];
         let hours = per_hour(&messages, NOW);
@@ -224,7 +224,17 @@ mod tests {
 
     #[test]
     fn the_value_axis_takes_at_most_five_round_steps() {
-        for (most, expected) in [(0, (1, 1)), (1, (1, 1)), (3, (3, 1)), (5, (5, 1)), (7, (8, 2)), (9, (10, 2)), (23, (25, 5)), (41, (50, 10)), (1234, (1500, 500))] {
+        for (most, expected) in [
+            (0, (1, 1)),
+            (1, (1, 1)),
+            (3, (3, 1)),
+            (5, (5, 1)),
+            (7, (8, 2)),
+            (9, (10, 2)),
+            (23, (25, 5)),
+            (41, (50, 10)),
+            (1234, (1500, 500)),
+        ] {
             assert_eq!(scale(most), expected, "{most}");
         }
     }

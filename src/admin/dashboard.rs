@@ -66,7 +66,8 @@ fn hours_view(recent: &[&Trace], now: i64, zone: &Zone) -> Value {
     let chart = charts::hours_chart(&hours, &|h| zones::hour(h, zone).rsplit(' ').next().unwrap_or_default().to_owned());
     let mut total = Outcomes::default();
     for (_, c) in &hours {
-        (total.accepted, total.refused, total.put_off) = (total.accepted + c.accepted, total.refused + c.refused, total.put_off + c.put_off);
+        (total.accepted, total.refused, total.put_off) =
+            (total.accepted + c.accepted, total.refused + c.refused, total.put_off + c.put_off);
     }
     let busiest = hours.iter().rev().max_by_key(|(_, c)| c.total()).filter(|(_, c)| c.total() > 0);
     let (from, to) = (hours.first().map_or(0, |h| h.0), hours.last().map_or(0, |h| h.0));
@@ -80,7 +81,8 @@ fn hours_view(recent: &[&Trace], now: i64, zone: &Zone) -> Value {
         total.put_off,
         busiest.map(|(h, c)| format!(" The busiest hour: {}, {} messages.", label(*h), c.total())).unwrap_or_default()
     );
-    let rows: Vec<Value> = hours.iter().map(|(h, c)| context! { hour => label(*h), total => c.total(), ..Value::from(minijinja::value::Serde(c)) }).collect();
+    let rows: Vec<Value> =
+        hours.iter().map(|(h, c)| context! { hour => label(*h), total => c.total(), ..Value::from(minijinja::value::Serde(c)) }).collect();
     context! { chart => Value::from(minijinja::value::Serde(&chart)), desc, rows, total => Value::from(minijinja::value::Serde(total)) }
 }
 

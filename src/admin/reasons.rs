@@ -94,7 +94,8 @@ pub fn category(t: &Trace) -> Option<Category> {
 }
 
 fn all_documents_refused(t: &Trace) -> bool {
-    !t.documents.is_empty() && t.documents.iter().all(|d| d.outcome.starts_with("refused: ") || d.outcome.starts_with("skipped: "))
+    !t.documents.is_empty()
+        && t.documents.iter().all(|d| d.outcome.starts_with("refused: ") || d.outcome.starts_with("skipped: "))
         && t.documents.iter().any(|d| d.outcome.starts_with("refused: "))
 }
 
@@ -141,7 +142,18 @@ fn document_category(reason: &str) -> Category {
         Category::FileType
     } else if has(&["black and white only"]) {
         Category::Other
-    } else if has(&["damaged", "no pages", "cannot be read", "could not be read", "could not convert", "crashed", "took longer", "not processed", "not printable", "DTD"]) {
+    } else if has(&[
+        "damaged",
+        "no pages",
+        "cannot be read",
+        "could not be read",
+        "could not convert",
+        "crashed",
+        "took longer",
+        "not processed",
+        "not printable",
+        "DTD",
+    ]) {
         Category::NothingPrintable
     } else {
         Category::Other
