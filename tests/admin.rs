@@ -43,7 +43,7 @@ fn in_chromium_an_admin_moves_the_reject_line_and_the_next_mail_changes_outcome(
     // Every page works under the console's Content-Security-Policy.
     assert_eq!(seen["csp_violations"], serde_json::json!([]), "{seen}");
     assert_eq!(seen["styled"], true, "the stylesheet was not applied: {seen}");
-    assert!(seen["widest_bar"].as_f64().unwrap() > 100.0, "the dashboard's bars are not drawn: {seen}");
+    assert!(seen["tallest_column"].as_f64().unwrap() > 100.0, "the dashboard's hours chart is not drawn: {seen}");
     // The what-if, before the change: both past mails pass today and would be refused.
     assert_eq!(seen["now-refused"], 0, "{seen}");
     assert_eq!(seen["now-pass"].as_u64().unwrap() + seen["now-tagged"].as_u64().unwrap(), 2, "{seen}");

@@ -264,6 +264,35 @@ async fn refused_replies_are_never_claimed_again(db: &Db, dir: &Path) {
 }
 on_both_back_ends!(outbox_refused, refused_replies_are_never_claimed_again);
 
+/// The dashboard's counts: the outbox backlog (waiting, failing with its attempts, refused for
+/// good; delivered replies are not counted) and the jobs waiting per queue, until they expire.
+async fn the_dashboard_counts_the_outbox_backlog_and_waiting_jobs(db: &Db, dir: &Path) {
+    let clock = Arc::new(AtomicI64::new(T0));
+    let store = open(db, dir, &clock).await;
+    assert_eq!(store.outbox_backlog().await.unwrap(), printgate::store::OutboxBacklog::default());
+    for (m, j) in [("m1", "j1"), ("m2", "j2"), ("m3", "j3"), ("m4", "j4"), ("m5", "j5")] {
+        record_with_reply(&store, m, j).await;
+    }
+    let colour = NewMessage { queue: "colour".into(), ..message("m6") };
+    assert!(matches!(store.record(&colour, vec![job("j6", vec![7; 100])], None, |_| None).await.unwrap(), Recorded::New(_)));
+    assert_eq!(store.outbox_backlog().await.unwrap().waiting, 5);
+    store.outbox_refused("m1-reply", "permanent error (550): no such user").await.unwrap();
+    store.outbox_failed("m2-reply", T0 + 60, "transient error (451)").await.unwrap();
+    store.outbox_failed("m2-reply", T0 + 120, "transient error (451)").await.unwrap();
+    store.outbox_failed("m3-reply", T0 + 60, "connection refused").await.unwrap();
+    store.outbox_sent("m4-reply").await.unwrap();
+    let backlog = store.outbox_backlog().await.unwrap();
+    assert_eq!(
+        backlog,
+        printgate::store::OutboxBacklog { waiting: 1, failing: 2, failed_attempts: 3, most_attempts: 2, refused: 1 },
+        "{backlog:?}"
+    );
+    assert_eq!(store.waiting_jobs_per_queue().await.unwrap(), [("bw".to_owned(), 5), ("colour".to_owned(), 1)]);
+    clock.store(T0 + RETENTION, Ordering::SeqCst);
+    assert!(store.waiting_jobs_per_queue().await.unwrap().is_empty(), "expired jobs do not wait");
+}
+on_both_back_ends!(dashboard_counts, the_dashboard_counts_the_outbox_backlog_and_waiting_jobs);
+
 /// The janitor's purges keep exactly what is younger than the cut-off: traces by their
 /// arrival, audit events by their time; and a trace recorded twice (a replay) stays one.
 async fn traces_and_audit_events_are_purged_at_their_cutoff(db: &Db, dir: &Path) {

@@ -4,7 +4,7 @@
 //! Owns the console's routes, its authentication ([`auth`]) and the pages ([`pages`]): queue
 //! settings ([`queues`], checked by the config file's own rules in [`queue_form`]) applied live
 //! on every node, spam-threshold tuning with a what-if over past traffic, the message trace
-//! ([`trace`]), pending jobs, a dashboard, the staff desk ([`desk`], [`desk_actions`]) and the audit trail ([`audit`]). It reads and changes state only
+//! ([`trace`]), pending jobs, a dashboard with charts ([`dashboard`], [`charts`], refusal categories in [`reasons`]), the staff desk ([`desk`], [`desk_actions`]) and the audit trail ([`audit`]). It reads and changes state only
 //! through [`crate::store`] and the live configuration. Every answer, whatever route or error
 //! made it, carries the security and no-caching headers of [`headers`], and every error answer
 //! is a page in words ([`errors`]). Times are shown in the library's time zone ([`zones`]).
@@ -12,6 +12,8 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod charts;
+pub mod dashboard;
 pub mod desk;
 pub mod desk_actions;
 pub mod errors;
@@ -21,6 +23,7 @@ pub mod login;
 pub mod pages;
 pub mod queue_form;
 pub mod queues;
+pub mod reasons;
 pub mod roles;
 pub mod trace;
 pub mod zones;
@@ -79,6 +82,7 @@ fn templates() -> Environment<'static> {
     for (name, text) in [
         ("base.html", include_str!("../../templates/admin/base.html")),
         ("bar.html", include_str!("../../templates/admin/bar.html")),
+        ("chart.html", include_str!("../../templates/admin/chart.html")),
         ("login.html", include_str!("../../templates/admin/login.html")),
         ("error.html", include_str!("../../templates/admin/error.html")),
         ("dashboard.html", include_str!("../../templates/admin/dashboard.html")),
@@ -140,7 +144,7 @@ fn round_size(v: f64) -> String {
 /// [`errors::friendly`] layer makes every error answer that is not a page yet one in words.
 pub fn router(state: AdminState) -> Router {
     Router::new()
-        .route("/", get(pages::dashboard))
+        .route("/", get(dashboard::dashboard))
         .route("/login", get(login::login_form).post(login::login))
         .route("/logout", post(login::logout))
         .route("/queues", get(queues::queues))

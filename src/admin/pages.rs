@@ -1,4 +1,4 @@
-//! The console's pages (the queue settings are in [`super::queues`], the audit trail in
+//! The console's pages (the dashboard is [`super::dashboard`], the queue settings [`super::queues`], the audit trail
 //! [`super::audit`]). Each GET renders a template; each POST checks the session's CSRF token
 //! first, changes state through the store, writes an audit event and redirects (303).
 
@@ -247,49 +247,4 @@ pub async fn cancel_job(State(state): State<AdminState>, admin: Admin, Path(id):
     }
     audit(&state, &admin.user, "job_cancelled", &format!("job {id} of site {site} cancelled")).await;
     see_other("/jobs")
-}
-
-// ---- dashboard ---------------------------------------------------------------------------
-
-pub async fn dashboard(State(state): State<AdminState>, admin: Admin) -> Response {
-    let now = state.store.now();
-    let since = now - 24 * 3600;
-    let traces = match state.store.search_traces(&TraceFilter { since: Some(since), limit: 100_000, ..TraceFilter::default() }).await {
-        Ok(t) => t,
-        Err(e) => return unavailable(&e),
-    };
-    let mut hours: Vec<(i64, [usize; 3])> = (0..24).map(|h| (since - since % 3600 + (h + 1) * 3600, [0; 3])).collect();
-    let mut reasons: HashMap<String, usize> = HashMap::new();
-    let mut pages = 0u64;
-    for t in &traces {
-        let slot = ((t.received_at - hours[0].0) / 3600).clamp(0, 23) as usize;
-        let i = match t.outcome.as_str() {
-            "accepted" => 0,
-            "refused" => 1,
-            _ => 2,
-        };
-        hours[slot].1[i] += 1;
-        if t.outcome == "refused" {
-            let reason = t.reply.splitn(3, ' ').nth(2).unwrap_or(&t.reply).to_owned();
-            *reasons.entry(reason).or_default() += 1;
-        }
-        pages += t.documents.iter().filter(|d| d.outcome == "stored").map(|d| u64::from(d.pages)).sum::<u64>();
-    }
-    let most = hours.iter().map(|(_, c)| c.iter().sum::<usize>()).max().unwrap_or(1).max(1);
-    let zone = zones::console_zone(&state.live.load().config);
-    let hours: Vec<Value> = hours
-        .iter()
-        .map(|(h, c)| context! { hour => zones::hour(*h, &zone), accepted => c[0], refused => c[1], tempfail => c[2] })
-        .collect();
-    let mut reasons: Vec<(String, usize)> = reasons.into_iter().collect();
-    reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let reasons: Vec<Value> = reasons.iter().take(20).map(|(r, n)| context! { reason => r, count => n }).collect();
-    let pending = state.store.pending_counts().await.map(|(j, _)| j).unwrap_or(0);
-    render(
-        &state,
-        "dashboard.html",
-        Some(&admin),
-        StatusCode::OK,
-        context! { title => "Dashboard", hours, reasons, pages, pending, scale => 100.0 / most as f64, zone => zone.name() },
-    )
 }

@@ -1,5 +1,6 @@
-//! The message trace, `/trace`. Searches by sender, Message-ID, queue or day are a GET form
-//! (nothing secret; the URL can be bookmarked). A search by release code is a POST form that
+//! The message trace, `/trace`. Searches by sender, Message-ID, queue, day, time since or
+//! refusal category (the dashboard's drill-down; filtered in memory: [`search_of`]) are a GET
+//! form (nothing secret; the URL can be bookmarked). A search by release code is a POST form that
 //! carries the session's CSRF token, and its answer is rendered from the POST: a code never
 //! travels in a URL, so it stays out of the browser's history, of proxy and access logs and of
 //! any `Referer`. A GET that brings a `code=` looks nothing up (`400`) and never repeats the code.
@@ -17,6 +18,7 @@ use serde::Deserialize;
 use super::AdminState;
 use super::auth::Admin;
 use super::pages::{render, unavailable};
+use super::reasons::{self, Category};
 use super::{errors, explain, zones};
 use crate::config::SpamEngine;
 use crate::store::admin::{ReplyAttempts, TraceFilter};
@@ -33,6 +35,12 @@ pub struct TraceQuery {
     queue: String,
     #[serde(default)]
     date: String,
+    /// From this time on (`2026-11-25T14:00` in the console's zone): the dashboard's links.
+    #[serde(default)]
+    since: String,
+    /// A refusal category's slug ([`Category::as_str`]): the dashboard's drill-down.
+    #[serde(default)]
+    category: String,
     /// Only to notice a code in a URL (an old bookmark, a hand-made link): never looked up.
     #[serde(default)]
     code: String,
@@ -49,14 +57,13 @@ pub struct CodeForm {
 
 const TRACE_LIMIT: i64 = 50;
 
-/// `GET /trace`: the search form and, with filters, what they find.
-pub async fn trace(State(state): State<AdminState>, admin: Admin, Query(q): Query<TraceQuery>) -> Response {
-    if !q.code.trim().is_empty() {
-        tracing::warn!(user = %admin.user, "a release code in a /trace URL was not looked up");
-        let error = "Release codes are not looked up from a URL (it would keep the code in the browser history): use the release code form. Nothing was searched.";
-        return trace_page(&state, &admin, &q, StatusCode::BAD_REQUEST, Some(error.into()), Vec::new(), false).await;
-    }
-    let searched = !(q.sender.is_empty() && q.message_id.is_empty() && q.queue.is_empty() && q.date.is_empty());
+/// With a refusal category, the newest this many traces are read and filtered in memory (the
+/// category is decided from a trace's texts by [`reasons::category`], not stored in a column),
+/// and the newest [`TRACE_LIMIT`] of the category shown.
+const CATEGORY_SCAN_LIMIT: i64 = 20_000;
+
+/// The store filter and the refusal category of a GET search; `Err` says in words what is wrong.
+fn search_of(q: &TraceQuery, zone: &jiff::tz::TimeZone) -> Result<(TraceFilter, Option<Category>), String> {
     let mut filter = TraceFilter {
         sender: q.sender.trim().to_owned(),
         message_id: q.message_id.trim().to_owned(),
@@ -65,28 +72,44 @@ pub async fn trace(State(state): State<AdminState>, admin: Admin, Query(q): Quer
         ..TraceFilter::default()
     };
     if !q.date.trim().is_empty() {
-        let zone = zones::console_zone(&state.live.load().config);
-        match zones::day(&q.date, zone.time_zone()) {
-            Some((since, until)) => {
-                filter.since = Some(since);
-                filter.until = Some(until);
-            }
-            None => {
-                return trace_page(
-                    &state,
-                    &admin,
-                    &q,
-                    StatusCode::BAD_REQUEST,
-                    Some("The date must look like 2026-11-25.".into()),
-                    Vec::new(),
-                    searched,
-                )
-                .await;
-            }
-        }
+        let (since, until) = zones::day(&q.date, zone).ok_or("The date must look like 2026-11-25.")?;
+        (filter.since, filter.until) = (Some(since), Some(until));
     }
+    if !q.since.trim().is_empty() {
+        let since = zones::parse_local(&q.since, zone).ok_or("The time since must look like 2026-11-25T14:00.")?;
+        filter.since = Some(filter.since.map_or(since, |s| s.max(since)));
+    }
+    let category = match q.category.trim() {
+        "" => None,
+        slug => Some(Category::parse(slug).ok_or("Choose a refusal reason from the list.")?),
+    };
+    if category.is_some() {
+        filter.limit = CATEGORY_SCAN_LIMIT;
+    }
+    Ok((filter, category))
+}
+
+/// `GET /trace`: the search form and, with filters, what they find.
+pub async fn trace(State(state): State<AdminState>, admin: Admin, Query(q): Query<TraceQuery>) -> Response {
+    if !q.code.trim().is_empty() {
+        tracing::warn!(user = %admin.user, "a release code in a /trace URL was not looked up");
+        let error = "Release codes are not looked up from a URL (it would keep the code in the browser history): use the release code form. Nothing was searched.";
+        return trace_page(&state, &admin, &q, StatusCode::BAD_REQUEST, Some(error.into()), Vec::new(), false).await;
+    }
+    let searched = [&q.sender, &q.message_id, &q.queue, &q.date, &q.since, &q.category].iter().any(|f| !f.trim().is_empty());
+    let zone = zones::console_zone(&state.live.load().config);
+    let (filter, category) = match search_of(&q, zone.time_zone()) {
+        Ok(found) => found,
+        Err(error) => return trace_page(&state, &admin, &q, StatusCode::BAD_REQUEST, Some(error), Vec::new(), searched).await,
+    };
     match state.store.search_traces(&filter).await {
-        Ok(traces) => trace_page(&state, &admin, &q, StatusCode::OK, None, traces, searched).await,
+        Ok(mut traces) => {
+            if let Some(c) = category {
+                traces.retain(|t| reasons::category(t) == Some(c));
+                traces.truncate(TRACE_LIMIT as usize);
+            }
+            trace_page(&state, &admin, &q, StatusCode::OK, None, traces, searched).await
+        }
         Err(e) => unavailable(&e),
     }
 }
@@ -185,13 +208,14 @@ async fn trace_page(
         list.push(shown(state, t).await);
     }
     let zone = zones::console_zone(&state.live.load().config).name().to_owned();
-    let f = context! { sender => &q.sender, message_id => &q.message_id, queue => &q.queue, date => &q.date };
+    let f = context! { sender => &q.sender, message_id => &q.message_id, queue => &q.queue, date => &q.date, since => &q.since, category => &q.category };
+    let categories: Vec<Value> = Category::ALL.iter().map(|c| context! { slug => c.as_str(), words => c.words() }).collect();
     render(
         state,
         "trace.html",
         Some(admin),
         status,
-        context! { title => "Message trace", f, traces => list, searched, error, limit => TRACE_LIMIT, zone },
+        context! { title => "Message trace", f, categories, traces => list, searched, error, limit => TRACE_LIMIT, zone },
     )
 }
 

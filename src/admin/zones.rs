@@ -60,6 +60,19 @@ pub fn day(date: &str, zone: &TimeZone) -> Option<(i64, i64)> {
     Some((start.timestamp().as_second(), end.timestamp().as_second()))
 }
 
+/// A time as a `datetime-local` field holds it, in `zone`: `2026-11-25T15:05` (the trace
+/// search's "since", which the dashboard's links fill in).
+pub fn local_minute(secs: i64, zone: &Zone) -> String {
+    zoned(secs, zone).map_or_else(|| secs.to_string(), |z| z.strftime("%Y-%m-%dT%H:%M").to_string())
+}
+
+/// The Unix seconds of `text` (`2026-11-25T15:05`, or with a space, or with seconds) read as a
+/// time in `zone`; `None` when it is no time. A time the clocks skip counts from the hour after.
+pub fn parse_local(text: &str, zone: &TimeZone) -> Option<i64> {
+    let time: jiff::civil::DateTime = text.trim().parse().ok()?;
+    time.to_zoned_datetime(zone.clone()).ok().map(|z| z.timestamp().as_second())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +116,19 @@ mod tests {
         assert_eq!(end - start, 23 * 3600, "the clocks go forward");
         for bad in ["", "25.11.2026", "2026-13-01", "yesterday"] {
             assert_eq!(day(bad, &TimeZone::UTC), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_local_time_reads_back_as_it_was_written() {
+        let berlin = Zone::parse("Europe/Berlin").unwrap();
+        let winter = 1_795_615_500; // 2026-11-25 14:05 UTC
+        assert_eq!(local_minute(winter, &berlin), "2026-11-25T15:05");
+        for text in ["2026-11-25T15:05", "2026-11-25 15:05", " 2026-11-25T15:05:00 "] {
+            assert_eq!(parse_local(text, berlin.time_zone()), Some(winter), "{text:?}");
+        }
+        for bad in ["", "yesterday", "2026-11-25T25:00", "15:05"] {
+            assert_eq!(parse_local(bad, berlin.time_zone()), None, "{bad:?}");
         }
     }
 }

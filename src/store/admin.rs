@@ -299,6 +299,21 @@ impl Store {
             .collect()
     }
 
+    /// How many live jobs wait for release in each queue that has any, by queue name.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub async fn waiting_jobs_per_queue(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m.queue, COUNT(*) FROM jobs j JOIN messages m ON m.id = j.message_id WHERE j.expires_at > $1 \
+             GROUP BY m.queue ORDER BY m.queue",
+        )
+        .bind(self.now())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
     /// The site of a live job (for the console's cancel).
     ///
     /// # Errors

@@ -35,7 +35,7 @@ use crate::crypto::{self, Secret};
 pub use blob::{BlobUrl, Blobs};
 pub use codes::ReleaseCode;
 pub use commands::Resent;
-pub use outbox::{NewReply, OUTBOX_LEASE_SECS};
+pub use outbox::{NewReply, OUTBOX_LEASE_SECS, OutboxBacklog};
 pub use reminders::DueReminder;
 pub use spent::{SPENT_CODE_KEEP_SECS, SpentReason};
 pub use throttle::{Admission, AttemptLimit, LockoutStarted, Redemption};

@@ -25,7 +25,45 @@ pub struct NewReply<'a> {
     pub body: &'a [u8],
 }
 
+/// The outbox's backlog, as the dashboard shows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxBacklog {
+    /// Not sent and not tried yet.
+    pub waiting: i64,
+    /// Not sent, tried and failed at least once; tried again at its time.
+    pub failing: i64,
+    /// The failed attempts of those, in all, and the most of one reply.
+    pub failed_attempts: i64,
+    pub most_attempts: i64,
+    /// Refused for good by the relay (kept, like every outbox row, for a week).
+    pub refused: i64,
+}
+
 impl Store {
+    /// Counts the replies not delivered: waiting, failing (with their attempts), refused for
+    /// good. One query of scalar subqueries (the same SQL on SQLite and PostgreSQL; the sum is
+    /// cast because PostgreSQL sums a BIGINT as NUMERIC).
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub async fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError> {
+        const UNSENT: &str = "FROM outbox WHERE sent_at IS NULL AND refused_at IS NULL";
+        let sql = format!(
+            "SELECT (SELECT COUNT(*) {UNSENT} AND attempts = 0), (SELECT COUNT(*) {UNSENT} AND attempts > 0), \
+             (SELECT CAST(COALESCE(SUM(attempts), 0) AS BIGINT) {UNSENT} AND attempts > 0), \
+             (SELECT CAST(COALESCE(MAX(attempts), 0) AS BIGINT) {UNSENT}), \
+             (SELECT COUNT(*) FROM outbox WHERE refused_at IS NOT NULL)"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_one(&self.pool).await?;
+        Ok(OutboxBacklog {
+            waiting: row.try_get(0)?,
+            failing: row.try_get(1)?,
+            failed_attempts: row.try_get(2)?,
+            most_attempts: row.try_get(3)?,
+            refused: row.try_get(4)?,
+        })
+    }
+
     /// Writes `reply` to the outbox through `executor` (the pool or a transaction), due at
     /// `at`. Returns false when a reply with its id was queued before (nothing written).
     ///

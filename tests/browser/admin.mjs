@@ -49,10 +49,10 @@ try {
   await page.goto(`${url}/jobs`);
   await page.screenshot({ path: `${shots}/jobs.png`, fullPage: true });
   result.jobs = await page.locator("#jobs tr").count() - 1;
-  // The dashboard's bars are inline SVG (no style attribute): the hour with both mails is drawn.
+  // The dashboard's charts are inline SVG (no style attribute): the hour with both mails is drawn.
   await page.goto(`${url}/`);
-  result.widest_bar = await page.evaluate(() =>
-    Math.max(0, ...[...document.querySelectorAll("#per-hour svg.bar")].map((b) => b.getBoundingClientRect().width)));
+  result.tallest_column = await page.evaluate(() =>
+    Math.max(0, ...[...document.querySelectorAll("#per-hour-chart rect.seg")].map((b) => b.getBoundingClientRect().height)));
 } finally {
   await browser.close();
 }
