@@ -1,0 +1,99 @@
+//! The sender policy of a queue through SMTP against a real server (clamd, spamd, smtp-sink as
+//! the relay, LibreOffice-free PDFs): the deny and allow lists refuse with `550 5.7.1` in words,
+//! are traced, counted in the metrics and never answered by mail (no backscatter); deny beats
+//! allow for an address inside an allowed domain. A daily page cap refuses the document that
+//! would go over it, with a reply stating the cap, what is left and when it resets, while the
+//! mail's other documents print. (Concurrency across nodes: tests/store_budget.rs.)
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::console::{fixture, mail_answer};
+use common::{Relay, Scanners, Server, sql};
+
+/// A server whose queue `bw` has `keys` (TOML lines) added.
+fn server_with(relay: &Relay, keys: &str) -> Server {
+    let keys = keys.to_owned();
+    Server::start_custom(&Scanners::real(), relay.port, "", "", &move |config, _| {
+        assert!(config.contains("retention = \"72h\"\n"));
+        config.replacen("retention = \"72h\"\n", &format!("retention = \"72h\"\n{keys}"), 1)
+    })
+}
+
+/// A PDF of `pages` pages (copies of the one-page fixture, joined by qpdf).
+fn pdf_of(pages: usize, dir: &Path) -> PathBuf {
+    let out = dir.join(format!("pages-{pages}.pdf"));
+    let one = fixture("simple.pdf");
+    let mut cmd = Command::new("qpdf");
+    cmd.args(["--empty", "--pages"]);
+    for _ in 0..pages {
+        cmd.arg(&one);
+    }
+    let status = cmd.arg("--").arg(&out).status().expect("qpdf must be installed");
+    assert!(status.success());
+    out
+}
+
+/// The text part of a reply.
+fn text_of(reply: &[u8]) -> String {
+    let message = mail_parser::MessageParser::default().parse(reply).expect("reply parses");
+    message.body_text(0).expect("a text part").into_owned()
+}
+
+#[test]
+fn deny_wins_allow_lists_refuse_others_and_nobody_refused_gets_mail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let server = server_with(&relay, "allow_senders = [\"@*.uni.example\"]\ndeny_senders = [\"@spam.test\", \"Blocked@uni.example\"]\n");
+    let pdf = fixture("simple.pdf");
+    // (sender, the answer's start)
+    for (sender, answer) in [
+        ("someone@spam.test", "550 5.7.1 This print queue does not take mail from your address"),
+        ("blocked@uni.example", "550 5.7.1 This print queue does not take mail from your address"),
+        ("guest@example.org", "550 5.7.1 This print queue takes mail only from the library's listed senders"),
+        ("student@mail.uni.example", "250 2.0.0 Ok: queued as"),
+    ] {
+        let t = server.swaks(sender, "please print", &[&pdf]);
+        assert!(mail_answer(&t).starts_with(answer), "{sender}: {}\n{t}", mail_answer(&t));
+    }
+    // Only the allowed student gets a reply, and only one reply ever arrives.
+    let replies = relay.wait_for(1, Duration::from_secs(90));
+    std::thread::sleep(Duration::from_secs(3));
+    let replies = if replies.len() == 1 { relay.wait_for(1, Duration::from_secs(1)) } else { replies };
+    assert_eq!(replies.len(), 1, "refused senders got mail");
+    assert!(String::from_utf8_lossy(&replies[0]).contains("To: student@mail.uni.example"));
+    // Traced with the answer the sender's server got.
+    let traced = sql(&server, "SELECT mail_from, outcome FROM traces WHERE outcome = 'refused' ORDER BY mail_from");
+    assert_eq!(traced, ["blocked@uni.example|refused", "guest@example.org|refused", "someone@spam.test|refused"]);
+    let metrics = reqwest::blocking::get(format!("{}/metrics", server.api_url())).unwrap().text().unwrap();
+    for line in ["printgate_sender_refusals_total{cause=\"deny_list\"} 2", "printgate_sender_refusals_total{cause=\"not_allowed\"} 1"] {
+        assert!(metrics.contains(line), "{line} not in\n{metrics}");
+    }
+}
+
+#[test]
+fn a_document_over_the_daily_cap_is_refused_in_words_and_the_others_print() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let server = server_with(&relay, "daily_pages = 10\ntimezone = \"Europe/Berlin\"\n");
+    let six = pdf_of(6, tmp.path());
+    let t = server.swaks("capped@example.com", "please print", &[&six]);
+    assert!(mail_answer(&t).starts_with("250"), "{t}");
+    let first = relay.wait_for(1, Duration::from_secs(90)).remove(0);
+    assert!(text_of(&first).contains("Release code: "), "{}", text_of(&first));
+    // The second mail: six more pages would make 12 (refused, 4 left); one page still fits.
+    let t = server.swaks("Capped@Example.com", "please print", &[&six, &fixture("simple.pdf")]);
+    assert!(mail_answer(&t).starts_with("250"), "{t}");
+    let replies = relay.wait_for(2, Duration::from_secs(90));
+    let second = text_of(replies.iter().find(|r| **r != first).unwrap());
+    assert!(second.contains("Release code: "), "{second}");
+    assert!(second.contains("it would go over your daily limit of 10 pages: 4 left today; the count starts again"), "{second}");
+    assert!(second.contains("CET") || second.contains("CEST"), "the reset is in the queue's zone: {second}");
+    let stored = sql(&server, "SELECT j.filename, j.pages FROM jobs j JOIN traces t ON t.id = j.message_id ORDER BY j.created_at, j.seq");
+    assert_eq!(stored, ["pages-6.pdf|6", "simple.pdf|1"], "the over-cap document is not stored; the other is");
+    let used = sql(&server, "SELECT pages FROM page_usage WHERE scope = 'sender:bw:capped@example.com'");
+    assert_eq!(used, ["7"]);
+}
