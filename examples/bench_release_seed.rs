@@ -42,6 +42,7 @@ async fn main() {
             site: site.name.clone(),
             created_at: now,
             expires_at: now + 72 * 3600,
+            held: false,
         };
         let job = NewJob {
             id: hex::encode(id),

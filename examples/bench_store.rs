@@ -444,6 +444,7 @@ impl Bench<'_> {
                             site: SITE.into(),
                             created_at: now,
                             expires_at: now + 72 * 3600,
+                            held: false,
                         };
                         let mut it = Iter::new();
                         let sealed = seal::seal(&pdf, id, SITE, &self.keys.public).expect("seal");

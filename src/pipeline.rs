@@ -26,6 +26,7 @@ use crate::store::{NewJob, NewMessage, Recorded, Store, commands};
 
 mod budget;
 mod command;
+mod verify;
 pub use command::{NewCode, send_new_code};
 pub mod reminder;
 
@@ -90,17 +91,20 @@ impl Pipeline {
         }
         let options = PrintOptions::from_mail(submission.subject.as_deref(), &meta.options);
         let (mut jobs, mut lines) = build_jobs(&self.converter, &meta, &submission, queue, key, &options).await?;
+        let sender = submission.from_address.clone().or_else(|| meta.mail_from.clone()).unwrap_or_default();
         if !jobs.is_empty() {
-            let sender = submission.from_address.clone().or_else(|| meta.mail_from.clone()).unwrap_or_default();
             self.apply_caps(&meta, queue, &sender, &mut jobs, &mut lines).await?;
         }
+        let held = self.must_hold(queue, &sender, !jobs.is_empty()).await?;
         let options_text = options.describe();
+        let retention = queue.retention.as_secs() as i64;
         let message = NewMessage {
             id: meta.id.clone(),
             queue: queue.name.clone(),
             site: queue.site.clone(),
             created_at: meta.received_at,
-            expires_at: meta.received_at + queue.retention.as_secs() as i64,
+            expires_at: if held { verify::held_expiry(meta.received_at, retention) } else { meta.received_at + retention },
+            held,
         };
         let reply_to = reply_recipient(&meta, &submission, queue).filter(|to| !is_own_address(&live.config, to));
         let replies = live.replies_for(&queue.name);
@@ -122,6 +126,19 @@ impl Pipeline {
         let recorded = self
             .store
             .record(&message, jobs, reply_to.as_deref().map(|to| (from.as_str(), to)), |code| {
+                let to = reply_to.as_deref().unwrap_or_default();
+                if held {
+                    let question = verify::Question {
+                        queue,
+                        to,
+                        documents: lines.iter().filter(|l| l.ok).map(|l| l.name.clone()).collect(),
+                        expires_at: message.expires_at,
+                        in_reply_to: submission.message_id_field.as_deref(),
+                        message_id: &reply_message_id,
+                        commands_address: commands_address.as_deref(),
+                    };
+                    return verify::question(&live, &question);
+                }
                 let content = ReplyContent {
                     library: &library,
                     code: has_jobs.then_some(code),
@@ -133,7 +150,6 @@ impl Pipeline {
                     commands_address: commands_address.as_deref(),
                     extension: &extension,
                 };
-                let to = reply_to.as_deref().unwrap_or_default();
                 notify::render(&from, to, &content, &replies, live.dkim.as_deref())
                     .map_err(|e| tracing::error!(spool_id = %meta.id, error = %e, "reply rendering failed; no reply sent"))
                     .ok()

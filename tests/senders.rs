@@ -97,3 +97,53 @@ fn a_document_over_the_daily_cap_is_refused_in_words_and_the_others_print() {
     let used = sql(&server, "SELECT pages FROM page_usage WHERE scope = 'sender:bw:capped@example.com'");
     assert_eq!(used, ["7"]);
 }
+
+/// The Reply-To of a reply (where commands go).
+fn reply_to(raw: &[u8]) -> String {
+    let message = mail_parser::MessageParser::default().parse(raw).unwrap();
+    message.reply_to().and_then(|a| a.first()).and_then(|a| a.address()).expect("a Reply-To").to_owned()
+}
+
+#[test]
+fn a_new_sender_confirms_with_yes_before_anything_prints_and_then_prints_directly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let server = server_with(&relay, "verify_new_senders = true\n");
+    let patron = "new.patron@example.com";
+    let t = server.swaks(patron, "please print", &[&fixture("simple.pdf")]);
+    assert!(mail_answer(&t).starts_with("250"), "{t}");
+    // The question: no code, the document named, YES asked for.
+    let question = relay.wait_for(1, Duration::from_secs(90)).remove(0);
+    let text = text_of(&question);
+    assert!(!text.contains("Release code") && text.contains("simple.pdf") && text.contains("YES on the first line"), "{text}");
+    assert!(String::from_utf8_lossy(&question).contains("Subject: Please confirm"), "{}", String::from_utf8_lossy(&question));
+    // Held: nothing releasable, not even to a polling station; it waits a day, not 72 hours.
+    assert_eq!(sql(&server, "SELECT held, expires_at - created_at FROM messages"), ["1|86400"]);
+    let poll = server.station_token_scoped("poll");
+    let client = reqwest::blocking::Client::new();
+    let listed: serde_json::Value =
+        client.get(format!("{}/api/v1/sites/main/jobs", server.api_url())).bearer_auth(&poll).send().unwrap().json().unwrap();
+    assert_eq!(listed["jobs"], serde_json::json!([]), "a held job is listed: {listed}");
+
+    // Someone else answering YES to that address changes nothing.
+    let t = server.swaks_to(&reply_to(&question), "intruder@example.org", "YES", &[]);
+    assert!(mail_answer(&t).starts_with("250"), "{t}");
+    // The owner's YES: verified, released, a reply with a working code.
+    let t = server.swaks_to(&reply_to(&question), patron, "YES", &[]);
+    assert!(mail_answer(&t).starts_with("250"), "{t}");
+    let replies = relay.wait_for(2, Duration::from_secs(60));
+    let coded = replies.iter().find(|r| **r != question).unwrap();
+    let code = common::release_code(coded);
+    assert_eq!(common::release_status(&client, &server.api_url(), &server.station_token(), &code), 200);
+    assert_eq!(sql(&server, "SELECT held, expires_at - created_at > 86400 FROM messages"), ["0|1"], "kept the full retention from the YES");
+    assert_eq!(sql(&server, "SELECT address FROM verified_senders"), [patron]);
+
+    // The next mail from that sender gets its code at once.
+    let t = server.swaks("New.Patron@example.com", "please print", &[&fixture("simple.pdf")]);
+    assert!(mail_answer(&t).starts_with("250"), "{t}");
+    let replies = relay.wait_for(3, Duration::from_secs(90));
+    assert_eq!(replies.len(), 3, "the intruder got an answer");
+    let direct = replies.iter().find(|r| **r != question && *r != coded).unwrap();
+    assert!(text_of(direct).contains("Release code: "), "{}", text_of(direct));
+    assert_eq!(sql(&server, "SELECT COUNT(*) FROM messages WHERE held = 1"), ["0"]);
+}

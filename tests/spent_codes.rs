@@ -95,7 +95,8 @@ fn job(id: &str, seq: i64, (pages, color_pages): (i64, i64)) -> NewJob {
 
 /// Stores message `id` with one one-page job per name in `jobs`.
 async fn record(store: &Store, id: &str, jobs: &[&str]) -> ReleaseCode {
-    let message = NewMessage { id: id.into(), queue: "bw".into(), site: "main".into(), created_at: T0, expires_at: T0 + RETENTION };
+    let message =
+        NewMessage { id: id.into(), queue: "bw".into(), site: "main".into(), created_at: T0, expires_at: T0 + RETENTION, held: false };
     let jobs = jobs.iter().enumerate().map(|(seq, j)| job(j, seq as i64, (1, 0))).collect();
     match store.record(&message, jobs, None, |_| None).await.unwrap() {
         Recorded::New(code) => code,
@@ -226,7 +227,14 @@ on_both_back_ends!(drawn_again, a_code_drawn_again_means_its_new_message);
 async fn color_pages_are_listed_and_migrated(db: &Db, dir: &Path) {
     let clock = Arc::new(AtomicI64::new(T0));
     let store = open(db, dir, &clock, 8).await;
-    let message = NewMessage { id: "m1".into(), queue: "colour".into(), site: "main".into(), created_at: T0, expires_at: T0 + RETENTION };
+    let message = NewMessage {
+        id: "m1".into(),
+        queue: "colour".into(),
+        site: "main".into(),
+        created_at: T0,
+        expires_at: T0 + RETENTION,
+        held: false,
+    };
     let Recorded::New(code) = store.record(&message, vec![job("c", 0, (5, 3)), job("m", 1, (2, 0))], None, |_| None).await.unwrap() else {
         panic!("stored twice")
     };

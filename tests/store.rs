@@ -56,7 +56,7 @@ async fn open(db: &Db, dir: &Path, clock: &Arc<AtomicI64>) -> Store {
 }
 
 fn message(id: &str) -> NewMessage {
-    NewMessage { id: id.into(), queue: "bw".into(), site: "main".into(), created_at: T0, expires_at: T0 + RETENTION }
+    NewMessage { id: id.into(), queue: "bw".into(), site: "main".into(), created_at: T0, expires_at: T0 + RETENTION, held: false }
 }
 
 fn job(id: &str, sealed: Vec<u8>) -> NewJob {

@@ -33,6 +33,9 @@ pub enum NoticeKind {
     NotACommand,
     /// The queue's `reminder_before` came: the jobs expire soon.
     Reminder,
+    /// The first mail of an address on a queue with `verify_new_senders`: its jobs are held
+    /// until the owner of the address answers YES.
+    VerifySender,
 }
 
 impl Language {
@@ -83,6 +86,7 @@ impl Language {
             (Self::En, K::NotResent) => "No new code: nothing is waiting to print",
             (Self::En, K::NotACommand) => "Your reply was not understood",
             (Self::En, K::Reminder) => "Reminder: your documents will be deleted soon",
+            (Self::En, K::VerifySender) => "Please confirm: did you send these documents to print?",
             (Self::De, K::Cancelled) => "Storniert: Ihre Dokumente wurden gelöscht",
             (Self::De, K::NothingToCancel) => "Nichts zu stornieren",
             (Self::De, K::Extended) => "Verlängert: Ihre Dokumente werden länger aufbewahrt",
@@ -90,6 +94,7 @@ impl Language {
             (Self::De, K::NotResent) => "Kein neuer Code: es wartet nichts auf den Druck",
             (Self::De, K::NotACommand) => "Ihre Antwort wurde nicht verstanden",
             (Self::De, K::Reminder) => "Erinnerung: Ihre Dokumente werden bald gelöscht",
+            (Self::De, K::VerifySender) => "Bitte bestätigen: Haben Sie diese Dokumente zum Drucken gesendet?",
         }
     }
 

@@ -149,7 +149,7 @@ fn the_html_part_carries_the_qr_code_inline() {
 #[test]
 fn every_notice_renders_in_every_language() {
     use NoticeKind as K;
-    let kinds = [K::Cancelled, K::NothingToCancel, K::Extended, K::NotExtended, K::NotResent, K::NotACommand, K::Reminder];
+    let kinds = [K::Cancelled, K::NothingToCancel, K::Extended, K::NotExtended, K::NotResent, K::NotACommand, K::Reminder, K::VerifySender];
     for language in Language::ALL {
         let replies = QueueReplies::builtin(language);
         for kind in kinds {
@@ -173,11 +173,15 @@ fn every_notice_renders_in_every_language() {
             let text = message.body_text(0).unwrap();
             let opening = text.lines().nth(2).unwrap_or_default();
             assert!(opening.len() > 20, "{language:?} {kind:?} has no sentence of its own:\n{text}");
-            if matches!(kind, K::Extended | K::Reminder) {
+            if matches!(kind, K::Extended | K::Reminder | K::VerifySender) {
                 assert!(text.contains("EXPIRY-TEXT"), "{language:?} {kind:?} does not name the expiry:\n{text}");
             }
-            if kind == K::Reminder {
+            if matches!(kind, K::Reminder | K::VerifySender) {
                 assert!(text.contains("- essay.pdf") && text.contains("- map.pdf"), "{text}");
+            }
+            if kind == K::VerifySender {
+                // The question asks for YES only: no command list that would act on held jobs.
+                assert!(text.contains("YES") && !text.contains("RESEND"), "{language:?}:\n{text}");
             }
         }
     }

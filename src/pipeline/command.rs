@@ -17,6 +17,7 @@ use crate::live::Live;
 use crate::notify::{self, DocumentLine, NoticeContent, NoticeKind, QueueReplies, ReplyContent};
 use crate::spool::SpoolMeta;
 use crate::store::commands::{Command, ResendView};
+use crate::store::verified::Held;
 use crate::store::{NewReply, Resent, Store, StoreError};
 
 /// Everything an answer to one command mail needs.
@@ -86,11 +87,26 @@ impl Pipeline {
                 None => ("command EXTEND refused: extended before, or already gone".to_owned(), Some(Notice::new(NoticeKind::NotExtended))),
             },
             Some(Command::Resend) => self.resend(&thread).await?,
+            Some(Command::Yes) => self.confirm(&thread, &patron).await?,
         };
         if let Some(notice) = notice {
             self.send_notice(&thread, &notice).await?;
         }
         self.trace_command(meta, &outcome).await
+    }
+
+    /// YES: the owner of `patron` (the token was made for it) confirms a held first mail: the
+    /// address is verified on the queue, the hold lifted and a reply with a new code sent (as
+    /// RESEND; the held message's code was never sent). A YES to a message that is not held
+    /// sends a new code too.
+    async fn confirm(&self, thread: &Thread<'_>, patron: &str) -> Result<(String, Option<Notice>), PipelineError> {
+        let retention = thread.queue.retention.as_secs() as i64;
+        if self.store.release_held(&thread.message_id, retention).await? == Held::Gone {
+            return Ok(("command YES refused: nothing waits any more".to_owned(), Some(Notice::new(NoticeKind::NotResent))));
+        }
+        self.store.verify_sender(&thread.queue.name, patron).await?;
+        let (outcome, notice) = self.resend(thread).await?;
+        Ok((format!("command YES: sender verified; {}", outcome.trim_start_matches("command ")), notice))
     }
 
     /// RESEND: a new code and a new reply, or a notice saying why not.

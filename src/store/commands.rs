@@ -41,6 +41,9 @@ pub enum Command {
     Extend,
     /// Send the release code again (a fresh one: the old code is not stored in clear).
     Resend,
+    /// The owner of the address confirms a held first mail (`verify_new_senders`): `YES`, or
+    /// `JA` for German-speaking patrons.
+    Yes,
 }
 
 impl Command {
@@ -52,6 +55,7 @@ impl Command {
             "CANCEL" => Some(Self::Cancel),
             "EXTEND" => Some(Self::Extend),
             "RESEND" => Some(Self::Resend),
+            "YES" | "JA" => Some(Self::Yes),
             _ => None,
         }
     }
@@ -61,6 +65,7 @@ impl Command {
             Self::Cancel => "CANCEL",
             Self::Extend => "EXTEND",
             Self::Resend => "RESEND",
+            Self::Yes => "YES",
         }
     }
 }
@@ -210,6 +215,9 @@ mod tests {
         assert_eq!(Command::parse("RESEND"), Some(Command::Resend));
         assert_eq!(Command::parse("Please cancel"), None, "only the first word counts");
         assert_eq!(Command::parse(""), None);
+        assert_eq!(Command::parse("yes\n\n> Please confirm"), Some(Command::Yes));
+        assert_eq!(Command::parse("Ja, das war ich."), Some(Command::Yes));
+        assert_eq!(Command::parse("yesterday"), None);
     }
 
     #[test]

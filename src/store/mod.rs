@@ -21,6 +21,7 @@ mod spent;
 mod stations;
 mod throttle;
 mod tokens;
+pub mod verified;
 pub use stations::AuditEvent;
 pub mod trace;
 
@@ -66,6 +67,8 @@ pub struct NewMessage {
     pub site: String,
     pub created_at: i64,
     pub expires_at: i64,
+    /// Held until the sender confirms the address (`verify_new_senders`; store/verified.rs).
+    pub held: bool,
 }
 
 /// One sealed print job to store.
@@ -270,16 +273,18 @@ impl Store {
             let code = ReleaseCode::generate(self.code_digits).map_err(|e| StoreError::Secret(e.to_string()))?;
             let hash = self.code_hash(&code);
             let mut tx = self.pool.begin().await?;
-            let inserted =
-                sqlx::query("INSERT INTO messages (id, queue, site, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(&message.id)
-                    .bind(&message.queue)
-                    .bind(&message.site)
-                    .bind(&hash)
-                    .bind(message.created_at)
-                    .bind(message.expires_at)
-                    .execute(&mut *tx)
-                    .await;
+            let inserted = sqlx::query(
+                "INSERT INTO messages (id, queue, site, code_hash, created_at, expires_at, held) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&message.id)
+            .bind(&message.queue)
+            .bind(&message.site)
+            .bind(&hash)
+            .bind(message.created_at)
+            .bind(message.expires_at)
+            .bind(i64::from(message.held))
+            .execute(&mut *tx)
+            .await;
             match inserted {
                 Ok(_) => {}
                 Err(e) if is_unique_violation(&e) => {
@@ -350,7 +355,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT j.id, j.filename, j.pages, j.color, j.copies, j.bytes, j.sha256, j.duplex, j.page_range, j.color_pages FROM jobs j \
              JOIN messages m ON m.id = j.message_id \
-             WHERE m.code_hash = $1 AND m.site = $2 AND m.expires_at > $3 ORDER BY j.seq",
+             WHERE m.code_hash = $1 AND m.site = $2 AND m.expires_at > $3 AND m.held = 0 ORDER BY j.seq",
         )
         .bind(self.code_hash(code))
         .bind(site)

@@ -27,12 +27,12 @@ const REMINDER_BATCH: i64 = 50;
 
 /// Claims up to `$4` due reminders of queue `$2` (sent `$3` seconds before expiry) at `$1`.
 const CLAIM_SQLITE: &str = "UPDATE messages SET reminded_at = $1 WHERE id IN (SELECT id FROM messages WHERE queue = $2 \
-     AND reminded_at IS NULL AND reply_rcpt IS NOT NULL AND expires_at > $1 AND expires_at - $3 <= $1 \
+     AND reminded_at IS NULL AND held = 0 AND reply_rcpt IS NOT NULL AND expires_at > $1 AND expires_at - $3 <= $1 \
      AND expires_at - $3 > created_at AND EXISTS (SELECT 1 FROM jobs WHERE jobs.message_id = messages.id) LIMIT $4) \
      RETURNING id, reply_rcpt, expires_at";
 /// The same, skipping rows another node's claim holds.
 const CLAIM_POSTGRES: &str = "UPDATE messages SET reminded_at = $1 WHERE id IN (SELECT id FROM messages WHERE queue = $2 \
-     AND reminded_at IS NULL AND reply_rcpt IS NOT NULL AND expires_at > $1 AND expires_at - $3 <= $1 \
+     AND reminded_at IS NULL AND held = 0 AND reply_rcpt IS NOT NULL AND expires_at > $1 AND expires_at - $3 <= $1 \
      AND expires_at - $3 > created_at AND EXISTS (SELECT 1 FROM jobs WHERE jobs.message_id = messages.id) LIMIT $4 \
      FOR UPDATE SKIP LOCKED) RETURNING id, reply_rcpt, expires_at";
 

@@ -159,10 +159,10 @@ impl Store {
     pub(crate) async fn purge_expired_messages(&self, at: i64, batch: i64) -> Result<(), StoreError> {
         let claim = if self.is_sqlite {
             "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE expires_at <= $1 \
-             AND NOT EXISTS (SELECT 1 FROM jobs WHERE message_id = messages.id) LIMIT $2) RETURNING code_hash, site"
+             AND NOT EXISTS (SELECT 1 FROM jobs WHERE message_id = messages.id) LIMIT $2) RETURNING code_hash, site, held"
         } else {
             "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE expires_at <= $1 \
-             AND NOT EXISTS (SELECT 1 FROM jobs WHERE message_id = messages.id) LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING code_hash, site"
+             AND NOT EXISTS (SELECT 1 FROM jobs WHERE message_id = messages.id) LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING code_hash, site, held"
         };
         loop {
             let mut tx = self.pool.begin().await?;
@@ -170,6 +170,10 @@ impl Store {
             for row in &rows {
                 let (hash, site): (String, String) = (row.try_get(0)?, row.try_get(1)?);
                 Self::mark_spent(&mut *tx, &hash, &site, SpentReason::Expired, at).await?;
+                if row.try_get::<i64, _>(2)? != 0 {
+                    // Held for a verification nobody answered: its jobs never printed.
+                    crate::metrics::inc("printgate_sender_refusals_total", &[("cause", "unverified_expired")]);
+                }
             }
             tx.commit().await?;
             if (rows.len() as i64) < batch {

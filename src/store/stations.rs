@@ -26,7 +26,8 @@ impl Store {
     pub async fn site_jobs(&self, site: &str, limit: i64) -> Result<Vec<JobInfo>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, filename, pages, color, copies, bytes, sha256, duplex, page_range, color_pages FROM jobs \
-             WHERE site = $1 AND expires_at > $2 ORDER BY created_at, message_id, seq LIMIT $3",
+             WHERE site = $1 AND expires_at > $2 AND message_id NOT IN (SELECT id FROM messages WHERE held = 1) \
+             ORDER BY created_at, message_id, seq LIMIT $3",
         )
         .bind(site)
         .bind(self.now())
