@@ -32,3 +32,7 @@ CREATE TABLE verified_senders (
 -- A message held until its sender answers the verification: its jobs are not released (the
 -- release API treats its code as unknown), and its code was never sent. 0 = released.
 ALTER TABLE messages ADD COLUMN held BIGINT NOT NULL DEFAULT 0;
+
+-- The sender policy's console settings of a queue (src/config/overrides.rs SenderOverride), as
+-- JSON; NULL: none.
+ALTER TABLE queue_settings ADD COLUMN sender_policy TEXT;

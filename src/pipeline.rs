@@ -27,6 +27,7 @@ use crate::store::{NewJob, NewMessage, Recorded, Store, commands};
 mod budget;
 mod command;
 mod verify;
+pub use budget::local_day;
 pub use command::{NewCode, send_new_code};
 pub mod reminder;
 

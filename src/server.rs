@@ -158,6 +158,12 @@ async fn janitor(store: Store, live: Shared, outbox_wake: Arc<Notify>, retention
         if let Err(e) = store.purge_throttle(store.now()).await {
             tracing::warn!(error = %e, "purge of attempt counters failed; will retry");
         }
+        // Page counts of days that are over in every time zone (two UTC days back), and page
+        // charges of a week ago (a message is processed again only after a crash, at once).
+        let (day, _) = crate::pipeline::local_day(store.now() - 2 * 86_400, &jiff::tz::TimeZone::UTC);
+        if let Err(e) = store.purge_page_usage(&day, store.now() - 7 * 86_400).await {
+            tracing::warn!(error = %e, "purge of daily page counts failed; will retry");
+        }
         match crate::pipeline::reminder::queue_due(&store, &live.load_full()).await {
             Ok(0) => {}
             Ok(n) => {

@@ -147,3 +147,44 @@ fn a_new_sender_confirms_with_yes_before_anything_prints_and_then_prints_directl
     assert!(text_of(direct).contains("Release code: "), "{}", text_of(direct));
     assert_eq!(sql(&server, "SELECT COUNT(*) FROM messages WHERE held = 1"), ["0"]);
 }
+
+/// The console edits the lists and caps with the queue form: a bad pattern is refused at its
+/// field and nothing is saved; a saved deny entry refuses the next mail (no restart) and the
+/// change is audited with before -> after.
+#[test]
+fn the_console_edits_the_sender_policy_live_and_audits_it() {
+    use common::console::{Browser, PASSWORD};
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let (server, url) = common::console::start(&relay);
+    let mut b = Browser::new(&url);
+    assert_eq!(b.login("librarian", PASSWORD).0, 303);
+    let (_, page) = b.get("/queues");
+    assert!(page.contains("These senders may never print") && page.contains("Pages per sender per day"), "{page}");
+    let csrf = Browser::csrf(&page);
+    let (status, page) = b.post("/queues/bw", &[("csrf", &csrf), ("allow_senders", "@*.uni.example, not-a-pattern")]);
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("is not a sender pattern"), "{page}");
+    assert_eq!(sql(&server, "SELECT COUNT(*) FROM queue_settings"), ["0"], "a refused form saved something");
+
+    let (status, page) = b.post("/queues/bw", &[("csrf", &csrf), ("deny_senders", "@blocked.test"), ("daily_pages", "50")]);
+    assert_eq!(status, 303, "{page}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let t = server.swaks("someone@blocked.test", "please print", &[&fixture("simple.pdf")]);
+        if mail_answer(&t).starts_with("550 5.7.1 This print queue does not take mail from your address") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the console's deny entry is not applied: {}", mail_answer(&t));
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let audit = sql(&server, "SELECT detail FROM audit_events WHERE kind = 'queue_changed'");
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert!(
+        audit[0].contains("deny_senders  -> @blocked.test") || audit[0].contains("deny_senders") && audit[0].contains("@blocked.test"),
+        "{audit:?}"
+    );
+    assert!(audit[0].contains("daily_pages") && audit[0].contains("50"), "{audit:?}");
+    let (_, page) = b.get("/queues");
+    assert!(page.contains("Differs from the config file"), "{page}");
+}

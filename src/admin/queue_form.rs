@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::config::values::parse_duration;
-use crate::config::{AllowedTypes, Config, QueueConfig, QueueOverride};
+use crate::config::{AllowedTypes, Config, QueueConfig, QueueOverride, SenderPattern};
 
 /// Problems by form field (`spam_reject_score`); [`GENERAL`] for those of no field.
 pub type Problems = BTreeMap<String, String>;
@@ -88,7 +88,50 @@ fn parse(current: &QueueConfig, form: &HashMap<String, String>) -> (QueueConfig,
         let names = text.split([',', ' ']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
         q.allowed_types = AllowedTypes::new(names);
     }
+    for (name, slot) in [("allow_senders", &mut q.allow_senders), ("deny_senders", &mut q.deny_senders)] {
+        if let Some(text) = field(name) {
+            match sender_list(text) {
+                Ok(list) => *slot = list,
+                Err(p) => problem(name, p),
+            }
+        }
+    }
+    // A form that shows the checkbox says so (a hidden `…_present`): other forms posting to
+    // this one (the tuning page's "apply") keep the value.
+    if field("verify_new_senders_present").is_some() {
+        q.verify_new_senders = field("verify_new_senders").is_some_and(|v| !v.is_empty());
+    }
+    if let Some(text) = field("verified_sender_days") {
+        match whole_number(text) {
+            Ok(days) => q.verified_sender_days = days,
+            Err(p) => problem("verified_sender_days", p),
+        }
+    }
+    for (name, slot) in [
+        ("daily_pages", &mut q.daily_pages),
+        ("daily_color_pages", &mut q.daily_color_pages),
+        ("guest_daily_pages", &mut q.guest_daily_pages),
+        ("queue_daily_pages", &mut q.queue_daily_pages),
+    ] {
+        match field(name) {
+            Some("") => *slot = None,
+            Some(text) => match whole_number(text) {
+                Ok(cap) => *slot = Some(cap),
+                Err(p) => problem(name, format!("{p}, or leave it empty for no cap")),
+            },
+            None => {}
+        }
+    }
     (q, problems)
+}
+
+/// A sender list as typed: patterns separated by commas, spaces or new lines.
+fn sender_list(text: &str) -> Result<Vec<SenderPattern>, String> {
+    let mut list = Vec::new();
+    for entry in text.split([',', ' ', '\n', '\r', '\t']).filter(|e| !e.is_empty()) {
+        list.push(SenderPattern::parse(entry)?);
+    }
+    Ok(list)
 }
 
 /// A spam score as people write it: digits with an optional sign and decimal point (`7.5`);

@@ -23,7 +23,7 @@ use super::auth::Admin;
 use super::pages::{CsrfForm, audit, fmt_time, render, see_other, unavailable};
 use super::queue_form::{self, GENERAL, Problems};
 use crate::config::overrides::{changes, field_text};
-use crate::config::rules::{MAX_PAGES_LIMIT, SPAM_SCORE_MAX};
+use crate::config::rules::{MAX_PAGES_LIMIT, SPAM_SCORE_MAX, VERIFIED_DAYS_MAX};
 use crate::config::{Config, FieldChange, QueueConfig, QueueOverride};
 use crate::live::Live;
 
@@ -71,7 +71,7 @@ fn queues_page(state: &AdminState, admin: &Admin, status: StatusCode, refused: O
 }
 
 /// Label, hint and kind of each field, in form order.
-fn field_specs() -> [(&'static str, &'static str, String, &'static str); 8] {
+fn field_specs() -> [(&'static str, &'static str, String, &'static str); 16] {
     [
         ("address", "Print address", "Patrons mail their documents here, e.g. bw@print.example.org.".into(), "text"),
         ("site", "Release site", "The stations of this site release the queue's jobs.".into(), "select"),
@@ -96,6 +96,19 @@ fn field_specs() -> [(&'static str, &'static str, String, &'static str); 8] {
             "Separated by commas: the groups pdf, images, office, text, or single types such as docx or png.".into(),
             "text",
         ),
+        (
+            "allow_senders",
+            "Only these senders may print",
+            "Separated by commas: addresses (name@example.org), domains (@example.org) or a domain with its subdomains (@*.example.org). Empty: everyone.".into(),
+            "text",
+        ),
+        ("deny_senders", "These senders may never print", "As above; wins over the list of who may print.".into(), "text"),
+        ("verify_new_senders", "Ask new senders to confirm their address (answer YES) before anything prints", String::new(), "checkbox"),
+        ("verified_sender_days", "A confirmed sender stays confirmed for (days)", format!("A whole number from 1 to {VERIFIED_DAYS_MAX}."), "numeric"),
+        ("daily_pages", "Pages per sender per day", "Counted with copies; the count starts again at midnight in the queue's time zone. Empty: no cap.".into(), "numeric"),
+        ("daily_color_pages", "Colour pages per sender per day", "Empty: no cap.".into(), "numeric"),
+        ("guest_daily_pages", "Pages per day for senders who cannot be verified", "For mail without DMARC pass or aligned SPF or DKIM. Empty: no cap.".into(), "numeric"),
+        ("queue_daily_pages", "Pages per day for the whole queue", "All senders together. Empty: no cap.".into(), "numeric"),
     ]
 }
 
@@ -115,7 +128,8 @@ fn queue_view(
             let id = format!("{form_id}-{name}");
             let typed = refused.and_then(|r| r.typed.get(name));
             let value = typed.cloned().unwrap_or_else(|| field_text(q, name));
-            let checked = refused.map_or(q.color, |r| r.typed.get("color").is_some_and(|v| !v.is_empty()));
+            let now = if name == "verify_new_senders" { q.verify_new_senders } else { q.color };
+            let checked = refused.map_or(now, |r| r.typed.get(name).is_some_and(|v| !v.is_empty()));
             let mut options: Vec<String> = live.config.site.iter().map(|s| s.name.clone()).collect();
             if kind == "select" && !options.contains(&value) {
                 options.push(value.clone());

@@ -36,7 +36,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use load::{ConfigError, ConfigIssue};
-pub use overrides::{FieldChange, QueueOverride, RefusedOverride};
+pub use overrides::{FieldChange, QueueOverride, RefusedOverride, SenderOverride};
 pub use sections::*;
 pub use services::*;
 pub use values::{AllowedTypes, BlobUrl, Endpoint, Language, RelayUrl, Zone};

@@ -24,13 +24,56 @@ pub struct QueueOverride {
     pub retention: Option<Duration>,
     pub color: Option<bool>,
     pub allowed_types: Option<Vec<String>>,
+    /// The sender policy's fields (stored together, as JSON).
+    pub senders: SenderOverride,
     pub updated_at: i64,
     pub updated_by: String,
 }
 
+/// The sender policy's console settings. `None` keeps the file's value; a cap of `Some(0)`
+/// means "no cap" (0 is no cap a rule allows).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct SenderOverride {
+    pub allow_senders: Option<Vec<String>>,
+    pub deny_senders: Option<Vec<String>>,
+    pub verify_new_senders: Option<bool>,
+    pub verified_sender_days: Option<u32>,
+    pub daily_pages: Option<u32>,
+    pub daily_color_pages: Option<u32>,
+    pub guest_daily_pages: Option<u32>,
+    pub queue_daily_pages: Option<u32>,
+}
+
 /// The queue fields the console edits, in the order of its form.
-pub const FIELDS: [&str; 8] =
-    ["address", "site", "spam_tag_score", "spam_reject_score", "max_pages", "retention", "color", "allowed_types"];
+pub const FIELDS: [&str; 16] = [
+    "address",
+    "site",
+    "spam_tag_score",
+    "spam_reject_score",
+    "max_pages",
+    "retention",
+    "color",
+    "allowed_types",
+    "allow_senders",
+    "deny_senders",
+    "verify_new_senders",
+    "verified_sender_days",
+    "daily_pages",
+    "daily_color_pages",
+    "guest_daily_pages",
+    "queue_daily_pages",
+];
+
+/// A sender list as the form shows it: `a@b.org, @c.org`.
+fn list_text(list: &[super::SenderPattern]) -> String {
+    list.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// A cap as the form shows it: the number, or empty for none.
+fn cap_text(cap: Option<u32>) -> String {
+    cap.map(|c| c.to_string()).unwrap_or_default()
+}
 
 /// A console field whose value differs between two versions of a queue, as people read it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -52,6 +95,14 @@ pub fn field_text(q: &QueueConfig, field: &str) -> String {
         "retention" => humantime::format_duration(q.retention).to_string(),
         "color" => if q.color { "yes" } else { "no" }.to_owned(),
         "allowed_types" => q.allowed_types.names().join(", "),
+        "allow_senders" => list_text(&q.allow_senders),
+        "deny_senders" => list_text(&q.deny_senders),
+        "verify_new_senders" => if q.verify_new_senders { "yes" } else { "no" }.to_owned(),
+        "verified_sender_days" => q.verified_sender_days.to_string(),
+        "daily_pages" => cap_text(q.daily_pages),
+        "daily_color_pages" => cap_text(q.daily_color_pages),
+        "guest_daily_pages" => cap_text(q.guest_daily_pages),
+        "queue_daily_pages" => cap_text(q.queue_daily_pages),
         _ => String::new(),
     }
 }
@@ -85,6 +136,16 @@ impl QueueOverride {
             retention: set("retention").then_some(wanted.retention),
             color: set("color").then_some(wanted.color),
             allowed_types: set("allowed_types").then(|| wanted.allowed_types.names().to_vec()),
+            senders: SenderOverride {
+                allow_senders: set("allow_senders").then(|| wanted.allow_senders.iter().map(ToString::to_string).collect()),
+                deny_senders: set("deny_senders").then(|| wanted.deny_senders.iter().map(ToString::to_string).collect()),
+                verify_new_senders: set("verify_new_senders").then_some(wanted.verify_new_senders),
+                verified_sender_days: set("verified_sender_days").then_some(wanted.verified_sender_days),
+                daily_pages: set("daily_pages").then_some(wanted.daily_pages.unwrap_or(0)),
+                daily_color_pages: set("daily_color_pages").then_some(wanted.daily_color_pages.unwrap_or(0)),
+                guest_daily_pages: set("guest_daily_pages").then_some(wanted.guest_daily_pages.unwrap_or(0)),
+                queue_daily_pages: set("queue_daily_pages").then_some(wanted.queue_daily_pages.unwrap_or(0)),
+            },
             updated_at: at,
             updated_by: by.to_owned(),
         }
@@ -100,6 +161,7 @@ impl QueueOverride {
             && self.retention.is_none()
             && self.color.is_none()
             && self.allowed_types.is_none()
+            && self.senders == SenderOverride::default()
     }
 
     /// True when both set the same fields to the same values (who and when aside).
@@ -133,6 +195,35 @@ impl QueueOverride {
         }
         if let Some(v) = &self.allowed_types {
             q.allowed_types = AllowedTypes::new(v.clone());
+        }
+        self.senders.apply(q);
+    }
+}
+
+impl SenderOverride {
+    fn apply(&self, q: &mut QueueConfig) {
+        let patterns = |list: &[String]| list.iter().filter_map(|p| super::SenderPattern::parse(p).ok()).collect();
+        if let Some(v) = &self.allow_senders {
+            q.allow_senders = patterns(v);
+        }
+        if let Some(v) = &self.deny_senders {
+            q.deny_senders = patterns(v);
+        }
+        if let Some(v) = self.verify_new_senders {
+            q.verify_new_senders = v;
+        }
+        if let Some(v) = self.verified_sender_days {
+            q.verified_sender_days = v;
+        }
+        for (set, slot) in [
+            (self.daily_pages, &mut q.daily_pages),
+            (self.daily_color_pages, &mut q.daily_color_pages),
+            (self.guest_daily_pages, &mut q.guest_daily_pages),
+            (self.queue_daily_pages, &mut q.queue_daily_pages),
+        ] {
+            if let Some(cap) = set {
+                *slot = (cap > 0).then_some(cap);
+            }
         }
     }
 }

@@ -155,7 +155,7 @@ impl Store {
     pub async fn queue_overrides(&self) -> Result<Vec<QueueOverride>, StoreError> {
         let rows = sqlx::query(
             "SELECT queue, spam_tag_score, spam_reject_score, max_pages, retention_secs, color, allowed_types, updated_at, updated_by, \
-             address, site FROM queue_settings ORDER BY queue",
+             address, site, sender_policy FROM queue_settings ORDER BY queue",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -175,6 +175,10 @@ impl Store {
                     updated_by: r.try_get(8)?,
                     address: r.try_get(9)?,
                     site: r.try_get(10)?,
+                    senders: match r.try_get::<Option<String>, _>(11)? {
+                        Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("queue sender policy: {e}")))?,
+                        None => Default::default(),
+                    },
                 })
             })
             .collect()
@@ -199,7 +203,7 @@ impl Store {
         sqlx::query("DELETE FROM queue_settings WHERE queue = $1").bind(&o.queue).execute(&mut *tx).await?;
         sqlx::query(
             "INSERT INTO queue_settings (queue, spam_tag_score, spam_reject_score, max_pages, retention_secs, color, allowed_types, updated_at, updated_by, \
-             address, site) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             address, site, sender_policy) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&o.queue)
         .bind(o.spam_tag_score)
@@ -212,6 +216,7 @@ impl Store {
         .bind(&o.updated_by)
         .bind(&o.address)
         .bind(&o.site)
+        .bind((o.senders != Default::default()).then(|| serde_json::to_string(&o.senders).unwrap_or_default()))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
