@@ -55,6 +55,7 @@ fn in_chromium_every_console_page_fits_a_phone_and_passes_axe_at_both_sizes() {
         ("login", 200),
         ("dashboard", 200),
         ("desk", 200),
+        ("senders", 200),
         ("queues", 200),
         ("tuning", 200),
         ("tuning-apply", 200),

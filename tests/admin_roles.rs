@@ -308,7 +308,7 @@ fn in_chromium_staff_see_only_their_pages_and_an_admin_disables_an_account() {
     assert!(out.status.success(), "roles.mjs:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let seen: serde_json::Value =
         serde_json::from_slice(out.stdout.split(|b| *b == b'\n').rfind(|l| l.starts_with(b"{")).expect("a JSON line")).unwrap();
-    assert_eq!(seen["staff_nav"], serde_json::json!(["/", "/desk", "/trace", "/jobs"]), "{seen}");
+    assert_eq!(seen["staff_nav"], serde_json::json!(["/", "/desk", "/senders", "/trace", "/jobs"]), "{seen}");
     assert_eq!(seen["staff_queues_status"], 403, "{seen}");
     assert_eq!(seen["staff_queues_text"], true, "{seen}");
     assert_eq!(seen["admin_nav_has_accounts"], true, "{seen}");

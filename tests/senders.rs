@@ -167,7 +167,14 @@ fn the_console_edits_the_sender_policy_live_and_audits_it() {
     assert!(page.contains("is not a sender pattern"), "{page}");
     assert_eq!(sql(&server, "SELECT COUNT(*) FROM queue_settings"), ["0"], "a refused form saved something");
 
-    let (status, page) = b.post("/queues/bw", &[("csrf", &csrf), ("deny_senders", "@blocked.test"), ("daily_pages", "50")]);
+    let save = [
+        ("csrf", csrf.as_str()),
+        ("deny_senders", "@blocked.test"),
+        ("daily_pages", "50"),
+        ("verify_new_senders_present", "1"),
+        ("verify_new_senders", "1"),
+    ];
+    let (status, page) = b.post("/queues/bw", &save);
     assert_eq!(status, 303, "{page}");
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     loop {
@@ -187,4 +194,31 @@ fn the_console_edits_the_sender_policy_live_and_audits_it() {
     assert!(audit[0].contains("daily_pages") && audit[0].contains("50"), "{audit:?}");
     let (_, page) = b.get("/queues");
     assert!(page.contains("Differs from the config file"), "{page}");
+
+    // A new sender confirms (the console turned verification on), prints a page; the senders
+    // page shows the page against the cap and the confirmation; reset and revoke, audited.
+    let patron = "counted@example.com";
+    let t = server.swaks(patron, "please print", &[&fixture("simple.pdf")]);
+    assert!(mail_answer(&t).starts_with("250"), "{t}");
+    let question = relay.wait_for(1, Duration::from_secs(90)).remove(0);
+    assert!(text_of(&question).contains("YES on the first line"), "{}", text_of(&question));
+    server.swaks_to(&reply_to(&question), patron, "YES", &[]);
+    relay.wait_for(2, Duration::from_secs(60));
+    let lookup = format!("/senders?queue=bw&sender={patron}");
+    let (status, page) = b.get(&lookup);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("<td>1 of 50</td>") && page.contains("<td>yes</td>"), "{page}");
+    assert!(page.contains(&format!("<span class=\"cl\" aria-hidden=\"true\">address</span>{patron}")), "{page}");
+    let form = [("csrf", csrf.as_str()), ("queue", "bw"), ("sender", patron)];
+    assert_eq!(b.post("/senders/reset", &[("queue", "bw"), ("sender", patron)]).0, 403, "a reset needs the CSRF token");
+    assert_eq!(b.post("/senders/reset", &form).0, 303);
+    let (_, page) = b.get(&format!("{lookup}&done=reset"));
+    assert!(page.contains("<td>0 of 50</td>") && page.contains("set back to zero"), "{page}");
+    assert_eq!(b.post("/senders/revoke", &form).0, 303);
+    let (_, page) = b.get(&lookup);
+    assert!(page.contains("no: their next mail asks them to answer YES"), "{page}");
+    assert_eq!(sql(&server, "SELECT COUNT(*) FROM verified_senders"), ["0"]);
+    for kind in ["sender_usage_reset", "sender_revoked"] {
+        assert_eq!(sql(&server, &format!("SELECT station FROM audit_events WHERE kind = '{kind}'")), ["librarian"], "{kind}");
+    }
 }

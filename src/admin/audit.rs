@@ -55,6 +55,8 @@ fn action(kind: &str) -> String {
         "desk_job_cancelled" => "Job cancelled at the staff desk",
         "desk_extended" => "Jobs kept longer at the staff desk",
         "desk_code_resent" => "New release code sent from the staff desk",
+        "sender_usage_reset" => "A sender's page count for today set to zero",
+        "sender_revoked" => "A confirmed sender revoked",
         "admin_login" => "Logged in to the console",
         "admin_account_locked_out" => "Console account locked out",
         "admin_address_locked_out" => "Console address locked out",

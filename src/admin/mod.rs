@@ -25,6 +25,7 @@ pub mod queue_form;
 pub mod queues;
 pub mod reasons;
 pub mod roles;
+pub mod senders;
 pub mod trace;
 pub mod zones;
 
@@ -98,6 +99,7 @@ fn templates() -> Environment<'static> {
         ("denied.html", include_str!("../../templates/admin/denied.html")),
         ("desk.html", include_str!("../../templates/admin/desk.html")),
         ("desk_confirm.html", include_str!("../../templates/admin/desk_confirm.html")),
+        ("senders.html", include_str!("../../templates/admin/senders.html")),
     ] {
         env.add_template(name, text).unwrap_or_else(|e| panic!("admin template {name}: {e}"));
     }
@@ -160,6 +162,9 @@ pub fn router(state: AdminState) -> Router {
         .route("/desk/jobs/{id}/cancel", post(desk_actions::cancel))
         .route("/desk/messages/{id}/extend", post(desk_actions::extend))
         .route("/desk/messages/{id}/resend", post(desk_actions::resend))
+        .route("/senders", get(senders::senders))
+        .route("/senders/reset", post(senders::reset))
+        .route("/senders/revoke", post(senders::revoke))
         .route("/accounts", get(accounts::accounts))
         .route("/accounts/{name}/end-sessions", post(accounts::end_sessions))
         .route("/accounts/{name}/disable", post(accounts::disable))

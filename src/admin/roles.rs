@@ -25,6 +25,8 @@ pub enum Page {
     Jobs,
     /// The staff desk: a patron's messages, cancel, extend, a new code.
     Desk,
+    /// A sender's pages today (and their reset) and the confirmed senders (revoke).
+    Senders,
     Logout,
     Queues,
     /// Spam-threshold tuning.
@@ -49,6 +51,7 @@ const PREFIXES: &[(&str, Page)] = &[
     ("/trace", Page::Trace),
     ("/jobs", Page::Jobs),
     ("/desk", Page::Desk),
+    ("/senders", Page::Senders),
     ("/queues", Page::Queues),
     ("/tuning", Page::Tuning),
     ("/tokens", Page::Tokens),
@@ -74,12 +77,14 @@ impl Page {
 pub fn allowed(role: Role, page: Page) -> bool {
     match role {
         Role::Admin => true,
-        Role::Staff => matches!(page, Page::Public | Page::Dashboard | Page::Desk | Page::Trace | Page::Jobs | Page::Logout),
+        Role::Staff => {
+            matches!(page, Page::Public | Page::Dashboard | Page::Desk | Page::Senders | Page::Trace | Page::Jobs | Page::Logout)
+        }
     }
 }
 
 /// The menu's links (path of each entry of `templates/admin/base.html`).
-const NAV: &[&str] = &["/", "/desk", "/queues", "/tuning", "/trace", "/jobs", "/audit", "/accounts"];
+const NAV: &[&str] = &["/", "/desk", "/senders", "/queues", "/tuning", "/trace", "/jobs", "/audit", "/accounts"];
 
 /// The menu entries `role` may open: the template shows a link only if its path is listed.
 pub fn nav_allowed(role: Role) -> Vec<&'static str> {
@@ -139,6 +144,8 @@ mod tests {
             ("/desk/jobs/{id}/cancel", Desk, true),
             ("/desk/messages/{id}/resend", Desk, true),
             ("/deskx", Other, false),
+            ("/senders", Senders, true),
+            ("/senders/reset", Senders, true),
             ("", Other, false),
         ] {
             assert_eq!(Page::of(path), page, "{path:?}");
@@ -149,7 +156,7 @@ mod tests {
 
     #[test]
     fn the_menu_shows_staff_only_their_pages() {
-        assert_eq!(nav_allowed(Role::Staff), ["/", "/desk", "/trace", "/jobs"]);
+        assert_eq!(nav_allowed(Role::Staff), ["/", "/desk", "/senders", "/trace", "/jobs"]);
         assert_eq!(nav_allowed(Role::Admin), NAV);
     }
 }

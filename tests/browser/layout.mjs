@@ -29,6 +29,7 @@ const shots = env("SHOTS_DIR");
 const PAGES = [
   ["dashboard", "/"],
   ["desk", `/desk?sender=${encodeURIComponent(env("SENDER"))}`],
+  ["senders", `/senders?queue=bw&sender=${encodeURIComponent(env("SENDER"))}`],
   ["queues", "/queues"],
   ["tuning", "/tuning"],
   ["tuning-apply", "/tuning?queue=bw&tag=5&reject=6&confirm=1"],
