@@ -97,6 +97,8 @@ fn percent_decode(s: &str) -> String {
 pub enum Fate {
     /// Jobs wait for release (some may have been printed or cancelled already).
     Waiting,
+    /// Held until the sender confirms the address (answers YES): nothing releases it yet.
+    AwaitingConfirmation,
     /// Every job was printed.
     Printed,
     /// Its retention ended before (all of) it was printed.
@@ -125,8 +127,8 @@ pub fn fate(t: &Trace, held: Option<&HeldMessage>, spent: Option<SpentReason>, n
         "accepted" => {}
         _ => return Fate::Other,
     }
-    if held.is_some_and(|m| !m.jobs.is_empty()) {
-        return Fate::Waiting;
+    if let Some(m) = held.filter(|m| !m.jobs.is_empty()) {
+        return if m.held { Fate::AwaitingConfirmation } else { Fate::Waiting };
     }
     match spent {
         Some(SpentReason::Printed) => Fate::Printed,
@@ -142,6 +144,7 @@ impl Fate {
     pub fn words(self) -> &'static str {
         match self {
             Self::Waiting => "Waiting to be printed",
+            Self::AwaitingConfirmation => "Waiting for the sender to confirm the address (answer YES to the question mailed to them)",
             Self::Printed => "Printed",
             Self::Expired => "Expired before it was printed",
             Self::Cancelled => "Cancelled (by the patron's reply or at a desk)",
@@ -287,7 +290,7 @@ fn shown(state: &AdminState, q: &DeskQuery, t: &Trace, held: &HashMap<String, He
         .unwrap_or_default();
     context! {
         id => t.id.clone(), received => zones::when(t.received_at, &zone), from => if t.header_from.is_empty() { t.mail_from.clone() } else { t.header_from.clone() },
-        queue => t.queue.clone(), fate => fate.words(), waiting => fate == Fate::Waiting, refused => matches!(fate, Fate::Refused | Fate::PutOff),
+        queue => t.queue.clone(), fate => fate.words(), waiting => fate == Fate::Waiting, confirming => fate == Fate::AwaitingConfirmation, refused => matches!(fate, Fate::Refused | Fate::PutOff),
         reason => reason_words(&t.reply), jobs, extension,
         extended => message.is_some_and(|m| m.extended), expires => message.map(|m| zones::when(m.expires_at, &zone)),
         reply_to => message.and_then(|m| m.reply_rcpt.clone()),

@@ -109,6 +109,15 @@ pub async fn cancel(State(state): State<AdminState>, admin: Admin, Path(id): Pat
     see_other(&back.path("cancelled"))
 }
 
+/// A held message (waiting for its sender's YES) cannot be extended or get a new code: its
+/// code would release nothing until the sender confirms.
+fn confirming(state: &AdminState, message: &HeldMessage) -> Option<Response> {
+    message.held.then(|| {
+        let why = "This message waits for its sender to confirm the address (answer YES to the question mailed to them); until then nothing releases it.";
+        errors::page(state, StatusCode::CONFLICT, "Waiting for the sender", why)
+    })
+}
+
 /// `POST /desk/messages/{id}/extend`: keeps the message's jobs longer by the queue's
 /// `extension`, once per message (as the patron's EXTEND).
 pub async fn extend(State(state): State<AdminState>, admin: Admin, Path(id): Path<String>, Form(form): Form<ActionForm>) -> Response {
@@ -120,6 +129,9 @@ pub async fn extend(State(state): State<AdminState>, admin: Admin, Path(id): Pat
         Ok(m) => m,
         Err(r) => return r,
     };
+    if let Some(r) = confirming(&state, &message) {
+        return r;
+    }
     let extension = state.live.load().config.queue_named(&message.queue).map(|q| q.extension);
     let Some(extension) = extension else { return see_other(&back.path("not-extended")) };
     match state.store.extend_message(&id, extension.as_secs() as i64).await {
@@ -143,6 +155,9 @@ pub async fn resend(State(state): State<AdminState>, admin: Admin, Path(id): Pat
         Ok(m) => m,
         Err(r) => return r,
     };
+    if let Some(r) = confirming(&state, &message) {
+        return r;
+    }
     let live = state.live.load_full();
     let (Some(to), Some(queue)) = (message.reply_rcpt.clone(), live.config.queue_named(&message.queue)) else {
         return see_other(&back.path("no-address"));

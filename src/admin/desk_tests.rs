@@ -44,6 +44,7 @@ fn held(jobs: usize) -> HeldMessage {
         expires_at: 0,
         extended: false,
         reply_rcpt: None,
+        held: false,
         jobs: vec![job; jobs],
     }
 }
@@ -53,11 +54,13 @@ fn what_became_of_a_message() {
     let now = 100 * 24 * 3600;
     let (recent, old) = (now - 3600, now - 31 * 24 * 3600);
     let (with_jobs, without_jobs) = (held(2), held(0));
+    let confirming = HeldMessage { held: true, ..held(1) };
     use Fate::*;
     // (outcome, a document stored, received, held message, spent reason, fate)
     for (outcome, stored, at, held, spent, expected) in [
         ("accepted", true, recent, Some(&with_jobs), None, Waiting),
         ("accepted", true, recent, Some(&with_jobs), Some(SpentReason::Printed), Waiting),
+        ("accepted", true, recent, Some(&confirming), None, AwaitingConfirmation),
         ("accepted", true, recent, None, Some(SpentReason::Printed), Printed),
         ("accepted", true, recent, None, Some(SpentReason::Expired), Expired),
         ("accepted", true, recent, Some(&without_jobs), None, Expired),

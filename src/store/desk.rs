@@ -36,6 +36,8 @@ pub struct HeldMessage {
     pub extended: bool,
     /// Where its reply went: the only address a new code may go to.
     pub reply_rcpt: Option<String>,
+    /// Waiting for its sender to confirm the address (`verify_new_senders`).
+    pub held: bool,
     /// Its live jobs, in the mail's order.
     pub jobs: Vec<DeskJob>,
 }
@@ -56,7 +58,7 @@ impl Store {
         }
         let list = placeholders(ids.len());
         let now = self.now();
-        let sql = format!("SELECT id, queue, site, expires_at, extended, reply_rcpt FROM messages WHERE id IN ({list})");
+        let sql = format!("SELECT id, queue, site, expires_at, extended, reply_rcpt, held FROM messages WHERE id IN ({list})");
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for id in ids {
             query = query.bind(id);
@@ -71,6 +73,7 @@ impl Store {
                 expires_at: r.try_get(3)?,
                 extended: r.try_get::<i64, _>(4)? != 0,
                 reply_rcpt: r.try_get(5)?,
+                held: r.try_get::<i64, _>(6)? != 0,
                 jobs: Vec::new(),
             };
             held.insert(id, message);
