@@ -48,16 +48,23 @@ fn two_nodes(work: &Path) -> TwoNodes {
 
 /// [`two_nodes`] with each node's own extra config (`[auth]`, `[admin]` …).
 fn two_nodes_with(work: &Path, extra_a: &str, extra_b: &str) -> TwoNodes {
+    two_nodes_queue(work, extra_a, extra_b, "")
+}
+
+/// [`two_nodes_with`], the queue `bw` of both nodes with `queue_keys` (TOML lines) added.
+fn two_nodes_queue(work: &Path, extra_a: &str, extra_b: &str, queue_keys: &str) -> TwoNodes {
+    let keys = |c: String| c.replacen("retention = \"72h\"\n", &format!("retention = \"72h\"\n{queue_keys}"), 1);
     let relay = Relay::start(&work.join("relay"));
     let db = PgDatabase::create();
     let blobs = common::s3_bucket();
     let shared = work.join("shared");
     std::fs::create_dir_all(&shared).unwrap();
-    let a = Server::start_custom(&Scanners::real(), relay.port, "", extra_a, &|c, dir| shared_store(c, dir, &db, &blobs, &shared, None));
+    let a =
+        Server::start_custom(&Scanners::real(), relay.port, "", extra_a, &|c, dir| shared_store(keys(c), dir, &db, &blobs, &shared, None));
     let a_public = a.key_path().with_file_name("main.pub.pem");
     assert!(a_public.exists(), "{}", a_public.display());
     let b = Server::start_custom(&Scanners::real(), relay.port, "", extra_b, &|c, dir| {
-        shared_store(c, dir, &db, &blobs, &shared, Some(&a_public))
+        shared_store(keys(c), dir, &db, &blobs, &shared, Some(&a_public))
     });
     TwoNodes { a, b, db, relay, blobs, shared }
 }
@@ -316,4 +323,29 @@ fn wrong_codes_spread_over_two_nodes_meet_one_limit() {
     assert_eq!(&statuses[10..], &[429; 10], "the 11th wrong code, on either node, is locked out: {statuses:?}");
     let audit = db.query("SELECT kind FROM audit_events");
     assert_eq!(audit, vec!["station_locked_out".to_owned()], "one lock-out, audited once");
+}
+
+/// [4/8] acceptance 3: `daily_pages = 10` on two nodes sharing PostgreSQL; 20 one-page mails
+/// from one sender, ten to each node at once, store exactly 10 jobs, and every other mail's
+/// reply says the cap was reached.
+#[test]
+fn two_nodes_share_one_daily_page_budget_under_concurrent_mail() {
+    let work = tempfile::tempdir().unwrap();
+    let auth = "[auth]\nresolver = \"static\"\n";
+    let nodes = two_nodes_queue(work.path(), auth, auth, "daily_pages = 10\n");
+    let TwoNodes { a, b, db, relay, .. } = &nodes;
+    let pdf = work.path().join("one.pdf");
+    std::fs::write(&pdf, printgate::convert::sample::sample_pdf("BUDGET", 1)).unwrap();
+    let answers = common::at_once(20, |i| {
+        let node = if i % 2 == 0 { a } else { b };
+        node.swaks("budget.patron@example.com", "please print", &[&pdf])
+    });
+    for t in &answers {
+        assert!(t.contains("250 2.0.0 Ok: queued as"), "{t}");
+    }
+    let replies = relay.wait_for(20, Duration::from_secs(180));
+    let capped = replies.iter().filter(|r| String::from_utf8_lossy(r).contains("your daily limit of 10 pages")).count();
+    assert_eq!(db.query("SELECT COUNT(*) FROM jobs"), ["10"], "more jobs stored than the cap allows");
+    assert_eq!(capped, 10, "every mail over the cap is told so");
+    assert_eq!(db.query("SELECT pages FROM page_usage WHERE scope = 'sender:bw:budget.patron@example.com'"), ["10"]);
 }

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::{Pipeline, PipelineError};
-use crate::config::QueueConfig;
+use crate::config::{Language, QueueConfig};
 use crate::notify::DocumentLine;
 use crate::spool::SpoolMeta;
 use crate::store::NewJob;
@@ -36,15 +36,29 @@ pub fn budget(queue: &QueueConfig, sender: &str, guest: bool, day: String) -> Bu
     }
 }
 
-/// A refused document's reason: the cap, what was left, when it starts again.
-pub fn over_words(cap: Cap, limit: i64, left: i64, resets: &str) -> String {
-    let (whose, unit) = match cap {
-        Cap::SenderPages => ("your daily limit", "pages"),
-        Cap::GuestPages => ("the daily limit for senders the library cannot verify", "pages"),
-        Cap::ColorPages => ("your daily limit", "colour pages"),
-        Cap::QueuePages => ("this printer's daily limit for everyone", "pages"),
-    };
-    format!("it would go over {whose} of {limit} {unit}: {left} left today; the count starts again {resets}")
+/// A refused document's reason in the queue's language: the cap, what was left, when it starts
+/// again (`resets`, already in that language).
+pub fn over_words(cap: Cap, limit: i64, left: i64, resets: &str, language: Language) -> String {
+    match language {
+        Language::En => {
+            let (whose, unit) = match cap {
+                Cap::SenderPages => ("your daily limit", "pages"),
+                Cap::GuestPages => ("the daily limit for senders the library cannot verify", "pages"),
+                Cap::ColorPages => ("your daily limit", "colour pages"),
+                Cap::QueuePages => ("this printer's daily limit for everyone", "pages"),
+            };
+            format!("it would go over {whose} of {limit} {unit}: {left} left today; the count starts again {resets}")
+        }
+        Language::De => {
+            let (whose, unit) = match cap {
+                Cap::SenderPages => ("Ihr Tageslimit", "Seiten"),
+                Cap::GuestPages => ("das Tageslimit für Absender, die die Bibliothek nicht überprüfen kann,", "Seiten"),
+                Cap::ColorPages => ("Ihr Tageslimit", "Farbseiten"),
+                Cap::QueuePages => ("das Tageslimit dieses Druckers für alle", "Seiten"),
+            };
+            format!("es würde {whose} von {limit} {unit} überschreiten: heute noch {left} übrig; die Zählung beginnt wieder am {resets}")
+        }
+    }
 }
 
 impl Pipeline {
@@ -75,7 +89,11 @@ impl Pipeline {
                 (Charge::Over { cap, limit, left }, Some(line)) => {
                     crate::metrics::inc("printgate_sender_refusals_total", &[("cause", "cap")]);
                     tracing::info!(spool_id = %meta.id, seq = job.seq, ?cap, "document over a daily page cap");
-                    *line = DocumentLine { name: line.name.clone(), reason: over_words(cap, limit, left, &resets), ..Default::default() };
+                    *line = DocumentLine {
+                        name: line.name.clone(),
+                        reason: over_words(cap, limit, left, &resets, replies.language),
+                        ..Default::default()
+                    };
                 }
                 _ => kept.push(job),
             }
@@ -119,13 +137,16 @@ mod tests {
 
     #[test]
     fn a_refusal_says_the_cap_what_is_left_and_when_it_resets() {
-        let words = over_words(Cap::SenderPages, 10, 4, "Sunday 6 December 2026, 00:00 CET");
-        assert_eq!(
-            words,
-            "it would go over your daily limit of 10 pages: 4 left today; the count starts again Sunday 6 December 2026, 00:00 CET"
-        );
-        assert!(over_words(Cap::ColorPages, 5, 0, "x").contains("of 5 colour pages: 0 left"));
-        assert!(over_words(Cap::GuestPages, 3, 1, "x").contains("senders the library cannot verify"));
-        assert!(over_words(Cap::QueuePages, 100, 0, "x").contains("this printer's daily limit for everyone"));
+        let words = over_words(Cap::SenderPages, 10, 4, "Sunday 6 December 2026, 00:00 CET", Language::En);
+        let expected =
+            "it would go over your daily limit of 10 pages: 4 left today; the count starts again Sunday 6 December 2026, 00:00 CET";
+        assert_eq!(words, expected);
+        assert!(over_words(Cap::ColorPages, 5, 0, "x", Language::En).contains("of 5 colour pages: 0 left"));
+        assert!(over_words(Cap::GuestPages, 3, 1, "x", Language::En).contains("senders the library cannot verify"));
+        assert!(over_words(Cap::QueuePages, 100, 0, "x", Language::En).contains("this printer's daily limit for everyone"));
+        let de = over_words(Cap::SenderPages, 10, 4, "Sonntag, 6. Dezember 2026, 00:00 Uhr (CET)", Language::De);
+        let expected = "es würde Ihr Tageslimit von 10 Seiten überschreiten: heute noch 4 übrig; die Zählung beginnt wieder am Sonntag, 6. Dezember 2026, 00:00 Uhr (CET)";
+        assert_eq!(de, expected);
+        assert!(over_words(Cap::ColorPages, 5, 0, "x", Language::De).contains("von 5 Farbseiten"));
     }
 }
