@@ -276,6 +276,10 @@ EOF
         PRINTGATE_TEST_SCHEMATHESIS="$PG_SCHEMATHESIS_VENV/bin/schemathesis"
         export PRINTGATE_TEST_SCHEMATHESIS
         echo "export PRINTGATE_TEST_SCHEMATHESIS='$PRINTGATE_TEST_SCHEMATHESIS'" >>"$rundir/env"
+        pg__install_aiosmtpd || { pg_stop_daemons "$rundir"; return 1; }
+        PRINTGATE_TEST_AIOSMTPD_PYTHON="$PG_AIOSMTPD_VENV/bin/python"
+        export PRINTGATE_TEST_AIOSMTPD_PYTHON
+        echo "export PRINTGATE_TEST_AIOSMTPD_PYTHON='$PRINTGATE_TEST_AIOSMTPD_PYTHON'" >>"$rundir/env"
     fi
     pg_log "clamd: $PRINTGATE_TEST_CLAMD and $PRINTGATE_TEST_CLAMD_TCP (log $rundir/clamd.log)"
     pg_log "spamd: $PRINTGATE_TEST_SPAMD (log $rundir/spamd.log)"
@@ -349,6 +353,18 @@ pg__install_schemathesis() {
         pg_log "installing schemathesis $PG_SCHEMATHESIS_VERSION into $PG_SCHEMATHESIS_VENV"
         python3 -m venv "$PG_SCHEMATHESIS_VENV" || return 1
         "$PG_SCHEMATHESIS_VENV/bin/pip" install -q "schemathesis==$PG_SCHEMATHESIS_VERSION" || return 1
+    fi
+}
+
+# aiosmtpd (an SMTP server with STARTTLS and AUTH, as a relay that insists on both for
+# tests/relay_auth.rs), from PyPI, in its own venv outside the clone.
+: "${PG_AIOSMTPD_VENV:=/var/tmp/printgate-aiosmtpd}"
+PG_AIOSMTPD_VERSION=1.4.6
+pg__install_aiosmtpd() {
+    if ! "$PG_AIOSMTPD_VENV/bin/python" -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$PG_AIOSMTPD_VERSION')" 2>/dev/null; then
+        pg_log "installing aiosmtpd $PG_AIOSMTPD_VERSION into $PG_AIOSMTPD_VENV"
+        python3 -m venv "$PG_AIOSMTPD_VENV" || return 1
+        "$PG_AIOSMTPD_VENV/bin/pip" install -q "aiosmtpd==$PG_AIOSMTPD_VERSION" || return 1
     fi
 }
 

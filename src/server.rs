@@ -58,7 +58,7 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
     }
     let node_key = Secret::load_or_create(&config.spool.key_file).context("loading the node key")?;
     let spool = Spool::open(&config.spool.dir, &node_key).context("opening the spool")?;
-    let relay = outbox::Relay::new(&config.relay.url)?;
+    let relay = crate::notify::relay::Relay::new(&config.relay).await?;
 
     let tls = match (&config.smtp.tls_cert, &config.smtp.tls_key) {
         (Some(cert), Some(key)) => Some(crate::net::tls::acceptor(cert, key)?),
@@ -104,7 +104,11 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
     }
     let pipeline = Arc::new(Pipeline { live: live.clone(), spool, store: store.clone(), outbox_wake: outbox_wake.clone(), converter });
     tasks.spawn(pipeline::run(pipeline, work_tx, work_rx, config.pipeline.workers, shutdown.clone()));
-    tasks.spawn(outbox::run(store.clone(), relay, outbox_wake.clone(), shutdown.clone()));
+    let relay_settings: outbox::RelaySettings = {
+        let live = live.clone();
+        Arc::new(move || live.load().config.relay.clone())
+    };
+    tasks.spawn(outbox::run(store.clone(), relay, relay_settings, outbox_wake.clone(), shutdown.clone()));
     let retention = Retention { traces: config.store.trace_retention, audit: config.store.audit_retention };
     tasks.spawn(janitor(store.clone(), live.clone(), outbox_wake.clone(), retention, shutdown.clone()));
 

@@ -322,7 +322,7 @@ impl Default for SpoolConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RelayConfig {
     /// `smtp://HOST:PORT` or `smtps://HOST:PORT`.
@@ -341,4 +341,30 @@ pub struct RelayConfig {
     /// The signing domain (`d=`); default: the domain of `from`.
     #[serde(default)]
     pub dkim_domain: Option<String>,
+    /// STARTTLS on `smtp://`: when the relay offers it (default), or required.
+    #[serde(default)]
+    pub tls: RelayTls,
+    /// Log in to the relay as this user (with `password_file` or `oauth_token_command`).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// A file holding the relay password (its first line).
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// A command printing an OAuth2 access token for XOAUTH2 (Microsoft 365, Google).
+    #[serde(default)]
+    pub oauth_token_command: Option<String>,
+    /// Trust this CA (PEM) for the relay's certificate, besides the system's roots.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Whether replies may go to the relay without TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RelayTls {
+    /// STARTTLS when the relay offers it, plain otherwise.
+    #[default]
+    Opportunistic,
+    /// STARTTLS or nothing: a relay without it (or a downgrade) gets no mail.
+    Required,
 }

@@ -135,6 +135,9 @@ impl Config {
         if self.convert.max_image_megapixels == 0 {
             push("convert.max_image_megapixels", "must be at least 1".into());
         }
+        for (key, problem) in relay_login_problems(&self.relay) {
+            push(key, problem);
+        }
         match (&self.relay.dkim_key, &self.relay.dkim_selector) {
             (Some(key), Some(_)) if !key.exists() => push("relay.dkim_key", format!("file {} does not exist", key.display())),
             (Some(_), None) => push("relay.dkim_selector", "is required with relay.dkim_key".into()),
@@ -177,4 +180,68 @@ fn http_listener_issues(section: &str, listen: SocketAddr, cert: Option<&Path>, 
         ));
     }
     issues
+}
+
+/// The relay login's problems: a password file or a token command needs a user name and the
+/// two exclude each other; the files must be there.
+fn relay_login_problems(r: &super::RelayConfig) -> Vec<(&'static str, String)> {
+    let mut problems = Vec::new();
+    match (&r.username, &r.password_file, &r.oauth_token_command) {
+        (_, Some(_), Some(_)) => problems.push(("relay.oauth_token_command", "use password_file or oauth_token_command, not both".into())),
+        (None, Some(_), None) => problems.push(("relay.username", "is required with relay.password_file".into())),
+        (None, None, Some(_)) => problems.push(("relay.username", "is required with relay.oauth_token_command".into())),
+        (Some(_), None, None) => problems.push(("relay.password_file", "relay.username needs password_file or oauth_token_command".into())),
+        _ => {}
+    }
+    for (key, path) in [("relay.password_file", &r.password_file), ("relay.ca_file", &r.ca_file)] {
+        if let Some(p) = path.as_ref().filter(|p| !p.is_file()) {
+            problems.push((key, format!("file {} does not exist", p.display())));
+        }
+    }
+    if r.oauth_token_command.as_deref().is_some_and(|c| c.trim().is_empty()) {
+        problems.push(("relay.oauth_token_command", "is empty".into()));
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relay_login_problems;
+    use crate::config::{RelayConfig, RelayTls, RelayUrl};
+
+    #[test]
+    fn a_relay_login_needs_a_user_and_one_secret() {
+        let file = std::env::temp_dir().join("printgate-relay-password-test");
+        std::fs::write(&file, "x\n").unwrap();
+        let relay = |user: Option<&str>, password: bool, command: Option<&str>| RelayConfig {
+            url: RelayUrl::parse("smtp://relay.example:587").unwrap(),
+            from: "print@example.org".into(),
+            library_name: String::new(),
+            dkim_key: None,
+            dkim_selector: None,
+            dkim_domain: None,
+            tls: RelayTls::Required,
+            username: user.map(str::to_owned),
+            password_file: password.then(|| file.clone()),
+            oauth_token_command: command.map(str::to_owned),
+            ca_file: None,
+        };
+        // (user, password file, token command, the key of the one problem or none)
+        for (user, password, command, key) in [
+            (None, false, None, None),
+            (Some("u"), true, None, None),
+            (Some("u"), false, Some("print-token"), None),
+            (Some("u"), true, Some("print-token"), Some("relay.oauth_token_command")),
+            (None, true, None, Some("relay.username")),
+            (None, false, Some("print-token"), Some("relay.username")),
+            (Some("u"), false, None, Some("relay.password_file")),
+            (Some("u"), false, Some("  "), Some("relay.oauth_token_command")),
+        ] {
+            let problems = relay_login_problems(&relay(user, password, command));
+            assert_eq!(problems.first().map(|p| p.0), key, "{user:?} {password} {command:?}: {problems:?}");
+            assert!(problems.len() <= 1, "{problems:?}");
+        }
+        let missing = RelayConfig { ca_file: Some("/no/such/ca.pem".into()), ..relay(None, false, None) };
+        assert_eq!(relay_login_problems(&missing)[0].0, "relay.ca_file");
+    }
 }

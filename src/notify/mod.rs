@@ -12,6 +12,7 @@ pub mod lang;
 pub mod msgid;
 pub mod outbox;
 pub mod qr;
+pub mod relay;
 pub mod templates;
 pub mod when;
 

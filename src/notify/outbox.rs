@@ -6,12 +6,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use lettre::AsyncTransport;
 use lettre::address::Envelope;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::{NotifyError, RelayUrl};
+use super::NotifyError;
+use super::relay::Relay;
+use crate::config::RelayConfig;
 use crate::store::{OutboxItem, Store, now};
 
 /// How often the outbox is checked when nobody wakes it.
@@ -20,36 +22,17 @@ const POLL: Duration = Duration::from_secs(5);
 const FIRST_RETRY_SECS: i64 = 30;
 const MAX_RETRY_SECS: i64 = 3600;
 
-/// The relay connection used for replies.
-#[derive(Clone)]
-pub struct Relay {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-}
-
-impl Relay {
-    /// # Errors
-    /// [`NotifyError::Relay`] when the TLS set-up fails.
-    pub fn new(url: &RelayUrl) -> Result<Self, NotifyError> {
-        let transport = if url.implicit_tls {
-            AsyncSmtpTransport::<Tokio1Executor>::relay(&url.host).map_err(|e| NotifyError::Relay(e.to_string()))?.port(url.port).build()
-        } else {
-            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&url.host).port(url.port).timeout(Some(Duration::from_secs(30))).build()
-        };
-        Ok(Self { transport })
-    }
-
-    /// Sends one reply.
-    ///
-    /// # Errors
-    /// [`SendError`] naming the relay's answer, and whether another attempt can help.
-    pub async fn send(&self, item: &OutboxItem) -> Result<(), SendError> {
-        let unusable = |e: NotifyError| SendError::Permanent(e.to_string());
-        let from = item.mail_from.parse().map_err(|_| unusable(NotifyError::Address(item.mail_from.clone())))?;
-        let to = item.rcpt.parse().map_err(|_| unusable(NotifyError::Address(item.rcpt.clone())))?;
-        let envelope = Envelope::new(Some(from), vec![to]).map_err(|e| unusable(NotifyError::Build(e.to_string())))?;
-        self.transport.send_raw(&envelope, &item.body).await.map_err(|e| classify(&e, needs_extension(item)))?;
-        Ok(())
-    }
+/// Sends one reply through `relay`.
+///
+/// # Errors
+/// [`SendError`] naming the relay's answer, and whether another attempt can help.
+pub async fn send(relay: &Relay, item: &OutboxItem) -> Result<(), SendError> {
+    let unusable = |e: NotifyError| SendError::Permanent(e.to_string());
+    let from = item.mail_from.parse().map_err(|_| unusable(NotifyError::Address(item.mail_from.clone())))?;
+    let to = item.rcpt.parse().map_err(|_| unusable(NotifyError::Address(item.rcpt.clone())))?;
+    let envelope = Envelope::new(Some(from), vec![to]).map_err(|e| unusable(NotifyError::Build(e.to_string())))?;
+    relay.transport().send_raw(&envelope, &item.body).await.map_err(|e| classify(&e, needs_extension(item)))?;
+    Ok(())
 }
 
 /// Why a delivery attempt failed, and whether another one can help.
@@ -62,6 +45,10 @@ pub enum SendError {
     /// Worth another attempt later: a 4xx answer, no connection, a timeout.
     #[error("{0}")]
     Transient(String),
+    /// The relay refused printgate's login or its TLS failed: its set-up (`[relay]`, the
+    /// password, the token, the certificate) must be fixed; the reply waits and is retried.
+    #[error("{0}")]
+    Setup(String),
 }
 
 /// Whether the mail needs an SMTP extension a relay may lack: SMTPUTF8 for a non-ASCII address
@@ -76,12 +63,33 @@ fn needs_extension(item: &OutboxItem) -> bool {
 /// failure (4xx, network, TLS, a client-side error about the connection) may pass.
 pub fn classify(e: &lettre::transport::smtp::Error, needs_extension: bool) -> SendError {
     let answer = e.to_string();
-    if e.is_permanent() {
+    let code = e.status().map(|c| c.to_string());
+    if let Some(words) = setup_problem(code.as_deref(), e.is_tls(), &answer) {
+        SendError::Setup(format!("{words}: {answer}"))
+    } else if e.is_permanent() {
         SendError::Permanent(answer)
     } else if e.is_client() && needs_extension && lacks_extension(&answer) {
         SendError::Permanent(format!("the relay lacks an extension this mail needs (SMTPUTF8 or 8BITMIME): {answer}"))
     } else {
         SendError::Transient(answer)
+    }
+}
+
+/// A login or TLS failure in words, if the error is one: the SMTP codes of AUTH (RFC 4954:
+/// 530 authentication required, 534 mechanism too weak, 535 credentials invalid, 538
+/// encryption required, 454 temporary failure), a TLS error, or lettre's refusal to go on
+/// without STARTTLS or without a usable AUTH mechanism.
+fn setup_problem(code: Option<&str>, tls: bool, answer: &str) -> Option<&'static str> {
+    match code {
+        Some("535") => Some("the relay refused the login (check relay.username and relay.password_file or the token)"),
+        Some("530" | "534" | "538" | "454") => Some("the relay did not accept printgate's login"),
+        // lettre reports a certificate rustls did not accept as a connection error.
+        _ if tls || answer.contains("certificate") || answer.contains("handshake") => {
+            Some("TLS with the relay failed (check the relay's certificate and relay.ca_file)")
+        }
+        _ if answer.contains("STARTTLS") => Some("the relay does not offer STARTTLS, which relay.tls = \"required\" needs"),
+        _ if answer.contains("authentication mechanism") => Some("the relay offers no login printgate can use (PLAIN, LOGIN, XOAUTH2)"),
+        _ => None,
     }
 }
 
@@ -99,10 +107,23 @@ pub fn retry_delay(attempts: i64) -> i64 {
 }
 
 /// Runs until `shutdown`: delivers due replies whenever woken or every few seconds.
-pub async fn run(store: Store, relay: Relay, wake: Arc<Notify>, shutdown: CancellationToken) {
+/// The relay settings in effect now (the live configuration's `[relay]`).
+pub type RelaySettings = Arc<dyn Fn() -> RelayConfig + Send + Sync>;
+
+pub async fn run(store: Store, mut relay: Relay, settings: RelaySettings, wake: Arc<Notify>, shutdown: CancellationToken) {
     loop {
-        if let Err(e) = deliver_due(&store, &relay).await {
-            tracing::warn!(error = %e, "outbox pass failed");
+        match relay.refresh(&settings()).await {
+            Ok(Some(fresh)) => {
+                tracing::info!("relay set up again (its settings, password or token changed)");
+                relay = fresh;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot set the relay up; replies wait in the outbox"),
+        }
+        match deliver_due(&store, &relay).await {
+            Ok(true) => relay.login_refused(),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "outbox pass failed"),
         }
         tokio::select! {
             () = shutdown.cancelled() => return,
@@ -125,22 +146,31 @@ const CLAIM: i64 = CONCURRENT_SENDS as i64;
 const SEND_TIMEOUT: Duration = Duration::from_secs(45);
 const _: () = assert!((SEND_TIMEOUT.as_secs() as i64) * 2 <= crate::store::OUTBOX_LEASE_SECS);
 
-async fn deliver_due(store: &Store, relay: &Relay) -> Result<(), crate::store::StoreError> {
+/// Delivers every due reply; true when the relay refused the login or TLS (then the pass
+/// stops: the next one sets the relay up again).
+async fn deliver_due(store: &Store, relay: &Relay) -> Result<bool, crate::store::StoreError> {
     use futures::StreamExt;
     loop {
         let items = store.outbox_due(now(), CLAIM).await?;
         let claimed = items.len() as i64;
-        let results: Vec<Result<(), crate::store::StoreError>> =
+        let results: Vec<Result<bool, crate::store::StoreError>> =
             futures::stream::iter(items).map(|item| deliver_one(store, relay, item)).buffer_unordered(CONCURRENT_SENDS).collect().await;
-        results.into_iter().collect::<Result<(), _>>()?;
+        let mut setup_failed = false;
+        for result in results {
+            setup_failed |= result?;
+        }
+        if setup_failed {
+            return Ok(true);
+        }
         if claimed < CLAIM {
-            return Ok(());
+            return Ok(false);
         }
     }
 }
 
-async fn deliver_one(store: &Store, relay: &Relay, item: OutboxItem) -> Result<(), crate::store::StoreError> {
-    let sent = match tokio::time::timeout(SEND_TIMEOUT, relay.send(&item)).await {
+/// Sends one reply and records the outcome; true when the relay's set-up failed.
+async fn deliver_one(store: &Store, relay: &Relay, item: OutboxItem) -> Result<bool, crate::store::StoreError> {
+    let sent = match tokio::time::timeout(SEND_TIMEOUT, send(relay, &item)).await {
         Ok(result) => result,
         Err(_) => Err(SendError::Transient(format!("no answer from the relay within {}s", SEND_TIMEOUT.as_secs()))),
     };
@@ -160,9 +190,10 @@ async fn deliver_one(store: &Store, relay: &Relay, item: OutboxItem) -> Result<(
             let next = now() + retry_delay(item.attempts);
             tracing::warn!(reply = %item.id, attempts = item.attempts + 1, error = %e, "reply delivery failed; will retry");
             store.outbox_failed(&item.id, next, &e.to_string()).await?;
+            return Ok(matches!(e, SendError::Setup(_)));
         }
     }
-    Ok(())
+    Ok(false)
 }
 
 #[cfg(test)]
@@ -173,6 +204,30 @@ mod tests {
         assert_eq!(super::retry_delay(1), 60);
         assert_eq!(super::retry_delay(3), 240);
         assert_eq!(super::retry_delay(40), 3600);
+    }
+
+    /// Login and TLS failures are the relay's set-up: named in words, retried.
+    #[test]
+    fn login_and_tls_failures_are_named() {
+        // (code, a TLS error, lettre's text, the words' start or none)
+        for (code, tls, answer, words) in [
+            (Some("535"), false, "permanent error (535): 5.7.8 Authentication credentials invalid", Some("the relay refused the login")),
+            (Some("530"), false, "permanent error (530): 5.7.0 Authentication required", Some("the relay did not accept")),
+            (Some("454"), false, "transient error (454): 4.7.0 Temporary authentication failure", Some("the relay did not accept")),
+            (None, false, "Connection error: Connection error: invalid peer certificate: UnknownIssuer", Some("TLS with the relay failed")),
+            (None, true, "tls error", Some("TLS with the relay failed")),
+            (None, false, "client error: STARTTLS is not supported on this server", Some("the relay does not offer STARTTLS")),
+            (None, false, "client error: No compatible authentication mechanism was found", Some("the relay offers no login")),
+            (Some("550"), false, "permanent error (550): 5.1.1 No such user", None),
+            (Some("451"), false, "transient error (451): 4.3.0 Try later", None),
+            (None, false, "Connection error: Connection refused (os error 111)", None),
+        ] {
+            let got = super::setup_problem(code, tls, answer);
+            match words {
+                Some(w) => assert!(got.is_some_and(|g| g.starts_with(w)), "{answer}: {got:?}"),
+                None => assert_eq!(got, None, "{answer}"),
+            }
+        }
     }
 
     /// Only lettre's "the relay lacks SMTPUTF8/8BITMIME" is final among its client-side
