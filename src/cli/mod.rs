@@ -76,6 +76,21 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminUserCommand,
     },
+    /// Copy the database, sealed jobs, store secret, public and DKIM keys and the config file
+    /// into a new directory (the server may keep running).
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value = "config/printgate.toml")]
+        config: PathBuf,
+    },
+    /// Put a backup into the empty store of this configuration (the server stopped).
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long, default_value = "config/printgate.toml")]
+        config: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -143,6 +158,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Station { command: StationCommand::Kiosk(kiosk) } => kiosk.run().await,
         Command::StationToken { command } => tokens(command).await,
         Command::AdminUser { command } => admin_user::run(command, load).await,
+        Command::Backup { out, config } => {
+            let m = crate::backup::backup(&load(&config)?, &config, &out).await?;
+            println!("backup of a {} store with {} sealed job(s) in {}", m.database, m.blobs, out.display());
+            Ok(())
+        }
+        Command::Restore { from, config } => {
+            let m = crate::backup::restore(&load(&config)?, &from).await?;
+            println!("restored a {} store with {} sealed job(s) from {}", m.database, m.blobs, from.display());
+            Ok(())
+        }
         Command::Convert { config, paper, max_pages, workers, parallel, out, files } => {
             let mut settings = match config {
                 Some(path) => load(&path)?.convert,

@@ -17,6 +17,7 @@ pub mod desk;
 mod outbox;
 mod reminders;
 mod schema;
+mod snapshot;
 mod spent;
 mod stations;
 mod throttle;
