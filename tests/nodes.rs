@@ -257,10 +257,10 @@ fn a_hundred_wrong_codes_at_once_on_two_nodes_check_at_most_the_limit() {
     }
 }
 
-/// 100 console logins for one account sent at once, alternating between two nodes on one
-/// PostgreSQL, one of them with the right password: at most the account's limit (5) of
-/// passwords are checked over both nodes together, every other login gets 429, and once the
-/// limit is reached the right password logs in on neither node.
+/// 100 wrong console logins for one account sent at once, alternating between two nodes on one
+/// PostgreSQL: at most the account's limit (5) of passwords are checked over both nodes
+/// together, every other login gets 429, and once the limit is reached the right password logs
+/// in on neither node.
 #[test]
 fn a_hundred_logins_at_once_on_two_nodes_check_at_most_the_limit() {
     const PASSWORD: &str = "a long librarian passphrase";
@@ -280,15 +280,17 @@ fn a_hundred_logins_at_once_on_two_nodes_check_at_most_the_limit() {
             std::sync::Mutex::new((b, csrf))
         })
         .collect();
+    // A hundred wrong guesses at once. (The right password is not among them: a login that
+    // succeeds clears the account's count, so a guess after it may be checked again, and the
+    // bound would depend on the order.)
     let statuses = common::at_once(100, |i| {
         let (b, csrf) = &mut *forms[i].lock().unwrap();
-        let password = if i == 99 { PASSWORD.to_owned() } else { format!("wrong guess {i}") };
-        b.post("/login", &[("user", "librarian"), ("password", &password), ("csrf", csrf)]).0
+        b.post("/login", &[("user", "librarian"), ("password", &format!("wrong guess {i}")), ("csrf", csrf)]).0
     });
-    let checked = statuses.iter().filter(|s| **s == 401 || **s == 303).count();
+    let checked = statuses.iter().filter(|s| **s == 401).count();
     assert!((1..=5).contains(&checked), "{checked} passwords checked over two nodes against a limit of 5: {statuses:?}");
-    assert!(statuses.iter().all(|s| [401, 303, 429].contains(s)), "{statuses:?}");
-    if statuses.iter().filter(|s| **s == 401).count() == 5 {
+    assert!(statuses.iter().all(|s| [401, 429].contains(s)), "{statuses:?}");
+    if checked == 5 {
         for url in &urls {
             assert_eq!(Browser::new(url).login("librarian", PASSWORD).0, 429, "{url}: the limit is reached: the right password waits");
         }
