@@ -155,7 +155,7 @@ fn restore_sqlite(config: &Config, from: &Path) -> anyhow::Result<()> {
 /// `ps`), and its query options (`sslmode=…`) as `PGSSLMODE` and the like.
 fn pg_env(url: &str) -> anyhow::Result<Vec<(String, String)>> {
     let u = url::Url::parse(url).context("store.database_url is not a URL")?;
-    let decode = |s: &str| unescape(s);
+    let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
     let mut env = vec![("PGDATABASE".to_owned(), decode(u.path().trim_start_matches('/')))];
     if let Some(host) = u.host_str() {
         env.push(("PGHOST".into(), host.trim_start_matches('[').trim_end_matches(']').to_owned()));
@@ -173,31 +173,6 @@ fn pg_env(url: &str) -> anyhow::Result<Vec<(String, String)>> {
         env.push((format!("PG{}", k.to_ascii_uppercase()), v.into_owned()));
     }
     Ok(env)
-}
-
-/// `%XX` escapes of a URL part decoded (a `+` stays a `+`).
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = if b[i] == b'%' {
-            b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok())
-        } else {
-            None
-        };
-        match hex {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(b[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Runs `tool ARGS FILE` with the database's connection in libpq's variables ([`pg_env`]).

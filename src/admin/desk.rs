@@ -56,40 +56,16 @@ impl DeskQuery {
     pub fn from_back(back: &str) -> Self {
         let query = back.strip_prefix("/desk").unwrap_or_default().trim_start_matches('?');
         let mut q = Self::default();
-        for (k, v) in query.split('&').filter_map(|pair| pair.split_once('=')) {
-            let v = percent_decode(v);
-            match k {
-                "sender" => q.sender = v,
-                "date" => q.date = v,
-                "message" => q.message = v,
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            match k.as_ref() {
+                "sender" => q.sender = v.into_owned(),
+                "date" => q.date = v.into_owned(),
+                "message" => q.message = v.into_owned(),
                 _ => {}
             }
         }
         q
     }
-}
-
-/// `%XX` and `+` decoded; invalid escapes kept as they are.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
-                Ok(b) => {
-                    out.push(b);
-                    i += 3;
-                    continue;
-                }
-                Err(_) => out.push(b'%'),
-            },
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// What became of a message, as the desk says it.
