@@ -1,5 +1,5 @@
 //! The sender policy in the shared store, on SQLite (one file, two `Store`s) and PostgreSQL (two
-//! `Store`s, as two nodes). Daily page caps: 20 mails of one sender at once never print more
+//! `Store`s, as two nodes). Daily page caps: 100 mails of one sender at once never print more
 //! than the cap; a message processed again gets the same decision and is not counted twice; the
 //! next local day starts from zero; the console's reset empties a sender's count. A message held
 //! for its sender's confirmation releases nothing and is gone after its expiry; a YES releases
@@ -35,12 +35,12 @@ fn budget(day: &str) -> Budget {
     Budget { queue: "bw".into(), sender: "Patron@Example.org".into(), day: day.into(), sender_pages: Some(10), ..Budget::default() }
 }
 
-async fn twenty_mails_at_once_never_print_more_than_the_cap(url: &str, dir: &Path) {
+async fn a_hundred_mails_at_once_never_print_more_than_the_cap(url: &str, dir: &Path) {
     // Two nodes: two stores (two pools) on the same database.
     let nodes = [open(url, dir).await, open(url, dir).await];
     let asks = [Ask { pages: 3, color_pages: 0 }];
     let mut tasks = Vec::new();
-    for i in 0..20 {
+    for i in 0..100 {
         let store = nodes[i % 2].clone();
         tasks.push(tokio::spawn(async move { store.charge_pages(&format!("m{i}"), &budget("2026-12-05"), &asks).await.unwrap() }));
     }
@@ -75,14 +75,14 @@ async fn twenty_mails_at_once_never_print_more_than_the_cap(url: &str, dir: &Pat
 async fn caps_hold_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/store.db", dir.path().display());
-    twenty_mails_at_once_never_print_more_than_the_cap(&url, dir.path()).await;
+    a_hundred_mails_at_once_never_print_more_than_the_cap(&url, dir.path()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn caps_hold_on_postgres_across_two_nodes() {
     let dir = tempfile::tempdir().unwrap();
     let pg = common::PgDatabase::create();
-    twenty_mails_at_once_never_print_more_than_the_cap(&pg.url, dir.path()).await;
+    a_hundred_mails_at_once_never_print_more_than_the_cap(&pg.url, dir.path()).await;
 }
 
 async fn held_messages_wait_for_yes_and_expire_unanswered(url: &str, dir: &Path) {
