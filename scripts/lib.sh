@@ -18,6 +18,8 @@ PG_DEBIAN_PACKAGES=(
     spamassassin spamd spamc
     swaks qpdf poppler-utils cups-ipp-utils postfix
     rspamd curl
+    # scripts/package: dpkg-shlibdeps (the .deb's library dependencies).
+    dpkg-dev
     # Conversion: LibreOffice workers (UNO bridge), HEIC/AVIF decoding, fonts for Latin,
     # Arabic (DejaVu) and CJK (WenQuanYi) text.
     libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
