@@ -15,6 +15,8 @@ export PG_ROOT
 
 PG_DEBIAN_PACKAGES=(
     clamav-daemon clamdscan clamav-testfiles
+    # clamscan: tests/clam_one_pass.rs gives ClamAV a signature database of its own per run.
+    clamav
     spamassassin spamd spamc
     swaks qpdf poppler-utils cups-ipp-utils postfix
     rspamd curl

@@ -15,7 +15,7 @@ use std::time::Duration;
 use printgate::config::{ConvertConfig, Paper};
 use printgate::convert::{ConvertError, Converter, Rendered, Setup};
 use printgate::intake::detect::{classify, refusal_reason};
-use printgate::intake::{Document, DocumentType, Role};
+use printgate::intake::{Document, DocumentType, Origin, Role};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/convert")
@@ -52,6 +52,7 @@ fn document(name: &str, bytes: Vec<u8>) -> (Document, Option<String>) {
         detected: detection.kind,
         hazard: detection.hazard,
         role: Role::Attachment,
+        origin: Origin::Decoded,
     };
     (doc, refusal)
 }
@@ -357,6 +358,7 @@ async fn macros_never_run_in_the_converter() {
         detected: DocumentType::Odt,
         hazard: None,
         role: Role::Attachment,
+        origin: Origin::Decoded,
     };
     let rendered = converter.convert(&doc, Setup { paper: Paper::A4, max_pages: 10 }).await.unwrap();
     assert!(pdf_text(&rendered.pdf, dir.path()).contains("MACROTEST"), "the document itself was converted");

@@ -11,7 +11,7 @@ use futures::StreamExt;
 
 use super::{Converter, Setup};
 use crate::config::{ConvertConfig, Paper};
-use crate::intake::{Document, DocumentType, Role};
+use crate::intake::{Document, DocumentType, Origin, Role};
 
 pub struct Batch {
     pub paper: Paper,
@@ -87,5 +87,5 @@ fn document(path: &Path) -> anyhow::Result<Document> {
     };
     let detected = DocumentType::detect(&bytes, declared);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(Document { name, bytes, declared_type: declared.into(), detected, hazard: None, role: Role::Attachment })
+    Ok(Document { name, bytes, declared_type: declared.into(), detected, hazard: None, role: Role::Attachment, origin: Origin::Decoded })
 }

@@ -191,3 +191,62 @@ fn tnef_attachments_carry_their_long_names() {
     let s = Submission::parse(&raw).unwrap();
     assert_eq!((s.documents[1].name.as_str(), s.documents[1].detected), ("Protokoll Prüfung.pdf", DocumentType::Pdf));
 }
+
+#[test]
+fn only_clean_binary_base64_parts_are_left_to_the_raw_message_scan() {
+    let origins = |file: &str| -> Vec<(String, Origin)> {
+        let raw = std::fs::read(format!("tests/fixtures/intake/{file}")).unwrap();
+        let submission = Submission::parse(&raw).unwrap();
+        submission.documents.iter().filter(|d| d.role != Role::Body).map(|d| (d.name.clone(), d.origin)).collect()
+    };
+    let cases = [
+        ("01-plain-pdf.eml", Origin::Base64Part),
+        ("14-iphone-photo.eml", Origin::Base64Part),
+        ("04-forwarded-rfc822.eml", Origin::Base64Part),
+        ("27-quoted-printable.eml", Origin::Decoded),
+        ("28-uuencode-in-body.eml", Origin::Decoded),
+        ("07-tnef-winmail.eml", Origin::Decoded),
+        ("24-missing-content-type.eml", Origin::Decoded),
+        ("26-pdf-declared-text-plain.eml", Origin::Decoded),
+    ];
+    for (file, want) in cases {
+        let found = origins(file);
+        assert!(!found.is_empty(), "{file}: no documents");
+        assert!(found.iter().all(|(_, o)| *o == want), "{file}: {found:?}, want {want:?}");
+    }
+    // A part without its closing boundary is recovered by intake, not as clamd reads it.
+    let pdf = include_bytes!("../../tests/fixtures/convert/colour.pdf");
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, pdf);
+    let raw = format!(
+        "From: a@b.test\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: application/pdf\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{b64}\r\n"
+    );
+    let submission = Submission::parse(raw.as_bytes()).unwrap();
+    let doc = submission.documents.iter().find(|d| d.detected == DocumentType::Pdf).expect("the PDF is recovered");
+    assert_eq!(doc.origin, Origin::Decoded);
+}
+
+#[test]
+fn an_x_uuencode_part_is_decoded() {
+    let pdf = include_bytes!("../../tests/fixtures/convert/colour.pdf");
+    let mut uu = String::from("begin 644 scan.pdf\r\n");
+    for chunk in pdf.chunks(45) {
+        let enc = |v: u8| if v == 0 { '`' } else { (v + 32) as char };
+        uu.push(enc(chunk.len() as u8));
+        for t in chunk.chunks(3) {
+            let t = [t[0], *t.get(1).unwrap_or(&0), *t.get(2).unwrap_or(&0)];
+            for v in [t[0] >> 2, ((t[0] & 3) << 4) | (t[1] >> 4), ((t[1] & 15) << 2) | (t[2] >> 6), t[2] & 63] {
+                uu.push(enc(v));
+            }
+        }
+        uu.push_str("\r\n");
+    }
+    uu.push_str("`\r\nend\r\n");
+    let raw = mime(&format!(
+        "--b1\r\nContent-Type: application/octet-stream; name=\"scan.pdf\"\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n{uu}"
+    ));
+    let submission = Submission::parse(&raw).unwrap();
+    let doc = submission.documents.iter().find(|d| d.role == Role::Attachment).expect("the file is found");
+    assert_eq!((doc.name.as_str(), doc.detected, doc.origin), ("scan.pdf", DocumentType::Pdf, Origin::Decoded));
+    assert_eq!(doc.bytes, pdf);
+}

@@ -1,6 +1,6 @@
 use super::*;
 use crate::config::{AcceptPolicy, QueueConfig};
-use crate::intake::{Document, Role};
+use crate::intake::{Document, Origin, Role};
 use auth::{AuthResults, SenderGrade};
 
 fn queue() -> QueueConfig {
@@ -35,6 +35,7 @@ fn submission(docs: &[(&str, DocumentType)]) -> Submission {
                 detected: *t,
                 hazard: None,
                 role: Role::Attachment,
+                origin: Origin::Decoded,
             })
             .collect(),
         ..Submission::default()
@@ -118,6 +119,7 @@ fn large_messages_give_spamd_headers_and_text_only() {
         detected: DocumentType::Text,
         hazard: None,
         role: Role::Body,
+        origin: Origin::Decoded,
     });
     assert_eq!(spam_input(&raw, &submission, 20_000).as_ref(), raw.as_slice(), "small messages go as they are");
     let reduced = spam_input(&raw, &submission, 60);
@@ -126,4 +128,26 @@ fn large_messages_give_spamd_headers_and_text_only() {
     assert!(reduced.starts_with("From: a@b\r\nSubject: big\r\nX-Folded: one\r\n two\r\n"), "{reduced}");
     assert!(!reduced.contains("boundary=x") && reduced.contains("Content-Type: text/plain"), "{reduced}");
     assert!(reduced.ends_with("\r\n\r\nPlease print my thesis\r\n"), "{reduced}");
+}
+
+#[test]
+fn only_binary_documents_in_plain_base64_parts_skip_their_own_clamd_scan() {
+    use DocumentType as T;
+    let cases = [
+        (Role::Attachment, Origin::Base64Part, T::Pdf, false),
+        (Role::Attachment, Origin::Base64Part, T::Jpeg, false),
+        (Role::Attachment, Origin::Base64Part, T::Docx, false),
+        (Role::InlineImage, Origin::Base64Part, T::Png, false),
+        (Role::Attachment, Origin::Decoded, T::Pdf, true),
+        (Role::Attachment, Origin::Base64Part, T::Html, true),
+        (Role::Attachment, Origin::Base64Part, T::Script, true),
+        (Role::Attachment, Origin::Base64Part, T::Text, true),
+        (Role::Attachment, Origin::Base64Part, T::Unknown, true),
+        (Role::Attachment, Origin::Base64Part, T::Executable, true),
+        (Role::SignatureImage, Origin::Decoded, T::Png, true),
+        (Role::Body, Origin::Decoded, T::Text, false),
+    ];
+    for (role, origin, kind, own) in cases {
+        assert_eq!(needs_own_scan(role, origin, kind), own, "{role:?} {origin:?} {kind:?}");
+    }
 }
