@@ -89,6 +89,8 @@ pub struct Config {
     #[serde(default)]
     pub admin: Option<AdminConfig>,
     #[serde(default)]
+    pub web: Option<WebConfig>,
+    #[serde(default)]
     pub pipeline: PipelineConfig,
     #[serde(default)]
     pub auth: AuthConfig,
