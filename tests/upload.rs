@@ -109,7 +109,7 @@ fn assert_hygiene(headers: &reqwest::header::HeaderMap) {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     assert_eq!(
         header("content-security-policy"),
-        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+        "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     );
     for (name, value) in [("x-frame-options", "DENY"), ("x-content-type-options", "nosniff"), ("referrer-policy", "no-referrer"), ("cache-control", "no-store")] {
         assert_eq!(header(name), value, "{name}");
@@ -247,10 +247,12 @@ fn an_oversized_upload_is_cut_off_early_and_rapid_uploads_hit_the_rate_limit() {
     let total = 60 << 20;
     let (status, sent) = raw_upload(&url, &token, "Transfer-Encoding: chunked\r\n", true, total);
     assert!(status.contains(" 413 "), "{status}");
+    eprintln!("chunked upload: 413 after {sent} of {total} bytes sent");
     assert!(sent < 30 << 20, "the server read on: {sent} of {total} bytes sent before the answer");
     // A declared length over the limit is refused before any of the body is read.
     let (status, sent) = raw_upload(&url, &token, &format!("Content-Length: {}\r\n", 200u64 << 20), false, 200 << 20);
     assert!(status.contains(" 413 "), "{status}");
+    eprintln!("declared 200 MiB: 413 after {sent} bytes of body sent");
     assert!(sent < 20 << 20, "{sent} bytes sent before the answer");
     // The page says why, in words.
     let body = multipart(&[("csrf", &token.csrf)], &[("big.pdf", &vec![b'x'; 11 << 20])]);
@@ -283,6 +285,7 @@ fn an_oversized_upload_is_cut_off_early_and_rapid_uploads_hit_the_rate_limit() {
     assert_eq!(&statuses[..4], [303, 303, 303, 429], "the fourth from one email address is refused");
     assert_eq!(statuses.iter().filter(|s| **s == 303).count(), 10, "ten per client address: {statuses:?}");
     assert!(statuses[4..].ends_with(&[429; 7]), "{statuses:?}");
+    eprintln!("twenty uploads: {statuses:?}");
 }
 
 #[test]
@@ -310,6 +313,7 @@ fn the_form_and_results_are_accessible_at_phone_and_desktop_widths() {
     }
     assert_eq!(report["csp"], serde_json::json!([]), "CSP violations");
     assert_eq!(report["pages"].as_array().unwrap().len(), 8);
+    assert_eq!(report["upload_via"], "xhr", "the script sent the upload (progress bar), not the plain form");
     assert!(report["results_url"].as_str().unwrap().contains("/upload/"), "the script path reached the results page");
     for name in ["form-360", "form-1280", "results-360"] {
         assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");

@@ -48,6 +48,9 @@ try {
   await page.fill("#email", "patron@example.com");
   await page.setInputFiles("#file", pdf);
   await page.check("#duplex");
+  page.on("request", (r) => {
+    if (r.method() === "POST" && r.url().endsWith("/upload")) result.upload_via = r.resourceType();
+  });
   await page.click("button[type=submit]");
   await page.waitForURL(/\/upload\/[0-9a-f]{32}/, { timeout: 60_000 });
   result.results_url = page.url();
