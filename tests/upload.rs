@@ -78,7 +78,13 @@ fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> Vec<u8> {
     body
 }
 
-fn post(http: &reqwest::blocking::Client, url: &str, token: &FormToken, email: &str, files: &[(&str, &[u8])]) -> reqwest::blocking::Response {
+fn post(
+    http: &reqwest::blocking::Client,
+    url: &str,
+    token: &FormToken,
+    email: &str,
+    files: &[(&str, &[u8])],
+) -> reqwest::blocking::Response {
     let body = multipart(&[("csrf", &token.csrf), ("email", email), ("queue", "bw"), ("copies", "1"), ("duplex", "on")], files);
     http.post(format!("{url}/upload"))
         .header("cookie", &token.cookie)
@@ -111,7 +117,12 @@ fn assert_hygiene(headers: &reqwest::header::HeaderMap) {
         header("content-security-policy"),
         "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     );
-    for (name, value) in [("x-frame-options", "DENY"), ("x-content-type-options", "nosniff"), ("referrer-policy", "no-referrer"), ("cache-control", "no-store")] {
+    for (name, value) in [
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+    ] {
         assert_eq!(header(name), value, "{name}");
     }
 }
@@ -123,7 +134,11 @@ fn a_pdf_a_docx_and_a_heic_photo_are_printed_and_the_code_goes_only_by_mail() {
     let (server, url) = start(&relay, "");
     let http = client();
     let token = open_form(&http, &url);
-    let (pdf, docx, heic) = (std::fs::read(fixture("simple.pdf")).unwrap(), std::fs::read(fixture("letter.docx")).unwrap(), std::fs::read(fixture("iphone.heic")).unwrap());
+    let (pdf, docx, heic) = (
+        std::fs::read(fixture("simple.pdf")).unwrap(),
+        std::fs::read(fixture("letter.docx")).unwrap(),
+        std::fs::read(fixture("iphone.heic")).unwrap(),
+    );
     let resp = post(&http, &url, &token, "patron@example.com", &[("simple.pdf", &pdf), ("letter.docx", &docx), ("iphone.heic", &heic)]);
     assert_eq!(resp.status(), 303, "{}", resp.text().unwrap_or_default());
     let location = resp.headers()["location"].to_str().unwrap().to_owned();
@@ -181,7 +196,10 @@ fn the_form_refuses_a_post_without_its_token() {
     let relay = Relay::start(&work.path().join("relay"));
     let (_server, url) = start(&relay, "");
     let http = client();
-    let token = FormToken { cookie: "printgate_upload_csrf=0123456789abcdef0123456789abcdef".into(), csrf: "fedcba9876543210fedcba9876543210".into() };
+    let token = FormToken {
+        cookie: "printgate_upload_csrf=0123456789abcdef0123456789abcdef".into(),
+        csrf: "fedcba9876543210fedcba9876543210".into(),
+    };
     let resp = post(&http, &url, &token, "patron@example.com", &[("a.pdf", b"%PDF-1.4")]);
     assert_eq!(resp.status(), 403);
 }
@@ -213,7 +231,11 @@ fn raw_upload(url: &str, token: &FormToken, extra_headers: &str, chunked: bool, 
             pieces.push(chunk.clone());
         }
         for piece in pieces {
-            let framed = if chunked { [format!("{:x}\r\n", piece.len()).into_bytes(), piece.clone(), b"\r\n".to_vec()].concat() } else { piece.clone() };
+            let framed = if chunked {
+                [format!("{:x}\r\n", piece.len()).into_bytes(), piece.clone(), b"\r\n".to_vec()].concat()
+            } else {
+                piece.clone()
+            };
             if writer.write_all(&framed).is_err() {
                 return;
             }

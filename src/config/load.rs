@@ -150,7 +150,8 @@ struct Sections<'a> {
     issues: &'a mut Vec<ConfigIssue>,
 }
 
-const SECTIONS: &[&str] = &["smtp", "queue", "site", "scan", "store", "spool", "relay", "api", "admin", "web", "pipeline", "auth", "convert"];
+const SECTIONS: &[&str] =
+    &["smtp", "queue", "site", "scan", "store", "spool", "relay", "api", "admin", "web", "pipeline", "auth", "convert"];
 
 impl Sections<'_> {
     fn into_config(mut self) -> Option<Config> {

@@ -183,10 +183,17 @@ impl Config {
         // never send its code (the only way an uploader learns it).
         for (i, q) in self.queue.iter().enumerate().filter(|(_, q)| q.web_upload) {
             if q.accept_policy == super::AcceptPolicy::Authenticated {
-                issues.push((format!("queue[{i}].web_upload"), "uploads are never from an authenticated sender: this queue's accept_policy = \"authenticated\" would refuse them all".to_owned()));
+                issues.push((
+                    format!("queue[{i}].web_upload"),
+                    "uploads are never from an authenticated sender: this queue's accept_policy = \"authenticated\" would refuse them all"
+                        .to_owned(),
+                ));
             }
             if q.reply_policy != super::ReplyPolicy::NotFailing {
-                issues.push((format!("queue[{i}].web_upload"), "the release code of an upload goes only by reply email: needs reply_policy = \"not_failing\"".to_owned()));
+                issues.push((
+                    format!("queue[{i}].web_upload"),
+                    "the release code of an upload goes only by reply email: needs reply_policy = \"not_failing\"".to_owned(),
+                ));
             }
         }
         if !self.queue.iter().any(|q| q.web_upload) {

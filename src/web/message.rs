@@ -91,8 +91,7 @@ mod tests {
 
     #[test]
     fn a_header_in_the_address_is_refused() {
-        let addressing =
-            Addressing { from: "patron@example.org\r\nBcc: x@y.z", to: "bw@p.test", subject: "s", message_id: "<a@b>".into() };
+        let addressing = Addressing { from: "patron@example.org\r\nBcc: x@y.z", to: "bw@p.test", subject: "s", message_id: "<a@b>".into() };
         assert!(matches!(build(&addressing, Vec::new()), Err(MessageError::Address(_))));
     }
 }

@@ -54,7 +54,14 @@ pub async fn form(State(state): State<WebState>, headers: HeaderMap, Query(q): Q
 }
 
 /// The form, with `problem` (a message in words) above it when set.
-pub fn form_page(state: &WebState, lang: Lang, headers: &HeaderMap, status: StatusCode, problem: Option<String>, filled: &Filled) -> Response {
+pub fn form_page(
+    state: &WebState,
+    lang: Lang,
+    headers: &HeaderMap,
+    status: StatusCode,
+    problem: Option<String>,
+    filled: &Filled,
+) -> Response {
     let token = match cookie(headers, CSRF_COOKIE).filter(|t| choices::is_results_id(t)) {
         Some(t) => t.to_owned(),
         None => match crate::crypto::random::<16>() {

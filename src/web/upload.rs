@@ -106,7 +106,9 @@ async fn submit(state: &WebState, lang: Lang, headers: &HeaderMap, peer: SocketA
     };
     let raw = match message::build(&addressing, std::mem::take(&mut form.files)) {
         Ok(raw) => raw,
-        Err(_) => return form_page(state, lang, headers, StatusCode::UNPROCESSABLE_ENTITY, word(state, lang, "problem_email"), &form.filled),
+        Err(_) => {
+            return form_page(state, lang, headers, StatusCode::UNPROCESSABLE_ENTITY, word(state, lang, "problem_email"), &form.filled);
+        }
     };
     let envelope = Envelope {
         client_ip: peer.ip(),

@@ -55,9 +55,7 @@ pub fn negotiate(explicit: Option<&str>, accept_language: Option<&str>) -> Lang 
             let mut parts = item.split(';');
             let tag = parts.next()?.trim();
             let primary = tag.split('-').next()?;
-            let q = parts
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.trim().parse::<f32>().ok()))
-                .unwrap_or(1.0);
+            let q = parts.find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.trim().parse::<f32>().ok())).unwrap_or(1.0);
             Some((q, i, Lang::parse(primary)?)).filter(|(q, _, _)| *q > 0.0)
         })
         .collect();
