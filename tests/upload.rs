@@ -45,6 +45,7 @@ struct FormToken {
 fn open_form(http: &reqwest::blocking::Client, url: &str) -> FormToken {
     let resp = http.get(format!("{url}/")).send().unwrap();
     assert_eq!(resp.status(), 200);
+    assert_hygiene(resp.headers());
     let cookie = resp
         .headers()
         .get_all("set-cookie")
@@ -188,14 +189,25 @@ fn an_eicar_upload_is_refused_with_the_virus_message_and_no_job_or_code() {
     let row = common::wait_for_trace(&server, "outcome, virus", "outcome = 'refused'");
     assert!(row.starts_with("refused|") && row.contains("Eicar"), "{row}");
     assert_eq!(std::fs::read_dir(&relay.dir).unwrap().count(), 0, "no reply for a virus");
+
+    // A program is no document: refused with the file policy's reason, nothing stored either.
+    let resp = post(&http, &url, &token, "patron@example.com", &[("setup.exe", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00This program cannot be run in DOS mode")]);
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().unwrap();
+    assert!(html.contains("Nothing in your upload can be printed") && html.contains("setup.exe"), "{html}");
+    assert_eq!(common::sql(&server, "SELECT COUNT(*) FROM jobs"), ["0"]);
 }
 
 #[test]
-fn the_form_refuses_a_post_without_its_token() {
+fn the_form_speaks_german_and_refuses_a_post_without_its_token() {
     let work = tempfile::tempdir().unwrap();
     let relay = Relay::start(&work.path().join("relay"));
     let (_server, url) = start(&relay, "");
     let http = client();
+    let german = http.get(format!("{url}/")).header("accept-language", "de-AT,de;q=0.9,en;q=0.5").send().unwrap().text().unwrap();
+    assert!(german.contains("<html lang=\"de\">") && german.contains("Dokumente zum Drucken senden"), "{german}");
+    let switched = http.get(format!("{url}/?lang=en")).header("accept-language", "de").send().unwrap().text().unwrap();
+    assert!(switched.contains("Send documents to print"));
     let token = FormToken {
         cookie: "printgate_upload_csrf=0123456789abcdef0123456789abcdef".into(),
         csrf: "fedcba9876543210fedcba9876543210".into(),
@@ -334,7 +346,7 @@ fn the_form_and_results_are_accessible_at_phone_and_desktop_widths() {
         assert_eq!(page["sideways"], false, "sideways scrolling on {}", page["name"]);
     }
     assert_eq!(report["csp"], serde_json::json!([]), "CSP violations");
-    assert_eq!(report["pages"].as_array().unwrap().len(), 8);
+    assert_eq!(report["pages"].as_array().unwrap().len(), 10);
     assert_eq!(report["upload_via"], "xhr", "the script sent the upload (progress bar), not the plain form");
     assert!(report["results_url"].as_str().unwrap().contains("/upload/"), "the script path reached the results page");
     for name in ["form-360", "form-1280", "results-360"] {

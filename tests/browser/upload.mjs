@@ -33,6 +33,10 @@ try {
   result.german_heading = await page.textContent("h1");
   await inspect("form-de");
 
+  // A page in words (what 404, 413, 422 and 429 answers look like).
+  await page.goto(`${url}/upload/00000000000000000000000000000000`);
+  await inspect("message");
+
   // A problem: the address is not one a reply can go to (the browser's own check is bypassed).
   await page.goto(`${url}/`);
   await page.fill("#email", "patron@localhost");
