@@ -216,6 +216,33 @@ fn the_form_speaks_german_and_refuses_a_post_without_its_token() {
     assert_eq!(resp.status(), 403);
 }
 
+#[test]
+fn a_first_upload_from_a_new_address_waits_for_its_yes() {
+    let work = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&work.path().join("relay"));
+    let port = common::free_port();
+    let _server = Server::start_custom(
+        &Scanners::real(),
+        relay.port,
+        "",
+        &format!("[auth]\nresolver = \"static\"\n\n[web]\nlisten = \"127.0.0.1:{port}\"\n"),
+        &|config, _| config.replacen("retention = \"72h\"\n", "retention = \"72h\"\nweb_upload = true\nverify_new_senders = true\n", 1),
+    );
+    common::wait_for_port(port, Duration::from_secs(10));
+    let url = format!("http://127.0.0.1:{port}");
+    let http = client();
+    let token = open_form(&http, &url);
+    let pdf = std::fs::read(fixture("simple.pdf")).unwrap();
+    let resp = post(&http, &url, &token, "newcomer@example.com", &[("simple.pdf", &pdf)]);
+    assert_eq!(resp.status(), 303);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let html = results_when_done(&http, &url, &location, Duration::from_secs(120));
+    assert!(html.contains("please confirm your email address") && !html.contains("on its way"), "{html}");
+    let mail = relay.wait_for(1, Duration::from_secs(60));
+    let text = String::from_utf8_lossy(&mail[0]);
+    assert!(!text.contains("Release code:"), "a held upload's first mail asks for YES, it carries no code");
+}
+
 /// Sends `POST /upload` by hand: headers, the start of a file part, then `total` bytes of file
 /// in chunks from another thread. Returns the status line and how many body bytes had been
 /// sent when it arrived.

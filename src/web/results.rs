@@ -54,7 +54,8 @@ pub async fn results(State(state): State<WebState>, headers: HeaderMap, Path(id)
     if !choices::is_results_id(&id) {
         return message_page(&state, lang, StatusCode::NOT_FOUND, "not_found_title", "not_found", &[]);
     }
-    let trace = match state.store.trace(&choices::spool_id(&id)).await {
+    let spool_id = choices::spool_id(&id);
+    let trace = match state.store.trace(&spool_id).await {
         Ok(t) => t,
         Err(StoreError::NotFound) => return message_page(&state, lang, StatusCode::NOT_FOUND, "not_found_title", "not_found", &[]),
         Err(e) => {
@@ -64,9 +65,12 @@ pub async fn results(State(state): State<WebState>, headers: HeaderMap, Path(id)
     };
     let (lines, done) = lines(&trace.documents);
     let any_ready = lines.iter().any(|l| l.state == "ready");
+    // A first upload from an address the queue has not verified (`verify_new_senders`) is held:
+    // the mail asks for a YES first, and the code follows it.
+    let held = done && any_ready && matches!(state.store.held_message(&spool_id).await, Ok(Some(m)) if m.held);
     let refresh = if done { None } else { Some(REFRESH_SECS) };
     let lines = minijinja::Value::from(minijinja::value::Serde(&lines));
-    let ctx = context! { lines, done, any_ready, refresh, self_url => format!("/upload/{id}?lang={}", lang.code()) };
+    let ctx = context! { lines, done, any_ready, held, refresh, self_url => format!("/upload/{id}?lang={}", lang.code()) };
     render(&state, lang, "results.html", StatusCode::OK, "results_title", ctx)
 }
 
