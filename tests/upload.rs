@@ -191,7 +191,13 @@ fn an_eicar_upload_is_refused_with_the_virus_message_and_no_job_or_code() {
     assert_eq!(std::fs::read_dir(&relay.dir).unwrap().count(), 0, "no reply for a virus");
 
     // A program is no document: refused with the file policy's reason, nothing stored either.
-    let resp = post(&http, &url, &token, "patron@example.com", &[("setup.exe", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00This program cannot be run in DOS mode")]);
+    let resp = post(
+        &http,
+        &url,
+        &token,
+        "patron@example.com",
+        &[("setup.exe", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00This program cannot be run in DOS mode")],
+    );
     assert_eq!(resp.status(), 422);
     let html = resp.text().unwrap();
     assert!(html.contains("Nothing in your upload can be printed") && html.contains("setup.exe"), "{html}");
