@@ -380,6 +380,8 @@ fn the_form_and_results_are_accessible_at_phone_and_desktop_widths() {
     }
     assert_eq!(report["csp"], serde_json::json!([]), "CSP violations");
     assert_eq!(report["pages"].as_array().unwrap().len(), 10);
+    assert!(report["too_large_text"].as_str().unwrap().contains("larger than 10 MB"), "{report}");
+    assert_eq!(report["too_large_posted"], false, "files over the limit are not sent");
     assert_eq!(report["upload_via"], "xhr", "the script sent the upload (progress bar), not the plain form");
     assert!(report["results_url"].as_str().unwrap().contains("/upload/"), "the script path reached the results page");
     for name in ["form-360", "form-1280", "results-360"] {

@@ -80,6 +80,7 @@ pub fn form_page(
         filled => Value::from(minijinja::value::Serde(filled)),
         accept => ACCEPT,
         max_size => size_words(config.smtp.max_message_bytes, lang),
+        max_bytes => config.smtp.max_message_bytes,
         max_files => state.settings.max_files,
         max_copies => crate::intake::options::MAX_COPIES,
     };

@@ -26,9 +26,29 @@
     });
   }
 
+  // Files over the size limit together are not sent at all (the server would stop reading
+  // and answer 413 anyway): the patron is told at once.
+  var tooLarge = document.getElementById("too-large");
+  var selectedBytes = function () {
+    var total = 0;
+    Array.prototype.forEach.call(form.querySelectorAll("input[type=file]"), function (i) {
+      Array.prototype.forEach.call(i.files, function (f) { total += f.size; });
+    });
+    return total;
+  };
+
   form.addEventListener("submit", function (e) {
     if (!form.checkValidity()) return;
     e.preventDefault();
+    var max = Number(form.getAttribute("data-max-bytes"));
+    if (max && tooLarge && selectedBytes() > max) {
+      tooLarge.textContent = form.getAttribute("data-too-large");
+      tooLarge.hidden = false;
+      tooLarge.setAttribute("tabindex", "-1");
+      tooLarge.focus();
+      return;
+    }
+    if (tooLarge) tooLarge.hidden = true;
     var xhr = new XMLHttpRequest();
     xhr.open("POST", form.action);
     box.hidden = false;

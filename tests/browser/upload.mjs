@@ -46,6 +46,19 @@ try {
   await page.waitForSelector("#problem");
   await inspect("problem");
 
+  // Too large together: the script says so before sending anything.
+  await page.goto(`${url}/`);
+  await page.fill("#email", "patron@example.com");
+  let posted = false;
+  const spy = (r) => { if (r.method() === "POST") posted = true; };
+  page.on("request", spy);
+  await page.setInputFiles("#file", { name: "big.pdf", mimeType: "application/pdf", buffer: Buffer.alloc(11 * 1024 * 1024, 120) });
+  await page.click("button[type=submit]");
+  await page.waitForSelector("#too-large:not([hidden])");
+  result.too_large_text = await page.textContent("#too-large");
+  result.too_large_posted = posted;
+  page.off("request", spy);
+
   // The script path: XHR upload with progress, then the results page.
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.goto(`${url}/`);
