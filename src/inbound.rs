@@ -36,6 +36,14 @@ pub enum Disposition {
     TempFail(TempFailure),
 }
 
+/// The door a message came in through. Mail is checked for sender authentication; an upload
+/// through the web form has no mail server to check and is an unauthenticated guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    Smtp,
+    Web,
+}
+
 /// The production [`Receiver`].
 pub struct Inbound {
     live: Shared,
@@ -49,10 +57,12 @@ impl Inbound {
         Self { live, spool, store, work }
     }
 
-    async fn screen_and_spool(&self, envelope: Envelope, raw: Vec<u8>) -> Disposition {
+    /// The one way into screening and the spool, for every door: intake, screening (file
+    /// policy, ClamAV, spam, sender lists and limits), then the durable spool entry `id`
+    /// (a fresh [`spool::new_id`] for mail; the web form derives its own).
+    pub async fn submit(&self, id: String, envelope: Envelope, raw: Vec<u8>, door: Door) -> Disposition {
         let live = self.live.load_full();
-        let id = spool::new_id();
-        let raw = with_received_header(&envelope, &live.config.smtp.hostname, &id, raw);
+        let raw = with_received_header(&envelope, &live.config.smtp.hostname, &id, door, raw);
         let submission = match Submission::parse(&raw) {
             Ok(s) => s,
             Err(e) => return Disposition::Refused(Refusal::Malformed { reason: e.to_string() }),
@@ -68,7 +78,15 @@ impl Inbound {
                 &submission,
                 RspamdEnvelope { client_ip: envelope.client_ip, helo: &envelope.helo, mail_from: envelope.mail_from.as_deref() }
             ),
-            live.auth.check(&raw, envelope.client_ip, &envelope.helo, envelope.mail_from.as_deref(), &host)
+            async {
+                match door {
+                    Door::Smtp => live.auth.check(&raw, envelope.client_ip, &envelope.helo, envelope.mail_from.as_deref(), &host).await,
+                    Door::Web => {
+                        let from = submission.from_address.as_deref().unwrap_or_default();
+                        crate::screen::auth::AuthResults::not_applicable(from.rsplit_once('@').map_or("", |(_, d)| d), &host)
+                    }
+                }
+            }
         );
         let sender = submission.from_address.clone().or_else(|| envelope.mail_from.clone()).unwrap_or_default();
         let sender_key = SenderKey::new(&sender, auth.grade == SenderGrade::Authenticated, envelope.client_ip);
@@ -273,8 +291,13 @@ fn trace_of(
 }
 
 /// Prepends the trace header every MTA adds (RFC 5321 4.4); SpamAssassin reads it too.
-fn with_received_header(envelope: &Envelope, hostname: &str, id: &str, raw: Vec<u8>) -> Vec<u8> {
-    let protocol = if envelope.tls { "ESMTPS" } else { "ESMTP" };
+fn with_received_header(envelope: &Envelope, hostname: &str, id: &str, door: Door, raw: Vec<u8>) -> Vec<u8> {
+    let protocol = match (door, envelope.tls) {
+        (Door::Smtp, true) => "ESMTPS",
+        (Door::Smtp, false) => "ESMTP",
+        (Door::Web, true) => "HTTPS",
+        (Door::Web, false) => "HTTP",
+    };
     let helo: String = envelope.helo.chars().filter(|c| c.is_ascii_graphic()).take(100).collect();
     let date = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc2822).unwrap_or_default();
     let header = format!(
@@ -319,7 +342,7 @@ impl Receiver for Inbound {
     }
 
     async fn receive(&self, envelope: Envelope, message: Vec<u8>) -> Outcome {
-        Outcome::from(self.screen_and_spool(envelope, message).await)
+        Outcome::from(self.submit(spool::new_id(), envelope, message, Door::Smtp).await)
     }
 }
 

@@ -37,3 +37,4 @@ pub mod smtp;
 pub mod spool;
 pub mod station;
 pub mod store;
+pub mod web;

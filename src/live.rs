@@ -176,6 +176,15 @@ fn fixed_changes(old: &Config, new: &Config) -> Vec<&'static str> {
     {
         changed.push("api");
     }
+    // The web form's listener and limits are read at start; its queues follow the reload.
+    let web_fixed = |w: &Option<crate::config::WebConfig>| {
+        w.as_ref().map(|w| {
+            (w.listen, w.tls_cert.clone(), w.tls_key.clone(), w.max_uploads_per_address, w.max_uploads_per_ip, w.upload_window, w.max_files)
+        })
+    };
+    if web_fixed(&old.web) != web_fixed(&new.web) {
+        changed.push("web");
+    }
     changed
 }
 

@@ -93,7 +93,15 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
     tasks.spawn(smtp::serve(plain, inbound.clone(), settings.clone(), limits.clone(), permits.clone(), shutdown.clone()));
     if let Some(socket) = tls_listener {
         let implicit = smtp::Listener { socket, implicit_tls: true };
-        tasks.spawn(smtp::serve(implicit, inbound, settings, limits, permits, shutdown.clone()));
+        tasks.spawn(smtp::serve(implicit, inbound.clone(), settings, limits, permits, shutdown.clone()));
+    }
+    // The upload form hands its messages to the same intake, screening and spool as mail.
+    if let Some(web) = &config.web {
+        let state = crate::web::WebState::new(live.clone(), store.clone(), inbound, web.clone());
+        let form = crate::web::serve(state, shutdown.clone()).await?;
+        tasks.spawn(async move {
+            let _ = form.await;
+        });
     }
 
     let converter =

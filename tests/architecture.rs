@@ -29,6 +29,11 @@ const ALLOWED: &[(&str, &[&str], &str)] = &[
         &["seal", "crypto", "net", "intake"],
         "the release station (CLI and kiosk) runs at the library: the sealed-job format, the shared HTTP pieces and intake's file-name cleaning, no server stage",
     ),
+    (
+        "web",
+        &["config", "net", "metrics", "crypto", "store", "intake", "inbound", "live", "smtp"],
+        "the patrons' upload form: hands uploads to inbound (the door mail takes), reads traces from the store; no other service, no screening or conversion of its own",
+    ),
 ];
 
 /// Cycles among top-level modules that are tolerated for now, each with its reason. Every

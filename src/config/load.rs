@@ -150,7 +150,8 @@ struct Sections<'a> {
     issues: &'a mut Vec<ConfigIssue>,
 }
 
-const SECTIONS: &[&str] = &["smtp", "queue", "site", "scan", "store", "spool", "relay", "api", "admin", "pipeline", "auth", "convert"];
+const SECTIONS: &[&str] =
+    &["smtp", "queue", "site", "scan", "store", "spool", "relay", "api", "admin", "web", "pipeline", "auth", "convert"];
 
 impl Sections<'_> {
     fn into_config(mut self) -> Option<Config> {
@@ -167,6 +168,7 @@ impl Sections<'_> {
         let relay = self.required::<RelayConfig>("relay");
         let api = self.required::<ApiConfig>("api");
         let admin = self.optional::<AdminConfig>("admin");
+        let web = self.optional::<WebConfig>("web");
         let pipeline = self.optional::<PipelineConfig>("pipeline");
         let auth = self.optional::<AuthConfig>("auth");
         let convert = self.optional::<ConvertConfig>("convert");
@@ -180,6 +182,7 @@ impl Sections<'_> {
             relay: relay?,
             api: api?,
             admin: admin?,
+            web: web?,
             pipeline: pipeline?.unwrap_or_default(),
             auth: auth?.unwrap_or_default(),
             convert: convert?.unwrap_or_default(),

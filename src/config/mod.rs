@@ -89,6 +89,8 @@ pub struct Config {
     #[serde(default)]
     pub admin: Option<AdminConfig>,
     #[serde(default)]
+    pub web: Option<WebConfig>,
+    #[serde(default)]
     pub pipeline: PipelineConfig,
     #[serde(default)]
     pub auth: AuthConfig,
@@ -132,6 +134,10 @@ impl Config {
         ));
         out.push_str(&format!("store: {} blobs {}\n", redact_url(&self.store.database_url), self.store.blob_url));
         out.push_str(&format!("relay: {} from {}\napi: {}\n", self.relay.url, self.relay.from, self.api.listen));
+        if let Some(web) = &self.web {
+            let queues: Vec<&str> = self.queue.iter().filter(|q| q.web_upload).map(|q| q.name.as_str()).collect();
+            out.push_str(&format!("web: {} https {} queues {}\n", web.listen, web.tls_cert.is_some(), queues.join(", ")));
+        }
         out
     }
 

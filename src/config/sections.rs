@@ -169,6 +169,9 @@ pub struct QueueConfig {
     /// Pages the whole queue may print per day.
     #[serde(default)]
     pub queue_daily_pages: Option<u32>,
+    /// Offer the queue on the web upload form (`[web]`, docs/upload.md).
+    #[serde(default)]
+    pub web_upload: bool,
 }
 
 #[cfg(test)]
@@ -203,6 +206,7 @@ impl QueueConfig {
             daily_color_pages: None,
             guest_daily_pages: None,
             queue_daily_pages: None,
+            web_upload: false,
         }
     }
 }

@@ -81,6 +81,45 @@ fn default_max_failed_logins_per_address() -> u32 {
     20
 }
 
+/// `[web]`: the patrons' upload form (docs/upload.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    pub listen: SocketAddr,
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// Uploads one email address may make within `upload_window`.
+    #[serde(default = "default_uploads_per_address")]
+    pub max_uploads_per_address: u32,
+    /// Uploads one client address may make within `upload_window` (a library's public PCs
+    /// share one address behind NAT, so this is higher than the per-address limit).
+    #[serde(default = "default_uploads_per_ip")]
+    pub max_uploads_per_ip: u32,
+    #[serde(default = "default_upload_window", deserialize_with = "duration")]
+    pub upload_window: Duration,
+    /// Most files one upload may carry (as many as a mail's parts are worth printing).
+    #[serde(default = "default_max_upload_files")]
+    pub max_files: usize,
+}
+
+/// Ten uploads an hour are a busy patron's afternoon; more from one address is a script.
+fn default_uploads_per_address() -> u32 {
+    10
+}
+/// Sixty an hour: a library's public PCs behind one NAT address, about one a minute.
+fn default_uploads_per_ip() -> u32 {
+    60
+}
+fn default_upload_window() -> Duration {
+    Duration::from_secs(3600)
+}
+/// Twenty files: more than a patron prints at once, few enough to screen in seconds.
+fn default_max_upload_files() -> usize {
+    20
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineConfig {

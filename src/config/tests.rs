@@ -210,3 +210,32 @@ fn unknown_languages_and_zones_are_named() {
     assert!(problems[0].problem.contains("\"xx\"") && problems[0].problem.contains("en, de"), "{problems:?}");
     assert!(problems[1].problem.contains("Mars/Olympus"), "{problems:?}");
 }
+
+/// `[web]`: the listener rule of `[api]`/`[admin]`, limits of at least 1, a queue to offer,
+/// and no offered queue that would refuse uploads or never send their code.
+#[test]
+fn the_web_form_is_checked_with_its_queues() {
+    let with = |web: &str, queue_extra: &str| {
+        let text = base().replace("site = \"main\"\n", &format!("site = \"main\"\n{queue_extra}")) + web;
+        parse(&text, &[])
+    };
+    let ok = with("\n[web]\nlisten = \"127.0.0.1:8081\"\n", "web_upload = true\n").unwrap();
+    let web = ok.web.as_ref().unwrap();
+    assert_eq!((web.max_uploads_per_address, web.max_uploads_per_ip, web.max_files), (10, 60, 20));
+    assert_eq!(web.upload_window, Duration::from_secs(3600));
+    assert!(ok.queue[0].web_upload);
+    assert!(!parse(&base(), &[]).unwrap().queue[0].web_upload, "off by default");
+    for (web, queue_extra, key, words) in [
+        ("listen = \"0.0.0.0:8081\"\n", "web_upload = true\n", "web.listen", "loopback"),
+        ("listen = \"127.0.0.1:8081\"\n", "", "web", "no [[queue]] has web_upload"),
+        ("listen = \"127.0.0.1:8081\"\nmax_uploads_per_ip = 0\n", "web_upload = true\n", "web.max_uploads_per_ip", "at least 1"),
+        ("listen = \"127.0.0.1:8081\"\nmax_files = 0\n", "web_upload = true\n", "web.max_files", "at least 1"),
+        ("listen = \"127.0.0.1:8081\"\ntls_cert = \"Cargo.toml\"\n", "web_upload = true\n", "web.tls_cert", "together"),
+        ("listen = \"127.0.0.1:8081\"\n", "web_upload = true\nreply_policy = \"never\"\n", "queue[0].web_upload", "reply_policy"),
+        ("listen = \"127.0.0.1:8081\"\n", "web_upload = true\naccept_policy = \"authenticated\"\n", "queue[0].web_upload", "accept_policy"),
+        ("listen = \"127.0.0.1:8081\"\nmax_upload = 3\n", "web_upload = true\n", "web", "max_upload"),
+    ] {
+        let found = issues(with(&format!("\n[web]\n{web}"), queue_extra));
+        assert!(found.iter().any(|i| i.key == key && i.problem.contains(words)), "{web} {queue_extra}: {found:?}");
+    }
+}

@@ -123,6 +123,9 @@ impl Config {
                 push("admin.max_failed_logins", "must be at least 1".into());
             }
         }
+        for (key, problem) in self.web_issues() {
+            push(&key, problem);
+        }
         if self.auth.resolver != AuthResolver::Static && !self.auth.records.is_empty() {
             push("auth.records", "only used with resolver = \"static\"".into());
         }
@@ -159,7 +162,48 @@ fn missing_template(dir: &Path) -> Option<String> {
     })
 }
 
-/// The rules an HTTP listener (`[api]`, `[admin]`) shares: certificate and key together and
+impl Config {
+    /// `[web]`: the listener's rules, limits of at least 1, and a queue to offer.
+    fn web_issues(&self) -> Vec<(String, String)> {
+        let Some(web) = &self.web else {
+            return Vec::new();
+        };
+        let mut issues = http_listener_issues("web", web.listen, web.tls_cert.as_deref(), web.tls_key.as_deref());
+        for (key, value) in [
+            ("web.max_uploads_per_address", web.max_uploads_per_address as usize),
+            ("web.max_uploads_per_ip", web.max_uploads_per_ip as usize),
+            ("web.upload_window", web.upload_window.as_secs() as usize),
+            ("web.max_files", web.max_files),
+        ] {
+            if value == 0 {
+                issues.push((key.to_owned(), "must be at least 1 (or 1s)".to_owned()));
+            }
+        }
+        // An upload's sender is never authenticated: such a queue would refuse every upload, or
+        // never send its code (the only way an uploader learns it).
+        for (i, q) in self.queue.iter().enumerate().filter(|(_, q)| q.web_upload) {
+            if q.accept_policy == super::AcceptPolicy::Authenticated {
+                issues.push((
+                    format!("queue[{i}].web_upload"),
+                    "uploads are never from an authenticated sender: this queue's accept_policy = \"authenticated\" would refuse them all"
+                        .to_owned(),
+                ));
+            }
+            if q.reply_policy != super::ReplyPolicy::NotFailing {
+                issues.push((
+                    format!("queue[{i}].web_upload"),
+                    "the release code of an upload goes only by reply email: needs reply_policy = \"not_failing\"".to_owned(),
+                ));
+            }
+        }
+        if !self.queue.iter().any(|q| q.web_upload) {
+            issues.push(("web".to_owned(), "no [[queue]] has web_upload = true: the form would offer nothing".to_owned()));
+        }
+        issues
+    }
+}
+
+/// The rules an HTTP listener (`[api]`, `[admin]`, `[web]`) shares: certificate and key together and
 /// readable; without them, plain HTTP on a loopback address only. `(key, problem)` pairs.
 fn http_listener_issues(section: &str, listen: SocketAddr, cert: Option<&Path>, key: Option<&Path>) -> Vec<(String, String)> {
     let mut issues = Vec::new();

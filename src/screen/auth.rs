@@ -102,6 +102,24 @@ pub struct AuthResults {
     pub summary: String,
 }
 
+impl AuthResults {
+    /// A message that came in through no mail server (the web upload form): nothing can prove
+    /// its sender, so it is treated as an unauthenticated guest, and nothing was looked up.
+    pub fn not_applicable(from_domain: &str, host_domain: &str) -> Self {
+        let none = || "none".to_owned();
+        Self {
+            spf: none(),
+            dkim: none(),
+            dmarc: none(),
+            dmarc_policy: String::new(),
+            arc: none(),
+            from_domain: from_domain.to_ascii_lowercase(),
+            grade: SenderGrade::Unauthenticated,
+            summary: format!("{host_domain}; web upload, sender not authenticated"),
+        }
+    }
+}
+
 /// Sender authentication, shared by all SMTP sessions (`Send + Sync`, used behind `Arc`).
 pub struct SenderAuth {
     /// `None`: disabled, no DNS at all.
