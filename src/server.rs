@@ -93,9 +93,13 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
     tasks.spawn(smtp::serve(plain, inbound.clone(), settings.clone(), limits.clone(), permits.clone(), shutdown.clone()));
     if let Some(socket) = tls_listener {
         let implicit = smtp::Listener { socket, implicit_tls: true };
-        tasks.spawn(smtp::serve(implicit, inbound, settings, limits, permits, shutdown.clone()));
+        tasks.spawn(smtp::serve(implicit, inbound.clone(), settings, limits, permits, shutdown.clone()));
     }
 
+    if !config.mailbox.is_empty() {
+        let deps = crate::mailbox::Deps { live: live.clone(), inbound: inbound.clone(), store: store.clone(), outbox_wake: outbox_wake.clone() };
+        tasks.spawn(crate::mailbox::run(Arc::new(deps), shutdown.clone()));
+    }
     let converter =
         crate::convert::Converter::new(&config.convert).map_err(|e| anyhow::anyhow!("conversion scratch or profile directory: {e}"))?;
     if config.convert.office_prestart {

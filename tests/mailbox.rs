@@ -1,0 +1,182 @@
+//! Mailbox intake (`[[mailbox]]`, issue [6/8]) against a real Dovecot started by the test
+//! (`common::dovecot`: a private instance on a loopback port, plain IMAP, a passwd-file user),
+//! the real clamd and spamd, and Postfix's smtp-sink as the reply relay. Mail is put in the
+//! mailbox with IMAP APPEND (Python's imaplib), as a provider's delivery would.
+//!
+//! The crash test uses a fault switch: `PRINTGATE_TEST_FAULT=mailbox_pause_after_spool`, honoured
+//! only by debug builds (`src/mailbox/round.rs`), makes the mailbox stop right after a message is
+//! spooled, before its decision is recorded and before it is moved; the test then kills printgate
+//! with SIGKILL there.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::dovecot::Dovecot;
+use common::{Relay, Scanners, Server};
+
+const USER: &str = "print";
+const PASSWORD: &str = "correct horse";
+const EICAR: &str = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+
+/// A server reading `dovecot`'s INBOX for queue `bw`, its password file holding `password`.
+/// The poll interval is long, so only IMAP IDLE can make a mail arrive within seconds.
+fn server(dovecot: &Dovecot, relay: &Relay, password: &str) -> Server {
+    let (port, password) = (dovecot.port, password.to_owned());
+    Server::start_custom(&Scanners::real(), relay.port, "", "", &move |config, dir| {
+        let file = dir.join("imap-password");
+        std::fs::write(&file, format!("{password}\n")).unwrap();
+        format!(
+            "{config}\n[[mailbox]]\nurl = \"imap://127.0.0.1:{port}/INBOX\"\nusername = \"{USER}\"\npassword_file = \"{}\"\nqueue = \"bw\"\npoll_interval = \"10m\"\n",
+            file.display()
+        )
+    })
+}
+
+fn wait_for_log(server: &Server, needle: &str, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while !server.log().contains(needle) {
+        assert!(Instant::now() < deadline, "no {needle:?} in the log within {timeout:?}:\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn mail_with(from: &str, message_id: &str, name: &str, content_type: &str, bytes: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let lines: Vec<&str> = b64.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    format!(
+        "Return-Path: <{from}>\r\nFrom: {from}\r\nTo: print@library.example\r\nSubject: print {name}\r\nMessage-ID: <{message_id}>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nPlease print.\r\n\
+         --b\r\nContent-Type: {content_type}\r\nContent-Disposition: attachment; filename=\"{name}\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
+        lines.join("\r\n")
+    )
+    .into_bytes()
+}
+
+fn pdf_mail(message_id: &str) -> Vec<u8> {
+    mail_with("patron@example.com", message_id, "doc.pdf", "application/pdf", &printgate::convert::sample::sample_pdf("mailbox", 1))
+}
+
+fn count(server: &Server, table: &str) -> usize {
+    common::sql(server, &format!("SELECT COUNT(*) FROM {table}"))[0].parse().unwrap()
+}
+
+fn text_of(raw: &[u8]) -> String {
+    let message = mail_parser::MessageParser::default().parse(raw).expect("reply parses");
+    message.body_text(0).expect("reply has a text part").into_owned()
+}
+
+#[test]
+fn an_appended_pdf_is_printed_within_seconds_and_a_virus_refused_into_its_folder() {
+    let work = tempfile::tempdir().unwrap();
+    let dovecot = Dovecot::start(USER, PASSWORD);
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = server(&dovecot, &relay, PASSWORD);
+    wait_for_log(&server, "mailbox connected", Duration::from_secs(30));
+
+    let started = Instant::now();
+    dovecot.append("INBOX", &pdf_mail("imap-pdf@example.com"));
+    let replies = relay.wait_for(1, Duration::from_secs(60));
+    let took = started.elapsed();
+    let code = common::release_code(&replies[0]);
+    assert_eq!(code.len(), 8, "{code}");
+    // IDLE, not the 10-minute poll: the reply comes within seconds (conversion included).
+    assert!(took < Duration::from_secs(30), "the reply took {took:?}");
+    dovecot.wait_count("Processed", 1, Duration::from_secs(10));
+    assert_eq!(dovecot.count("INBOX"), 0);
+    assert_eq!(count(&server, "jobs"), 1);
+
+    let eicar = mail_with("patron@example.com", "imap-virus@example.com", "invoice.pdf", "application/pdf", EICAR.as_bytes());
+    dovecot.append("INBOX", &eicar);
+    dovecot.wait_count("Refused", 1, Duration::from_secs(60));
+    assert_eq!(dovecot.count("INBOX"), 0);
+    assert_eq!(dovecot.count("Processed"), 1);
+    // The refusal is told by reply (the sender is not failing authentication), without a code.
+    let replies = relay.wait_for(2, Duration::from_secs(30));
+    let refusal = text_of(&replies[1]);
+    assert!(!refusal.contains("Release code:"), "{refusal}");
+    assert!(refusal.to_ascii_lowercase().contains("eicar"), "{refusal}");
+    // No job, and the reason is in the console's message trace and the log.
+    assert_eq!(count(&server, "jobs"), 1);
+    let trace = common::wait_for_trace(&server, "outcome, reply", "message_id = 'imap-virus@example.com' and outcome = 'refused'");
+    assert!(trace.to_ascii_lowercase().contains("eicar"), "{trace}");
+    assert!(server.log().contains("outcome=\"refused\""), "{}", server.log());
+    assert_eq!(count(&server, "mailbox_uids"), 0, "decisions are forgotten once moved");
+}
+
+#[test]
+fn sigkill_between_spooling_and_moving_makes_exactly_one_job_and_one_reply() {
+    let work = tempfile::tempdir().unwrap();
+    let dovecot = Dovecot::start(USER, PASSWORD);
+    let relay = Relay::start(&work.path().join("relay"));
+    let mut server = server(&dovecot, &relay, PASSWORD);
+    wait_for_log(&server, "mailbox connected", Duration::from_secs(30));
+    // Restart with the fault switch on (test-only, debug builds).
+    server.kill();
+    server.env = vec![("PRINTGATE_TEST_FAULT".into(), "mailbox_pause_after_spool".into())];
+    server.spawn();
+    wait_for_log(&server, "mailbox connected", Duration::from_secs(30));
+    dovecot.append("INBOX", &pdf_mail("imap-crash@example.com"));
+    wait_for_log(&server, "test fault: mailbox paused after spooling", Duration::from_secs(60));
+    server.kill(); // SIGKILL: spooled, not recorded, not moved.
+    assert_eq!(dovecot.count("INBOX"), 1, "nothing is moved before the decision is safe");
+
+    server.env.clear();
+    server.spawn();
+    dovecot.wait_count("Processed", 1, Duration::from_secs(60));
+    relay.wait_for(1, Duration::from_secs(60));
+    // Time for a second job or reply, were one to come.
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(dovecot.count("INBOX"), 0);
+    assert_eq!(count(&server, "jobs"), 1);
+    assert_eq!(count(&server, "messages"), 1);
+    let replies = common::replies_by_mail(&relay.dir);
+    assert_eq!(replies.len(), 1, "one mail answered");
+    let only = replies.values().next().unwrap();
+    assert_eq!(only.ids.len(), 1, "one reply");
+    assert_eq!(only.deliveries, 1, "delivered once");
+    assert!(spool_is_empty(&server.data_dir().join("spool")), "the spool entry is gone");
+}
+
+fn spool_is_empty(dir: &Path) -> bool {
+    std::fs::read_dir(dir).unwrap().filter_map(Result::ok).all(|e| e.path().is_dir())
+}
+
+#[test]
+fn a_wrong_password_backs_off_while_smtp_serves_and_a_fixed_file_with_sighup_reads_the_mailbox() {
+    let work = tempfile::tempdir().unwrap();
+    let dovecot = Dovecot::start(USER, PASSWORD);
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = server(&dovecot, &relay, "wrong password");
+    let label = format!("{USER}@127.0.0.1:{}/INBOX", dovecot.port);
+    dovecot.append("INBOX", &pdf_mail("imap-waiting@example.com"));
+
+    // A clear line naming the mailbox and the cause, repeated after a back-off.
+    wait_for_log(&server, "the IMAP server refused the login", Duration::from_secs(30));
+    assert!(server.log().contains(&label), "{}", server.log());
+    wait_for_log(&server, "failures=2", Duration::from_secs(30));
+    let metrics = reqwest::blocking::get(format!("{}/metrics", server.api_url())).unwrap().text().unwrap();
+    assert!(metrics.contains(&format!("printgate_mailbox_errors_total{{mailbox=\"{label}\"}}")), "{metrics}");
+    assert!(metrics.contains(&format!("printgate_mailbox_state{{mailbox=\"{label}\",state=\"backoff\"}} 1")), "{metrics}");
+
+    // SMTP keeps serving meanwhile.
+    let pdf = work.path().join("smtp.pdf");
+    std::fs::write(&pdf, printgate::convert::sample::sample_pdf("smtp", 1)).unwrap();
+    let said = server.swaks("patron@example.com", "please print", &[&pdf]);
+    assert!(said.contains("250 2.0.0"), "{said}");
+    let replies = relay.wait_for(1, Duration::from_secs(60));
+    assert_eq!(common::release_code(&replies[0]).len(), 8);
+    assert_eq!(dovecot.count("INBOX"), 1, "the mailbox was not read");
+
+    // The fixed password file is read after SIGHUP, without waiting out the back-off.
+    std::fs::write(server.dir.path().join("imap-password"), format!("{PASSWORD}\n")).unwrap();
+    server.signal("HUP");
+    dovecot.wait_count("Processed", 1, Duration::from_secs(30));
+    relay.wait_for(2, Duration::from_secs(60));
+    let metrics = reqwest::blocking::get(format!("{}/metrics", server.api_url())).unwrap().text().unwrap();
+    assert!(metrics.contains(&format!("printgate_mailbox_state{{mailbox=\"{label}\",state=\"backoff\"}} 0")), "{metrics}");
+}
