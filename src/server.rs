@@ -97,7 +97,8 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
     }
 
     if !config.mailbox.is_empty() {
-        let deps = crate::mailbox::Deps { live: live.clone(), inbound: inbound.clone(), store: store.clone(), outbox_wake: outbox_wake.clone() };
+        let deps =
+            crate::mailbox::Deps { live: live.clone(), inbound: inbound.clone(), store: store.clone(), outbox_wake: outbox_wake.clone() };
         tasks.spawn(crate::mailbox::run(Arc::new(deps), shutdown.clone()));
     }
     let converter =

@@ -212,9 +212,15 @@ mod tests {
             ("imaps://mail.example.org/Print%20Jobs", "mail.example.org", 993, "Print Jobs", Implicit),
         ] {
             let parsed = MailboxUrl::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
-            assert_eq!((parsed.host.as_str(), parsed.port, parsed.folder.as_str(), parsed.security), (host, port, folder, security), "{url}");
+            assert_eq!(
+                (parsed.host.as_str(), parsed.port, parsed.folder.as_str(), parsed.security),
+                (host, port, folder, security),
+                "{url}"
+            );
         }
-        for bad in ["pop3://mail.example.org", "imaps://", "imaps://:993/INBOX", "imap://mail.example.org:99999/x", "imaps://user:pw@host/INBOX"] {
+        for bad in
+            ["pop3://mail.example.org", "imaps://", "imaps://:993/INBOX", "imap://mail.example.org:99999/x", "imaps://user:pw@host/INBOX"]
+        {
             assert!(MailboxUrl::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(MailboxUrl::parse("imap://[::1]:10143/INBOX").unwrap().to_string(), "imap://[::1]:10143/INBOX");
@@ -231,17 +237,32 @@ mod tests {
     fn a_mailbox_section_is_checked_like_every_other() {
         let ok = config("[[mailbox]]\nurl = \"imap://127.0.0.1:10143/INBOX\"\nusername = \"print\"\npassword_file = \"Cargo.toml\"\nqueue = \"bw@print.test\"\n").unwrap();
         let m = &ok.mailbox[0];
-        assert_eq!((m.processed_folder.as_str(), m.refused_folder.as_str(), m.idle, m.poll_interval), ("Processed", "Refused", true, DEFAULT_POLL_INTERVAL));
+        assert_eq!(
+            (m.processed_folder.as_str(), m.refused_folder.as_str(), m.idle, m.poll_interval),
+            ("Processed", "Refused", true, DEFAULT_POLL_INTERVAL)
+        );
         assert_eq!(ok.mailbox_queue(m).map(|q| q.name.as_str()), Some("bw"));
         // (section body, the key of the problem)
         for (body, key) in [
             ("url = \"imap://127.0.0.1/INBOX\"\nusername = \"p\"\npassword_file = \"Cargo.toml\"\nqueue = \"colour\"", "mailbox[0].queue"),
             ("url = \"imap://127.0.0.1/INBOX\"\nusername = \"p\"\nqueue = \"bw\"", "mailbox[0].password_file"),
-            ("url = \"imap://127.0.0.1/INBOX\"\nusername = \"p\"\npassword_file = \"Cargo.toml\"\noauth_token_command = \"x\"\nqueue = \"bw\"", "mailbox[0].oauth_token_command"),
-            ("url = \"imap://127.0.0.1/INBOX\"\nusername = \"p\"\npassword_file = \"/no/such\"\nqueue = \"bw\"", "mailbox[0].password_file"),
+            (
+                "url = \"imap://127.0.0.1/INBOX\"\nusername = \"p\"\npassword_file = \"Cargo.toml\"\noauth_token_command = \"x\"\nqueue = \"bw\"",
+                "mailbox[0].oauth_token_command",
+            ),
+            (
+                "url = \"imap://127.0.0.1/INBOX\"\nusername = \"p\"\npassword_file = \"/no/such\"\nqueue = \"bw\"",
+                "mailbox[0].password_file",
+            ),
             ("url = \"pop3://127.0.0.1/INBOX\"\nusername = \"p\"\npassword_file = \"Cargo.toml\"\nqueue = \"bw\"", "mailbox[0].url"),
-            ("url = \"imap://127.0.0.1/INBOX\"\nusername = \"p\"\npassword_file = \"Cargo.toml\"\nqueue = \"bw\"\nprocessed_folder = \"INBOX\"", "mailbox[0].processed_folder"),
-            ("url = \"imap://127.0.0.1/INBOX\"\nusername = \"p\"\npassword_file = \"Cargo.toml\"\nqueue = \"bw\"\nfolder = \"x\"", "mailbox[0]"),
+            (
+                "url = \"imap://127.0.0.1/INBOX\"\nusername = \"p\"\npassword_file = \"Cargo.toml\"\nqueue = \"bw\"\nprocessed_folder = \"INBOX\"",
+                "mailbox[0].processed_folder",
+            ),
+            (
+                "url = \"imap://127.0.0.1/INBOX\"\nusername = \"p\"\npassword_file = \"Cargo.toml\"\nqueue = \"bw\"\nfolder = \"x\"",
+                "mailbox[0]",
+            ),
         ] {
             let err = config(&format!("[[mailbox]]\n{body}\n")).expect_err(body).to_string();
             assert!(err.contains(&format!("{key}:")) || err.contains(&format!("{key}.")), "{body}: {err}");

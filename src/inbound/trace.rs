@@ -110,4 +110,3 @@ pub(super) fn trace_of(
         documents,
     }
 }
-

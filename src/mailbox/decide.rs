@@ -117,7 +117,9 @@ mod tests {
     fn failures_back_off_exponentially_up_to_ten_minutes() {
         let secs = |n| backoff(n).as_secs();
         // (consecutive failures, seconds to wait)
-        for (failures, wait) in [(0, 5), (1, 5), (2, 10), (3, 20), (4, 40), (5, 80), (7, 320), (8, 600), (9, 600), (40, 600), (u32::MAX, 600)] {
+        for (failures, wait) in
+            [(0, 5), (1, 5), (2, 10), (3, 20), (4, 40), (5, 80), (7, 320), (8, 600), (9, 600), (40, 600), (u32::MAX, 600)]
+        {
             assert_eq!(secs(failures), wait, "{failures}");
         }
     }

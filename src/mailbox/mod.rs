@@ -145,14 +145,12 @@ async fn read_forever(
     for folder in [&config.processed_folder, &config.refused_folder] {
         create_folder(&mut session, folder).await?;
     }
-    let selected = timely(session.select(&config.url.folder)).await.map_err(|e| MailboxError::Folder {
-        folder: config.url.folder.clone(),
-        reason: e.to_string(),
-    })?;
-    let uidvalidity = selected.uid_validity.ok_or_else(|| MailboxError::Folder {
-        folder: config.url.folder.clone(),
-        reason: "the server gives no UIDVALIDITY".into(),
-    })?;
+    let selected = timely(session.select(&config.url.folder))
+        .await
+        .map_err(|e| MailboxError::Folder { folder: config.url.folder.clone(), reason: e.to_string() })?;
+    let uidvalidity = selected
+        .uid_validity
+        .ok_or_else(|| MailboxError::Folder { folder: config.url.folder.clone(), reason: "the server gives no UIDVALIDITY".into() })?;
     let label = config.label();
     tracing::info!(mailbox = %label, uidvalidity, idle, move_by = ?move_by, "mailbox connected");
     let pass = round::Pass { deps, config, label: &label, uidvalidity, move_by };

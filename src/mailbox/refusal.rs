@@ -18,7 +18,14 @@ use crate::store::NewReply;
 ///
 /// # Errors
 /// [`MailboxError::Store`] when the outbox cannot take it (the message is tried again later).
-pub async fn tell(deps: &Deps, live: &Live, queue: &QueueConfig, spool_id: &str, patron: &Patron, reason: &str) -> Result<(), MailboxError> {
+pub async fn tell(
+    deps: &Deps,
+    live: &Live,
+    queue: &QueueConfig,
+    spool_id: &str,
+    patron: &Patron,
+    reason: &str,
+) -> Result<(), MailboxError> {
     let trust = SenderTrust { grade: &patron.grade, spf_fail_without_dkim: patron.spf_fail_without_dkim, automatic: patron.automatic };
     let Some(to) = decide::refusal_recipient(queue.reply_policy, trust, patron.address.as_deref())
         .filter(|to| !crate::pipeline::is_own_address(&live.config, to))

@@ -42,8 +42,7 @@ pub async fn fetch(command: &str, key: &str) -> Result<(String, Duration), Strin
 pub fn parse(output: &str, now: i64) -> Result<(String, Duration), String> {
     let text = output.trim();
     let (token, lifetime) = if text.starts_with('{') {
-        let json: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("printed JSON that does not parse: {e}"))?;
+        let json: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("printed JSON that does not parse: {e}"))?;
         let token = json["access_token"].as_str().ok_or("printed JSON without access_token")?.to_owned();
         let lifetime = json["expires_in"].as_i64().or_else(|| jwt_expiry(&token).map(|exp| exp - now));
         (token, lifetime)
