@@ -180,3 +180,26 @@ fn a_wrong_password_backs_off_while_smtp_serves_and_a_fixed_file_with_sighup_rea
     let metrics = reqwest::blocking::get(format!("{}/metrics", server.api_url())).unwrap().text().unwrap();
     assert!(metrics.contains(&format!("printgate_mailbox_state{{mailbox=\"{label}\",state=\"backoff\"}} 0")), "{metrics}");
 }
+
+#[test]
+fn xoauth2_logs_in_with_the_token_the_command_prints() {
+    // Dovecot's XOAUTH2 mechanism hands the bearer token to its passdb as the password, so
+    // the passwd-file user's password plays the token the provider would check.
+    let token = "ya29.test-token-for-printgate";
+    let work = tempfile::tempdir().unwrap();
+    let dovecot = Dovecot::start(USER, token);
+    let relay = Relay::start(&work.path().join("relay"));
+    let port = dovecot.port;
+    let server = Server::start_custom(&Scanners::real(), relay.port, "", "", &move |config, _| {
+        let command = format!("printf '{{\"access_token\": \"{token}\", \"expires_in\": 3599}}'");
+        format!(
+            "{config}\n[[mailbox]]\nurl = \"imap://127.0.0.1:{port}/INBOX\"\nusername = \"{USER}\"\noauth_token_command = \"\"\"{command}\"\"\"\nqueue = \"bw@print.example.org\"\n"
+        )
+    });
+    wait_for_log(&server, "mailbox connected", Duration::from_secs(30));
+    assert!(dovecot.log().contains("method=XOAUTH2"), "{}", dovecot.log());
+    dovecot.append("INBOX", &pdf_mail("imap-oauth@example.com"));
+    dovecot.wait_count("Processed", 1, Duration::from_secs(60));
+    relay.wait_for(1, Duration::from_secs(60));
+    assert!(!server.log().contains(token), "the token is never logged");
+}

@@ -34,7 +34,7 @@ impl Dovecot {
         let port = free_port();
         let config = format!(
             "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\nprotocols = imap\nlisten = 127.0.0.1\n\
-             ssl = no\ndisable_plaintext_auth = no\nauth_mechanisms = plain login\n\
+             ssl = no\ndisable_plaintext_auth = no\nauth_mechanisms = plain login xoauth2\n\
              default_internal_user = {me}\ndefault_login_user = {login_user}\nfirst_valid_uid = 0\nfirst_valid_gid = 0\n\
              mail_location = maildir:{d}/mail/%u\n\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/users\n}}\n\
