@@ -203,3 +203,30 @@ fn xoauth2_logs_in_with_the_token_the_command_prints() {
     relay.wait_for(1, Duration::from_secs(60));
     assert!(!server.log().contains(token), "the token is never logged");
 }
+
+#[test]
+fn imaps_checks_the_certificate_and_reads_once_it_is_trusted() {
+    let work = tempfile::tempdir().unwrap();
+    let dovecot = Dovecot::start_tls(USER, PASSWORD);
+    let relay = Relay::start(&work.path().join("relay"));
+    let imaps = dovecot.imaps_port.unwrap();
+    let mut server = Server::start_custom(&Scanners::real(), relay.port, "", "", &move |config, dir| {
+        let file = dir.join("imap-password");
+        std::fs::write(&file, format!("{PASSWORD}\n")).unwrap();
+        format!(
+            "{config}\n[[mailbox]]\nurl = \"imaps://127.0.0.1:{imaps}/INBOX\"\nusername = \"{USER}\"\npassword_file = \"{}\"\nqueue = \"bw\"\n",
+            file.display()
+        )
+    });
+    // A self-signed certificate the system does not trust: TLS fails, in words, and nothing is read.
+    wait_for_log(&server, "TLS with the IMAP server failed", Duration::from_secs(30));
+    dovecot.append("INBOX", &pdf_mail("imap-tls@example.com"));
+    // Trusted (rustls' platform verifier reads SSL_CERT_FILE on Linux): read over TLS.
+    server.kill();
+    server.env = vec![("SSL_CERT_FILE".into(), dovecot.cert().display().to_string())];
+    server.spawn();
+    wait_for_log(&server, "mailbox connected", Duration::from_secs(30));
+    dovecot.wait_count("Processed", 1, Duration::from_secs(60));
+    relay.wait_for(1, Duration::from_secs(60));
+    assert!(dovecot.log().contains("TLS"), "{}", dovecot.log());
+}

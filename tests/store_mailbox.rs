@@ -37,11 +37,7 @@ async fn decisions_are_kept_once_per_uid_and_forgotten_after_the_move(url: &str,
     node2.record_mailbox_decision(at, &decision("s2", "refused")).await.unwrap();
     assert_eq!(node2.mailbox_decision(at).await.unwrap(), Some(decision("s1", "accepted")));
     // Another UIDVALIDITY, UID or mailbox is another message.
-    for other in [
-        MailboxUid { uidvalidity: 8, ..at },
-        MailboxUid { uid: 43, ..at },
-        MailboxUid { mailbox: "other@mail:993/INBOX", ..at },
-    ] {
+    for other in [MailboxUid { uidvalidity: 8, ..at }, MailboxUid { uid: 43, ..at }, MailboxUid { mailbox: "other@mail:993/INBOX", ..at }] {
         assert_eq!(node1.mailbox_decision(other).await.unwrap(), None, "{other:?}");
     }
     // UIDs and UIDVALIDITYs use all 32 bits.

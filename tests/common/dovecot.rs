@@ -12,6 +12,8 @@ use super::free_port;
 pub struct Dovecot {
     pub dir: tempfile::TempDir,
     pub port: u16,
+    /// The implicit-TLS port, when started with [`Dovecot::start_tls`].
+    pub imaps_port: Option<u16>,
     pub user: String,
     password: String,
 }
@@ -21,6 +23,21 @@ const DOVECOT: &str = "/usr/sbin/dovecot";
 impl Dovecot {
     /// Starts Dovecot with one user `user` whose password is `password`.
     pub fn start(user: &str, password: &str) -> Self {
+        Self::start_with(user, password, false)
+    }
+
+    /// [`Dovecot::start`] with TLS: implicit TLS on `imaps_port` (and STARTTLS on `port`),
+    /// with a self-signed certificate for 127.0.0.1 and localhost in `cert.pem` of its directory.
+    pub fn start_tls(user: &str, password: &str) -> Self {
+        Self::start_with(user, password, true)
+    }
+
+    /// The certificate a TLS Dovecot serves (PEM).
+    pub fn cert(&self) -> PathBuf {
+        self.dir.path().join("cert.pem")
+    }
+
+    fn start_with(user: &str, password: &str, tls: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         // Dovecot's mail processes run as an unprivileged user, who must reach the Maildir.
         Command::new("chmod").arg("755").arg(dir.path()).status().unwrap();
@@ -32,19 +49,28 @@ impl Dovecot {
         Command::new("chown").arg("-R").arg(format!("{mail_uid}:{mail_gid}")).arg(dir.path().join("mail")).status().unwrap();
         let me = whoami();
         let port = free_port();
+        let imaps_port = tls.then(free_port);
+        let ssl = match imaps_port {
+            Some(_) => {
+                super::write_test_cert(dir.path());
+                format!("ssl = yes\nssl_cert = <{d}/cert.pem\nssl_key = <{d}/key.pem\n")
+            }
+            None => "ssl = no\n".to_owned(),
+        };
         let config = format!(
             "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\nprotocols = imap\nlisten = 127.0.0.1\n\
-             ssl = no\ndisable_plaintext_auth = no\nauth_mechanisms = plain login xoauth2\n\
+             {ssl}disable_plaintext_auth = no\nauth_mechanisms = plain login xoauth2\n\
              default_internal_user = {me}\ndefault_login_user = {login_user}\nfirst_valid_uid = 0\nfirst_valid_gid = 0\n\
              mail_location = maildir:{d}/mail/%u\n\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/users\n}}\n\
              userdb {{\n  driver = static\n  args = uid={mail_uid} gid={mail_gid} home={d}/mail/%u\n}}\n\
-             service imap-login {{\n  chroot =\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  inet_listener imaps {{\n    port = 0\n  }}\n}}\n\
+             service imap-login {{\n  chroot =\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {imaps}\n  }}\n}}\n\
              service anvil {{\n  chroot =\n}}\nservice stats {{\n  chroot =\n}}\n\
-             service auth {{\n  user = {me}\n}}\nservice auth-worker {{\n  user = {me}\n}}\n"
+             service auth {{\n  user = {me}\n}}\nservice auth-worker {{\n  user = {me}\n}}\n",
+            imaps = imaps_port.unwrap_or(0),
         );
         std::fs::write(dir.path().join("dovecot.conf"), config).unwrap();
-        let server = Self { dir, port, user: user.to_owned(), password: password.to_owned() };
+        let server = Self { dir, port, imaps_port, user: user.to_owned(), password: password.to_owned() };
         server.set_password(password);
         let status = Command::new(DOVECOT)
             .arg("-c")
