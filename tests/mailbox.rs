@@ -230,3 +230,21 @@ fn imaps_checks_the_certificate_and_reads_once_it_is_trusted() {
     relay.wait_for(1, Duration::from_secs(60));
     assert!(dovecot.log().contains("TLS"), "{}", dovecot.log());
 }
+
+#[test]
+fn a_message_over_the_size_limit_is_refused_unread() {
+    let work = tempfile::tempdir().unwrap();
+    let dovecot = Dovecot::start(USER, PASSWORD);
+    let relay = Relay::start(&work.path().join("relay"));
+    let server = server(&dovecot, &relay, PASSWORD);
+    wait_for_log(&server, "mailbox connected", Duration::from_secs(30));
+    // The test server's smtp.max_message_bytes is 10 MiB.
+    let big = mail_with("patron@example.com", "imap-big@example.com", "big.pdf", "application/pdf", &vec![b'%'; 8 * 1024 * 1024]);
+    assert!(big.len() > 10 * 1024 * 1024);
+    dovecot.append("INBOX", &big);
+    dovecot.wait_count("Refused", 1, Duration::from_secs(60));
+    wait_for_log(&server, "Message too large", Duration::from_secs(10));
+    assert_eq!(count(&server, "jobs"), 0);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(std::fs::read_dir(&relay.dir).unwrap().count(), 0, "no reply to a sender nobody authenticated");
+}

@@ -87,6 +87,13 @@ pub fn spool_id(mailbox: &str, uidvalidity: u32, uid: u32, message_id: &str) -> 
     hex::encode(&digest[..16])
 }
 
+/// Why a message of `size` bytes is refused unread, when it is larger than the limit SMTP
+/// announces (`smtp.max_message_bytes`): nothing larger is fetched, scanned or spooled. It goes
+/// to the refused folder without a reply, since its sender was never authenticated.
+pub fn too_large(size: u64, limit: usize) -> Option<String> {
+    (size > limit as u64).then(|| format!("Message too large ({size} bytes; the limit is {limit} bytes)"))
+}
+
 /// What the sender's authentication allows, for [`refusal_recipient`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SenderTrust<'a> {
@@ -166,6 +173,15 @@ mod tests {
         ] {
             assert_ne!(id, other);
         }
+    }
+
+    #[test]
+    fn messages_over_the_smtp_size_limit_are_refused_unread() {
+        // (size, limit, refused)
+        for (size, limit, refused) in [(0, 100, false), (100, 100, false), (101, 100, true), (u64::MAX, 26_214_400, true)] {
+            assert_eq!(too_large(size, limit).is_some(), refused, "{size} {limit}");
+        }
+        assert_eq!(too_large(101, 100).unwrap(), "Message too large (101 bytes; the limit is 100 bytes)");
     }
 
     #[test]

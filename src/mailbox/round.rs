@@ -64,9 +64,20 @@ impl Pass<'_> {
 
     /// Fetches, screens and spools (or refuses) one message and records the decision.
     async fn decide(&self, session: &mut ImapSession, at: MailboxUid<'_>) -> Result<Fate, MailboxError> {
-        let Some(raw) = fetch(session, at.uid).await? else { return Ok(Fate::Later) };
         let live = self.deps.live.load_full();
         let Some(queue) = live.config.mailbox_queue(self.config) else { return Ok(Fate::Later) };
+        // The size limit SMTP announces holds here too, before anything is fetched.
+        let size = fetch_size(session, at.uid).await?;
+        if let Some(reason) = decide::too_large(size, live.config.smtp.max_message_bytes) {
+            let decision = MailboxDecision {
+                message_id: String::new(),
+                spool_id: decide::spool_id(self.label, at.uidvalidity, at.uid, ""),
+                outcome: Fate::Refused.word().to_owned(),
+                reason,
+            };
+            return self.record(at, decision, Fate::Refused).await;
+        }
+        let Some(raw) = fetch(session, at.uid).await? else { return Ok(Fate::Later) };
         let message_id = crate::intake::Submission::parse(&raw).ok().and_then(|s| s.message_id).unwrap_or_default();
         let id = decide::spool_id(self.label, at.uidvalidity, at.uid, &message_id);
         let arrival = self.arrival(queue, &raw);
@@ -86,9 +97,14 @@ impl Pass<'_> {
                 return Ok(Fate::Later);
             }
         };
-        tracing::info!(mailbox = %self.label, uid = at.uid, spool_id = %id, outcome = fate.word(), reason = %reason, "mailbox message decided");
-        crate::metrics::inc("printgate_mailbox_messages_total", &[("mailbox", self.label), ("outcome", fate.word())]);
         let decision = MailboxDecision { message_id, spool_id: id, outcome: fate.word().to_owned(), reason };
+        self.record(at, decision, fate).await
+    }
+
+    /// Logs, counts and records a decision.
+    async fn record(&self, at: MailboxUid<'_>, decision: MailboxDecision, fate: Fate) -> Result<Fate, MailboxError> {
+        tracing::info!(mailbox = %self.label, uid = at.uid, spool_id = %decision.spool_id, outcome = fate.word(), reason = %decision.reason, "mailbox message decided");
+        crate::metrics::inc("printgate_mailbox_messages_total", &[("mailbox", self.label), ("outcome", fate.word())]);
         self.deps.store.record_mailbox_decision(at, &decision).await?;
         Ok(fate)
     }
@@ -108,6 +124,15 @@ impl Pass<'_> {
             spf: false,
         }
     }
+}
+
+/// The message's size (`RFC822.SIZE`); 0 when the server does not say.
+async fn fetch_size(session: &mut ImapSession, uid: u32) -> Result<u64, MailboxError> {
+    timely(async {
+        let fetches: Vec<_> = session.uid_fetch(uid.to_string(), "RFC822.SIZE").await?.try_collect().await?;
+        Ok::<_, MailboxError>(fetches.iter().find(|f| f.uid == Some(uid)).and_then(|f| f.size).map_or(0, u64::from))
+    })
+    .await
 }
 
 /// The whole message, without marking it read; `None` when it is gone.
