@@ -28,9 +28,8 @@ fn mailbox_intake_rate_beside_smtp() {
         format!("Return-Path: <{from}>\r\n{}", common::mime_with_pdf(&from, &format!("{via}-{i}@bench.test"), &pdf))
     };
     let appended = Instant::now();
-    for i in 0..n {
-        dovecot.append("INBOX", mail(i, "imap").as_bytes());
-    }
+    let mails: Vec<Vec<u8>> = (0..n).map(|i| mail(i, "imap").into_bytes()).collect();
+    dovecot.append_many("INBOX", &mails);
     eprintln!("appended {n} messages in {:.1} s", appended.elapsed().as_secs_f64());
     let port = dovecot.port;
     let server = Server::start_custom(&Scanners::real(), relay.port, "", "", &move |config, dir| {

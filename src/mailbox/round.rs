@@ -37,6 +37,17 @@ pub struct Pass<'a> {
     pub move_by: MoveBy,
 }
 
+/// Messages screened at once in a pass, as the SMTP door screens its parallel sessions: a
+/// backlog (mail that arrived while printgate was down) drains at the scanners' pace rather
+/// than one message's latency at a time. The IMAP commands themselves stay one at a time.
+const SCREEN_AT_ONCE: usize = 4;
+
+/// A message ready for screening, or already decided without it.
+enum Fetched {
+    Message(Vec<u8>),
+    Decided(Fate),
+}
+
 impl Pass<'_> {
     /// Decides and moves every message in the folder; returns how many were moved.
     ///
@@ -46,38 +57,60 @@ impl Pass<'_> {
         let mut uids: Vec<u32> = timely(session.uid_search("ALL")).await?.into_iter().collect();
         uids.sort_unstable();
         let mut moved = 0;
-        for uid in uids {
-            let at = MailboxUid { mailbox: self.label, uidvalidity: self.uidvalidity, uid };
-            let fate = match self.deps.store.mailbox_decision(at).await? {
-                // Decided before a crash or a lost connection: only the move is left.
-                Some(decision) => Fate::from_word(&decision.outcome).unwrap_or(Fate::Later),
-                None => self.decide(session, at).await?,
-            };
-            let Some(folder) = fate.folder(&self.config.processed_folder, &self.config.refused_folder) else { continue };
-            move_message(session, uid, folder, self.move_by).await?;
-            self.deps.store.forget_mailbox_uid(at).await?;
-            moved += 1;
+        for chunk in uids.chunks(SCREEN_AT_ONCE) {
+            let (mut fates, mut fetched) = (Vec::new(), Vec::new());
+            for &uid in chunk {
+                match self.fetch(session, self.at(uid)).await? {
+                    Fetched::Decided(fate) => fates.push((uid, fate)),
+                    Fetched::Message(raw) => fetched.push((uid, raw)),
+                }
+            }
+            let (screened_uids, raws): (Vec<u32>, Vec<Vec<u8>>) = fetched.into_iter().unzip();
+            let screened =
+                futures::future::join_all(screened_uids.iter().zip(raws).map(|(&uid, raw)| self.decide(self.at(uid), raw))).await;
+            for (uid, fate) in screened_uids.into_iter().zip(screened) {
+                fates.push((uid, fate?));
+            }
+            fates.sort_unstable_by_key(|(uid, _)| *uid);
+            for (uid, fate) in fates {
+                let Some(folder) = fate.folder(&self.config.processed_folder, &self.config.refused_folder) else { continue };
+                move_message(session, uid, folder, self.move_by).await?;
+                self.deps.store.forget_mailbox_uid(self.at(uid)).await?;
+                moved += 1;
+            }
         }
         drain(session);
         Ok(moved)
     }
 
-    /// Fetches, screens and spools (or refuses) one message and records the decision.
-    async fn decide(&self, session: &mut ImapSession, at: MailboxUid<'_>) -> Result<Fate, MailboxError> {
-        let live = self.deps.live.load_full();
-        let Some(queue) = live.config.mailbox_queue(self.config) else { return Ok(Fate::Later) };
+    fn at(&self, uid: u32) -> MailboxUid<'_> {
+        MailboxUid { mailbox: self.label, uidvalidity: self.uidvalidity, uid }
+    }
+
+    /// The message at `at`, unless it was decided before (a crash or a lost connection after
+    /// the decision: only the move is left) or is refused unread for its size.
+    async fn fetch(&self, session: &mut ImapSession, at: MailboxUid<'_>) -> Result<Fetched, MailboxError> {
+        if let Some(decision) = self.deps.store.mailbox_decision(at).await? {
+            return Ok(Fetched::Decided(Fate::from_word(&decision.outcome).unwrap_or(Fate::Later)));
+        }
         // The size limit SMTP announces holds here too, before anything is fetched.
         let size = fetch_size(session, at.uid).await?;
-        if let Some(reason) = decide::too_large(size, live.config.smtp.max_message_bytes) {
+        if let Some(reason) = decide::too_large(size, self.deps.live.load().config.smtp.max_message_bytes) {
             let decision = MailboxDecision {
                 message_id: String::new(),
                 spool_id: decide::spool_id(self.label, at.uidvalidity, at.uid, ""),
                 outcome: Fate::Refused.word().to_owned(),
                 reason,
             };
-            return self.record(at, decision, Fate::Refused).await;
+            return self.record(at, decision, Fate::Refused).await.map(Fetched::Decided);
         }
-        let Some(raw) = fetch(session, at.uid).await? else { return Ok(Fate::Later) };
+        Ok(fetch(session, at.uid).await?.map_or(Fetched::Decided(Fate::Later), Fetched::Message))
+    }
+
+    /// Screens and spools (or refuses) one fetched message and records the decision.
+    async fn decide(&self, at: MailboxUid<'_>, raw: Vec<u8>) -> Result<Fate, MailboxError> {
+        let live = self.deps.live.load_full();
+        let Some(queue) = live.config.mailbox_queue(self.config) else { return Ok(Fate::Later) };
         let message_id = crate::intake::Submission::parse(&raw).ok().and_then(|s| s.message_id).unwrap_or_default();
         let id = decide::spool_id(self.label, at.uidvalidity, at.uid, &message_id);
         let arrival = self.arrival(queue, &raw);

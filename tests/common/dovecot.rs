@@ -123,6 +123,20 @@ impl Dovecot {
         assert!(said.contains("OK"), "APPEND: {said}");
     }
 
+    /// APPENDs every message of `raws` to `folder` over one connection.
+    pub fn append_many(&self, folder: &str, raws: &[Vec<u8>]) {
+        let mut input = Vec::new();
+        for raw in raws {
+            input.extend_from_slice(format!("{}\n", raw.len()).as_bytes());
+            input.extend_from_slice(raw);
+        }
+        let script = format!(
+            "inp = sys.stdin.buffer\nwhile True:\n    line = inp.readline()\n    if not line: break\n    t, d = m.append({folder:?}, None, None, inp.read(int(line)))\n    assert t == 'OK', d\nprint('OK')"
+        );
+        let said = self.imap(&script, &input);
+        assert!(said.contains("OK"), "APPEND: {said}");
+    }
+
     /// Messages in `folder` (0 when it does not exist).
     pub fn count(&self, folder: &str) -> usize {
         let said = self.imap(&format!("t, d = m.select({folder:?}, readonly=True)\nprint(int(d[0]) if t == 'OK' else 0)"), b"");
