@@ -20,18 +20,23 @@ const USER: &str = "print";
 const PASSWORD: &str = "correct horse";
 const EICAR: &str = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 
-/// A server reading `dovecot`'s INBOX for queue `bw`, its password file holding `password`.
-/// The poll interval is long, so only IMAP IDLE can make a mail arrive within seconds.
-fn server(dovecot: &Dovecot, relay: &Relay, password: &str) -> Server {
+/// The config edit of a server reading `dovecot`'s INBOX for queue `bw`, its password file
+/// holding `password`. The poll interval is long, so only IMAP IDLE can make a mail arrive
+/// within seconds.
+fn with_mailbox(dovecot: &Dovecot, password: &str) -> impl Fn(String, &Path) -> String + use<> {
     let (port, password) = (dovecot.port, password.to_owned());
-    Server::start_custom(&Scanners::real(), relay.port, "", "", &move |config, dir| {
+    move |config, dir| {
         let file = dir.join("imap-password");
         std::fs::write(&file, format!("{password}\n")).unwrap();
         format!(
             "{config}\n[[mailbox]]\nurl = \"imap://127.0.0.1:{port}/INBOX\"\nusername = \"{USER}\"\npassword_file = \"{}\"\nqueue = \"bw\"\npoll_interval = \"10m\"\n",
             file.display()
         )
-    })
+    }
+}
+
+fn server(dovecot: &Dovecot, relay: &Relay, password: &str) -> Server {
+    Server::start_custom(&Scanners::real(), relay.port, "", "", &with_mailbox(dovecot, password))
 }
 
 fn wait_for_log(server: &Server, needle: &str, timeout: Duration) {
@@ -151,7 +156,7 @@ fn a_wrong_password_backs_off_while_smtp_serves_and_a_fixed_file_with_sighup_rea
     let work = tempfile::tempdir().unwrap();
     let dovecot = Dovecot::start(USER, PASSWORD);
     let relay = Relay::start(&work.path().join("relay"));
-    let server = server(&dovecot, &relay, "wrong password");
+    let (server, console) = common::console::start_custom(&relay, &with_mailbox(&dovecot, "wrong password"));
     let label = format!("{USER}@127.0.0.1:{}/INBOX", dovecot.port);
     dovecot.append("INBOX", &pdf_mail("imap-waiting@example.com"));
 
@@ -162,6 +167,14 @@ fn a_wrong_password_backs_off_while_smtp_serves_and_a_fixed_file_with_sighup_rea
     let metrics = reqwest::blocking::get(format!("{}/metrics", server.api_url())).unwrap().text().unwrap();
     assert!(metrics.contains(&format!("printgate_mailbox_errors_total{{mailbox=\"{label}\"}}")), "{metrics}");
     assert!(metrics.contains(&format!("printgate_mailbox_state{{mailbox=\"{label}\",state=\"backoff\"}} 1")), "{metrics}");
+    // The console's dashboard shows it too.
+    let mut browser = common::console::Browser::new(&console);
+    browser.login("librarian", common::console::PASSWORD);
+    let (status, page) = browser.get("/");
+    assert_eq!(status, 200);
+    let row = page.split("<table id=\"mailboxes\">").nth(1).unwrap_or_else(|| panic!("no mailbox table:\n{page}"));
+    let shown = label.replace('/', "&#x2f;"); // as the page's HTML escaping writes it
+    assert!(row.contains(&shown) && row.contains("backoff") && row.contains("refused the login"), "{row}");
 
     // SMTP keeps serving meanwhile.
     let pdf = work.path().join("smtp.pdf");

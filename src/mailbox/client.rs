@@ -116,8 +116,31 @@ pub async fn open(config: &MailboxConfig, tokens: &mut TokenCache, index: usize)
 
 fn login_error(e: async_imap::error::Error) -> MailboxError {
     match e {
-        async_imap::error::Error::No(text) | async_imap::error::Error::Bad(text) => MailboxError::Login(text),
+        async_imap::error::Error::No(text) | async_imap::error::Error::Bad(text) => MailboxError::Login(server_words(&text)),
         other => MailboxError::Imap(other),
+    }
+}
+
+/// The server's own words in async-imap's text of a NO or BAD (`code: None, info:
+/// Some("[AUTHENTICATIONFAILED] Authentication failed.")`), else the text as it is.
+pub fn server_words(text: &str) -> String {
+    let Some((_, info)) = text.split_once("info: Some(\"") else { return text.to_owned() };
+    info.strip_suffix("\")").unwrap_or(info).replace("\\\"", "\"")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_refusal_is_logged_in_the_servers_words() {
+        // (async-imap's text, what the log says)
+        for (text, words) in [
+            ("code: None, info: Some(\"[AUTHENTICATIONFAILED] Authentication failed.\")", "[AUTHENTICATIONFAILED] Authentication failed."),
+            ("code: Some(AuthenticationFailed), info: Some(\"say \\\"no\\\"\")", "say \"no\""),
+            ("LOGIN failed.", "LOGIN failed."),
+            ("code: None, info: None", "code: None, info: None"),
+        ] {
+            assert_eq!(super::server_words(text), words, "{text}");
+        }
     }
 }
 

@@ -8,7 +8,8 @@
 //! Each mailbox runs as its own task: one that fails (a wrong password, a server down, a TLS
 //! error) logs a line naming the mailbox and the cause, counts in
 //! `printgate_mailbox_errors_total{mailbox}`, shows its state in `printgate_mailbox_state`, and
-//! tries again after an exponential back-off ([`decide::backoff`]); a `SIGHUP` reload cuts the
+//! shows on the console's dashboard ([`status`]), and tries again after an exponential back-off
+//! ([`decide::backoff`]); a `SIGHUP` reload cuts the
 //! wait short, and the password file is read again at every login. The others and SMTP go on.
 //!
 //! Glue, like `inbound` and `pipeline`: it uses the stages and `inbound`, and no service.
@@ -17,6 +18,7 @@ pub mod client;
 pub mod decide;
 mod refusal;
 pub mod round;
+pub mod status;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,6 +64,7 @@ impl State {
         if self.now == Some(state) {
             return;
         }
+        status::set_state(&self.label, state);
         if let Some(old) = self.now.replace(state) {
             crate::metrics::add("printgate_mailbox_state", &[("mailbox", self.label.as_str()), ("state", old)], -1.0);
         }
@@ -89,6 +92,7 @@ async fn watch(deps: Arc<Deps>, index: usize, label: String, shutdown: Cancellat
         let wait = decide::backoff(failures);
         crate::metrics::inc("printgate_mailbox_errors_total", &[("mailbox", label.as_str())]);
         tracing::error!(mailbox = %label, error = %error, failures, retry_in = ?wait, "mailbox cannot be read; trying again later");
+        status::set_failures(&label, failures, Some(&error.to_string()));
         state.set("backoff");
         wait_or_reload(&deps.live, &reload, wait, &shutdown).await;
         if shutdown.is_cancelled() {
@@ -157,7 +161,10 @@ async fn read_forever(
     loop {
         state.set("reading");
         let moved = pass.run(&mut session).await?;
-        *failures = 0;
+        if *failures > 0 {
+            *failures = 0;
+            status::set_failures(&label, 0, None);
+        }
         if moved > 0 {
             tracing::debug!(mailbox = %label, moved, "mailbox pass done");
         }
