@@ -128,22 +128,6 @@ pub fn server_words(text: &str) -> String {
     info.strip_suffix("\")").unwrap_or(info).replace("\\\"", "\"")
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_refusal_is_logged_in_the_servers_words() {
-        // (async-imap's text, what the log says)
-        for (text, words) in [
-            ("code: None, info: Some(\"[AUTHENTICATIONFAILED] Authentication failed.\")", "[AUTHENTICATIONFAILED] Authentication failed."),
-            ("code: Some(AuthenticationFailed), info: Some(\"say \\\"no\\\"\")", "say \"no\""),
-            ("LOGIN failed.", "LOGIN failed."),
-            ("code: None, info: None", "code: None, info: None"),
-        ] {
-            assert_eq!(super::server_words(text), words, "{text}");
-        }
-    }
-}
-
 /// TCP, then TLS as the URL says, then the server's greeting.
 async fn connect(config: &MailboxConfig) -> Result<Client<Box<dyn Io>>, MailboxError> {
     let url = &config.url;
@@ -180,4 +164,20 @@ async fn tls(tcp: TcpStream, host: &str) -> Result<tokio_rustls::client::TlsStre
     let connector = crate::net::tls::client_connector().map_err(|e| MailboxError::Tls(e.to_string()))?;
     let name = rustls_pki_types::ServerName::try_from(host.to_owned()).map_err(|e| MailboxError::Tls(format!("{host:?}: {e}")))?;
     connector.connect(name, tcp).await.map_err(|e| MailboxError::Tls(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_refusal_is_logged_in_the_servers_words() {
+        // (async-imap's text, what the log says)
+        for (text, words) in [
+            ("code: None, info: Some(\"[AUTHENTICATIONFAILED] Authentication failed.\")", "[AUTHENTICATIONFAILED] Authentication failed."),
+            ("code: Some(AuthenticationFailed), info: Some(\"say \\\"no\\\"\")", "say \"no\""),
+            ("LOGIN failed.", "LOGIN failed."),
+            ("code: None, info: None", "code: None, info: None"),
+        ] {
+            assert_eq!(super::server_words(text), words, "{text}");
+        }
+    }
 }
