@@ -111,6 +111,9 @@ fn an_appended_pdf_is_printed_within_seconds_and_a_virus_refused_into_its_folder
     assert!(trace.to_ascii_lowercase().contains("eicar"), "{trace}");
     assert!(server.log().contains("outcome=\"refused\""), "{}", server.log());
     assert_eq!(count(&server, "mailbox_uids"), 0, "decisions are forgotten once moved");
+    // SIGTERM stops the mailbox task with the rest (IDLE does not hold the drain).
+    let mut server = server;
+    assert!(server.terminate().success(), "{}", server.log());
 }
 
 #[test]
