@@ -160,13 +160,16 @@ async fn read_forever(
     let pass = round::Pass { deps, config, label: &label, uidvalidity, move_by };
     loop {
         state.set("reading");
-        let moved = pass.run(&mut session).await?;
+        let (moved, news) = pass.run(&mut session).await?;
         if *failures > 0 {
             *failures = 0;
             status::set_failures(&label, 0, None);
         }
         if moved > 0 {
             tracing::debug!(mailbox = %label, moved, "mailbox pass done");
+        }
+        if news {
+            continue;
         }
         state.set("waiting");
         if idle {

@@ -10,6 +10,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use async_imap::types::UnsolicitedResponse;
 use futures::TryStreamExt;
 
 use super::client::{ImapSession, MailboxError, limit, timely};
@@ -49,11 +50,14 @@ enum Fetched {
 }
 
 impl Pass<'_> {
-    /// Decides and moves every message in the folder; returns how many were moved.
+    /// Decides and moves every message in the folder; returns how many were moved, and whether
+    /// the server announced new mail meanwhile (then the caller reads again before it waits:
+    /// that announcement is not repeated in IDLE).
     ///
     /// # Errors
     /// [`MailboxError`] from the server or the store; what was done so far stays done.
-    pub async fn run(&self, session: &mut ImapSession) -> Result<usize, MailboxError> {
+    pub async fn run(&self, session: &mut ImapSession) -> Result<(usize, bool), MailboxError> {
+        drain(session);
         let mut uids: Vec<u32> = timely(session.uid_search("ALL")).await?.into_iter().collect();
         uids.sort_unstable();
         let mut moved = 0;
@@ -79,8 +83,7 @@ impl Pass<'_> {
                 moved += 1;
             }
         }
-        drain(session);
-        Ok(moved)
+        Ok((moved, drain(session)))
     }
 
     fn at(&self, uid: u32) -> MailboxUid<'_> {
@@ -196,9 +199,14 @@ async fn move_message(session: &mut ImapSession, uid: u32, folder: &str, by: Mov
     }
 }
 
-/// Drops the server's unsolicited answers (EXISTS, EXPUNGE) collected meanwhile.
-pub fn drain(session: &mut ImapSession) {
-    while session.unsolicited_responses.try_recv().is_ok() {}
+/// Drops the server's unsolicited answers collected meanwhile; true if one of them announced
+/// new mail (`EXISTS`, `RECENT`; the moves out of the folder only cause `EXPUNGE`).
+pub fn drain(session: &mut ImapSession) -> bool {
+    let mut news = false;
+    while let Ok(response) = session.unsolicited_responses.try_recv() {
+        news |= matches!(response, UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_));
+    }
+    news
 }
 
 /// The envelope sender of a delivered message: its `Return-Path:` (the delivering server's
