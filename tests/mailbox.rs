@@ -136,7 +136,9 @@ fn sigkill_between_spooling_and_moving_makes_exactly_one_job_and_one_reply() {
     server.env.clear();
     server.spawn();
     dovecot.wait_count("Processed", 1, Duration::from_secs(60));
-    relay.wait_for(1, Duration::from_secs(60));
+    // The pipeline may have stored the message and the outbox claimed its reply just before the
+    // kill: the claim's lease (OUTBOX_LEASE_SECS, 90 s) must run out before it is sent again.
+    relay.wait_for(1, Duration::from_secs(150));
     // Time for a second job or reply, were one to come.
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(dovecot.count("INBOX"), 0);
@@ -146,7 +148,9 @@ fn sigkill_between_spooling_and_moving_makes_exactly_one_job_and_one_reply() {
     assert_eq!(replies.len(), 1, "one mail answered");
     let only = replies.values().next().unwrap();
     assert_eq!(only.ids.len(), 1, "one reply");
-    assert_eq!(only.deliveries, 1, "delivered once");
+    // A kill between the relay's 250 and the outbox's note of it re-sends the same reply (same
+    // Message-ID) after the lease: at most once more, as in tests/crash.rs.
+    assert!((1..=2).contains(&only.deliveries), "delivered {} times", only.deliveries);
     assert!(spool_is_empty(&server.data_dir().join("spool")), "the spool entry is gone");
 }
 
