@@ -35,6 +35,8 @@ PG_DEBIAN_PACKAGES=(
     dbus-daemon wrk
     # tests/replies.rs: ZBar decodes the QR code in replies (an independent decoder).
     zbar-tools
+    # tests/mailbox.rs: a private Dovecot (started by the test on a loopback port) for [[mailbox]].
+    dovecot-imapd
 )
 
 # Seconds to wait for each daemon to answer.

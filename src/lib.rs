@@ -26,6 +26,7 @@ pub mod doctype;
 pub mod inbound;
 pub mod intake;
 pub mod live;
+pub mod mailbox;
 pub mod metrics;
 pub mod net;
 pub mod notify;

@@ -163,6 +163,10 @@ fn fixed_changes(old: &Config, new: &Config) -> Vec<&'static str> {
     if old.relay.url != new.relay.url {
         changed.push("relay.url");
     }
+    let labels = |c: &Config| c.mailbox.iter().map(crate::config::MailboxConfig::label).collect::<Vec<_>>();
+    if labels(old) != labels(new) {
+        changed.push("mailbox (a mailbox added, removed, or its url or username changed)");
+    }
     if old.api.listen != new.api.listen {
         changed.push("api.listen");
     }

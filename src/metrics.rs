@@ -37,6 +37,13 @@ pub const METRICS: &[(&str, Kind, &str)] = &[
         Kind::Counter,
         "Mails or documents refused by the queue's sender policy, by cause (deny_list, not_allowed, cap, unverified_expired)",
     ),
+    ("printgate_mailbox_errors_total", Kind::Counter, "Failed connections or passes of an IMAP mailbox ([[mailbox]]), by mailbox"),
+    (
+        "printgate_mailbox_state",
+        Kind::Gauge,
+        "1 for the state each IMAP mailbox is in (connecting, reading, waiting, backoff), 0 for the others",
+    ),
+    ("printgate_mailbox_messages_total", Kind::Counter, "Messages read from an IMAP mailbox and decided, by mailbox and outcome"),
 ];
 
 /// Histogram bucket bounds in seconds.

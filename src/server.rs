@@ -97,13 +97,18 @@ pub async fn start(live: Shared, shutdown: CancellationToken) -> anyhow::Result<
     }
     // The upload form hands its messages to the same intake, screening and spool as mail.
     if let Some(web) = &config.web {
-        let state = crate::web::WebState::new(live.clone(), store.clone(), inbound, web.clone());
+        let state = crate::web::WebState::new(live.clone(), store.clone(), inbound.clone(), web.clone());
         let form = crate::web::serve(state, shutdown.clone()).await?;
         tasks.spawn(async move {
             let _ = form.await;
         });
     }
 
+    if !config.mailbox.is_empty() {
+        let deps =
+            crate::mailbox::Deps { live: live.clone(), inbound: inbound.clone(), store: store.clone(), outbox_wake: outbox_wake.clone() };
+        tasks.spawn(crate::mailbox::run(Arc::new(deps), shutdown.clone()));
+    }
     let converter =
         crate::convert::Converter::new(&config.convert).map_err(|e| anyhow::anyhow!("conversion scratch or profile directory: {e}"))?;
     if config.convert.office_prestart {

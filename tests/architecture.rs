@@ -25,6 +25,11 @@ const ALLOWED: &[(&str, &[&str], &str)] = &[
     ("net", &["config", "metrics", "crypto", "store"], "TLS, HTTP listener (and the throttle, whose counts live in the store): no service"),
     ("smtp", &["config", "net", "metrics", "crypto"], "the door defines its own types; nothing above it"),
     (
+        "mailbox",
+        &["config", "net", "metrics", "crypto", "intake", "store", "notify", "inbound", "live", "pipeline"],
+        "glue beside inbound: an IMAP door that hands mail to inbound's shared intake; no SMTP types, no service",
+    ),
+    (
         "station",
         &["seal", "crypto", "net", "intake"],
         "the release station (CLI and kiosk) runs at the library: the sealed-job format, the shared HTTP pieces and intake's file-name cleaning, no server stage",

@@ -1,9 +1,9 @@
 //! The dashboard, `/`: messages per hour stacked by outcome (24 hours), refusals by category
 //! with a link to their messages, pages stored per day (14 days), jobs waiting per queue and
-//! the outbox backlog. The counting and the chart geometry are [`super::charts`]' and
-//! [`super::reasons`]' pure functions; this handler reads the store and names things in words.
-//! Every number drawn is also written: each chart is an `img` with a title and a description,
-//! followed by its table.
+//! the outbox backlog, and the IMAP mailboxes this node reads (`crate::mailbox::status`). The
+//! counting and the chart geometry are [`super::charts`]' and [`super::reasons`]' pure
+//! functions; this handler reads the store and names things in words. Every number drawn is
+//! also written: each chart is an `img` with a title and a description, followed by its table.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -48,7 +48,7 @@ pub async fn dashboard(State(state): State<AdminState>, admin: Admin) -> Respons
     let ctx = context! {
         title => "Dashboard", zone => zone.name(), pages, waiting, queues, outbox => Value::from(minijinja::value::Serde(backlog)),
         hours => hours_view(&recent, now, &zone), reasons => reasons_view(&recent, first_hour, &zone),
-        days => days_view(&traces, &days),
+        days => days_view(&traces, &days), mailboxes => Value::from(minijinja::value::Serde(crate::mailbox::status::snapshot())),
     };
     render(&state, "dashboard.html", Some(&admin), StatusCode::OK, ctx)
 }

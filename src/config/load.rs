@@ -109,6 +109,7 @@ const TYPED_KEYS: &[(&str, &str, Check, &str)] = &[
     ("relay", "url", |t| RelayUrl::parse(t).map(drop), "smtp://stand-in"),
     ("queue[]", "language", |t| Language::from_config(t).map(drop), "en"),
     ("queue[]", "timezone", |t| Zone::parse(t).map(drop), "UTC"),
+    ("mailbox[]", "url", |t| super::MailboxUrl::parse(t).map(drop), "imap://127.0.0.1/INBOX"),
 ];
 
 /// Reports a typed value that does not parse under its own key (`queue[0].language`) and puts
@@ -151,7 +152,7 @@ struct Sections<'a> {
 }
 
 const SECTIONS: &[&str] =
-    &["smtp", "queue", "site", "scan", "store", "spool", "relay", "api", "admin", "web", "pipeline", "auth", "convert"];
+    &["smtp", "queue", "site", "scan", "store", "spool", "relay", "api", "admin", "web", "pipeline", "auth", "convert", "mailbox"];
 
 impl Sections<'_> {
     fn into_config(mut self) -> Option<Config> {
@@ -172,6 +173,7 @@ impl Sections<'_> {
         let pipeline = self.optional::<PipelineConfig>("pipeline");
         let auth = self.optional::<AuthConfig>("auth");
         let convert = self.optional::<ConvertConfig>("convert");
+        let mailbox = self.list::<super::MailboxConfig>("mailbox");
         Some(Config {
             smtp: smtp?,
             queue: queue?,
@@ -186,6 +188,7 @@ impl Sections<'_> {
             pipeline: pipeline?.unwrap_or_default(),
             auth: auth?.unwrap_or_default(),
             convert: convert?.unwrap_or_default(),
+            mailbox: mailbox?,
         })
     }
 

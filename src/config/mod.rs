@@ -23,6 +23,7 @@
 
 mod defaults;
 pub mod load;
+pub mod mailbox;
 pub mod overrides;
 pub mod rules;
 pub mod sections;
@@ -36,6 +37,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use load::{ConfigError, ConfigIssue};
+pub use mailbox::{ImapSecurity, MailboxConfig, MailboxUrl};
 pub use overrides::{FieldChange, QueueOverride, RefusedOverride, SenderOverride};
 pub use sections::*;
 pub use services::*;
@@ -96,6 +98,9 @@ pub struct Config {
     pub auth: AuthConfig,
     #[serde(default)]
     pub convert: ConvertConfig,
+    /// IMAP mailboxes printgate reads mail from (`[[mailbox]]`, docs/mailbox.md).
+    #[serde(default)]
+    pub mailbox: Vec<MailboxConfig>,
 }
 
 impl Config {
@@ -134,6 +139,9 @@ impl Config {
         ));
         out.push_str(&format!("store: {} blobs {}\n", redact_url(&self.store.database_url), self.store.blob_url));
         out.push_str(&format!("relay: {} from {}\napi: {}\n", self.relay.url, self.relay.from, self.api.listen));
+        for m in &self.mailbox {
+            out.push_str(&format!("mailbox {} -> queue {} (idle {})\n", m.url, m.queue, m.idle));
+        }
         if let Some(web) = &self.web {
             let queues: Vec<&str> = self.queue.iter().filter(|q| q.web_upload).map(|q| q.name.as_str()).collect();
             out.push_str(&format!("web: {} https {} queues {}\n", web.listen, web.tls_cert.is_some(), queues.join(", ")));

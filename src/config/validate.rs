@@ -100,6 +100,9 @@ impl Config {
         if !(4..=12).contains(&self.store.code_digits) {
             push("store.code_digits", "must be between 4 and 12".into());
         }
+        for issue in super::mailbox::mailbox_issues(self) {
+            push(&issue.key, issue.problem);
+        }
         if !self.relay.from.contains('@') {
             push("relay.from", format!("{:?} is not an email address", self.relay.from));
         }

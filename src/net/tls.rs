@@ -44,3 +44,14 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, Tl
     let key = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::Key { path: key.display().to_string(), reason: e.to_string() })?;
     Ok(rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(certs, key)?)
 }
+
+/// A TLS client set-up that checks server certificates against the system's trust store (the
+/// platform verifier lettre and reqwest use too), for outgoing connections such as IMAP.
+///
+/// # Errors
+/// [`TlsError::Config`] when the trust store cannot be loaded.
+pub fn client_connector() -> Result<tokio_rustls::TlsConnector, TlsError> {
+    use rustls_platform_verifier::ConfigVerifierExt;
+    let config = rustls::ClientConfig::with_platform_verifier()?;
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}

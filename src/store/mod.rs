@@ -14,6 +14,7 @@ pub mod budget;
 pub mod codes;
 pub mod commands;
 pub mod desk;
+pub mod mailbox;
 mod outbox;
 mod reminders;
 mod schema;

@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (13, include_str!("../../migrations/0013_spent_codes.sql")),
     (14, include_str!("../../migrations/0014_console_roles.sql")),
     (15, include_str!("../../migrations/0015_sender_policy.sql")),
+    (16, include_str!("../../migrations/0016_mailbox_uids.sql")),
 ];
 
 /// Applies pending migrations.

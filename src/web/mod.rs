@@ -5,7 +5,7 @@
 //! Owns the form's routes, its CSRF cookie, its upload rate limits (counted in the store
 //! through [`crate::net::throttle`]) and its pages ([`pages`], words in [`words`], decisions in
 //! [`choices`]). An upload becomes an ordinary MIME message ([`message`]) and goes through
-//! [`crate::inbound::Inbound::submit`], the same intake, screening and spool as mail; this
+//! [`crate::inbound::Inbound::screen_and_spool`], the same intake, screening and spool as mail; this
 //! module must not screen, convert or store documents itself, and never shows a release code
 //! (it goes by email only). Listener and response hygiene come from [`crate::net`].
 

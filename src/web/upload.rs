@@ -1,7 +1,7 @@
 //! `POST /upload`: reads the form as it streams in (never more than the mail size limit: past
 //! it, reading stops and the answer is `413` with a page), checks the CSRF token, the fields
 //! and the upload limits, builds the message ([`super::message`]) and hands it to
-//! [`Inbound::submit`](crate::inbound::Inbound::submit), the door mail takes. Accepted uploads
+//! [`Inbound::screen_and_spool`](crate::inbound::Inbound::screen_and_spool), the door mail takes. Accepted uploads
 //! are sent on to their results page; refusals are answered at once in the patron's words.
 
 use std::net::SocketAddr;
@@ -16,9 +16,8 @@ use super::choices::{self, Problem};
 use super::message::{self, Addressing, UploadedFile};
 use super::pages::{self, CSRF_COOKIE, Filled, form_page, message_page};
 use super::words::Lang;
-use crate::inbound::{Disposition, Door, Refusal, TempFailure};
+use crate::inbound::{Arrival, Disposition, Refusal, TempFailure};
 use crate::net::throttle::{self, ThrottleKey};
-use crate::smtp::Envelope;
 
 /// Longest text field read (an email address, a queue name, a number).
 const MAX_FIELD_BYTES: usize = 1024;
@@ -110,17 +109,19 @@ async fn submit(state: &WebState, lang: Lang, headers: &HeaderMap, peer: SocketA
             return form_page(state, lang, headers, StatusCode::UNPROCESSABLE_ENTITY, word(state, lang, "problem_email"), &form.filled);
         }
     };
-    let envelope = Envelope {
+    let arrival = Arrival {
+        queue: queue.name.clone(),
+        options: Vec::new(),
         client_ip: peer.ip(),
         helo: "web-upload".to_owned(),
         mail_from: Some(email),
         recipients: vec![queue.address.clone()],
-        queue: queue.name.clone(),
-        bare_lf_lines: 0,
         tls: state.https,
-        options: Vec::new(),
+        protocol: if state.https { "HTTPS" } else { "HTTP" },
+        spf: false,
+        authenticate: false,
     };
-    match state.inbound.submit(spool_id, envelope, raw, Door::Web).await {
+    match state.inbound.screen_and_spool(&arrival, spool_id, raw).await.disposition {
         Disposition::Accepted { .. } => Redirect::to(&format!("/upload/{results_id}?lang={}", lang.code())).into_response(),
         Disposition::Refused(refusal) => refused(state, lang, &refusal),
         Disposition::TempFail(TempFailure::SenderRateLimited) => rate_limited(state, lang, 3600),

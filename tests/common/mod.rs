@@ -5,6 +5,7 @@
 
 pub mod console;
 pub mod daemons;
+pub mod dovecot;
 pub mod kiosk;
 pub mod printer;
 pub mod smtp_client;
@@ -162,6 +163,8 @@ pub struct Server {
     pub smtp_port: u16,
     pub api_port: u16,
     pub config: PathBuf,
+    /// Extra environment for the next (re)start, e.g. a test-only fault switch.
+    pub env: Vec<(String, String)>,
 }
 
 impl Server {
@@ -256,7 +259,7 @@ listen = "127.0.0.1:{api_port}"
         let config = edit(config, dir.path());
         let config_path = dir.path().join("printgate.toml");
         std::fs::write(&config_path, &config).unwrap();
-        let mut server = Self { child: None, dir, smtp_port, api_port, config: config_path };
+        let mut server = Self { child: None, dir, smtp_port, api_port, config: config_path, env: Vec::new() };
         // Ports come from a probe that another test may race for: on a bind failure, pick again.
         for _ in 0..5 {
             if server.try_spawn() {
@@ -286,6 +289,7 @@ listen = "127.0.0.1:{api_port}"
             .args(["serve", "--config"])
             .arg(&self.config)
             .env("PRINTGATE_LOG", "printgate=debug")
+            .envs(self.env.iter().cloned())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

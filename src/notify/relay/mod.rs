@@ -19,7 +19,8 @@ use lettre::{AsyncSmtpTransport, Tokio1Executor};
 use super::NotifyError;
 use crate::config::{RelayConfig, RelayTls};
 
-pub mod token;
+/// The token command, shared with the IMAP mailboxes (`crate::net::oauth_token`).
+pub use crate::net::oauth_token as token;
 
 /// The secret a login uses, as it was read.
 #[derive(Clone, PartialEq, Eq)]
@@ -86,7 +87,7 @@ async fn read_secret(config: &RelayConfig) -> Result<Secret, NotifyError> {
         return Ok(Secret::Password(text.lines().next().unwrap_or_default().to_owned()));
     }
     if let Some(command) = &config.oauth_token_command {
-        let (token, lifetime) = token::fetch(command).await.map_err(NotifyError::Relay)?;
+        let (token, lifetime) = token::fetch(command, "relay.oauth_token_command").await.map_err(NotifyError::Relay)?;
         return Ok(Secret::Token(token, Instant::now() + lifetime));
     }
     Ok(Secret::None)

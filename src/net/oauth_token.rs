@@ -1,4 +1,5 @@
-//! The OAuth2 access token for XOAUTH2 (`relay.oauth_token_command`): the command is run with
+//! The OAuth2 access token for XOAUTH2 (`relay.oauth_token_command`, `mailbox[i].oauth_token_command`):
+//! shared by the relay's login and the IMAP mailboxes'. The command is run with
 //! `sh -c`, without a shell's input, for at most [`COMMAND_TIMEOUT`]; what it prints is the
 //! token ([`parse`]). The token is kept until it expires, a minute early: the `expires_in` of a
 //! JSON answer (`{"access_token": "…", "expires_in": 3599}`, as the OAuth2 token endpoints of
@@ -16,34 +17,33 @@ pub const PLAIN_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 /// Tokens are dropped this long before they expire.
 const MARGIN_SECS: i64 = 60;
 
-/// Runs `command` and reads its token.
+/// Runs `command` (configured under `key`, which error sentences name) and reads its token.
 ///
 /// # Errors
 /// A sentence naming what went wrong (never the token).
-pub async fn fetch(command: &str) -> Result<(String, Duration), String> {
+pub async fn fetch(command: &str, key: &str) -> Result<(String, Duration), String> {
     let run = tokio::process::Command::new("sh").args(["-c", command]).stdin(std::process::Stdio::null()).kill_on_drop(true).output();
     let out = tokio::time::timeout(COMMAND_TIMEOUT, run)
         .await
-        .map_err(|_| format!("relay.oauth_token_command gave no token within {}s", COMMAND_TIMEOUT.as_secs()))?
-        .map_err(|e| format!("relay.oauth_token_command could not be run: {e}"))?;
+        .map_err(|_| format!("{key} gave no token within {}s", COMMAND_TIMEOUT.as_secs()))?
+        .map_err(|e| format!("{key} could not be run: {e}"))?;
     if !out.status.success() {
         let said: String = String::from_utf8_lossy(&out.stderr).chars().take(300).collect();
-        return Err(format!("relay.oauth_token_command failed ({}): {}", out.status, said.trim()));
+        return Err(format!("{key} failed ({}): {}", out.status, said.trim()));
     }
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-    parse(&String::from_utf8_lossy(&out.stdout), now)
+    parse(&String::from_utf8_lossy(&out.stdout), now).map_err(|e| format!("{key} {e}"))
 }
 
 /// The token in a command's output and how long to keep it, at Unix time `now`.
 ///
 /// # Errors
-/// When the output holds no token.
+/// When the output holds no token (the sentence follows the command's config key).
 pub fn parse(output: &str, now: i64) -> Result<(String, Duration), String> {
     let text = output.trim();
     let (token, lifetime) = if text.starts_with('{') {
-        let json: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("relay.oauth_token_command printed JSON that does not parse: {e}"))?;
-        let token = json["access_token"].as_str().ok_or("relay.oauth_token_command printed JSON without access_token")?.to_owned();
+        let json: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("printed JSON that does not parse: {e}"))?;
+        let token = json["access_token"].as_str().ok_or("printed JSON without access_token")?.to_owned();
         let lifetime = json["expires_in"].as_i64().or_else(|| jwt_expiry(&token).map(|exp| exp - now));
         (token, lifetime)
     } else {
@@ -52,7 +52,7 @@ pub fn parse(output: &str, now: i64) -> Result<(String, Duration), String> {
         (token, lifetime)
     };
     if token.is_empty() || token.contains(char::is_whitespace) {
-        return Err("relay.oauth_token_command printed no token".into());
+        return Err("printed no token".into());
     }
     let secs = lifetime.map_or(PLAIN_TOKEN_LIFETIME.as_secs() as i64, |l| l - MARGIN_SECS).max(0);
     Ok((token, Duration::from_secs(secs as u64)))
