@@ -8,6 +8,7 @@ pub mod daemons;
 pub mod dovecot;
 pub mod kiosk;
 pub mod printer;
+pub mod reply_mail;
 pub mod smtp_client;
 
 use std::collections::{HashMap, HashSet};
