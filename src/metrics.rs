@@ -25,6 +25,12 @@ pub const METRICS: &[(&str, Kind, &str)] = &[
     ("printgate_scanner_seconds", Kind::Histogram, "Time of one scanner call for one message, by scanner"),
     ("printgate_scanner_errors_total", Kind::Counter, "Scanner calls that failed (daemon down, timeout), by scanner"),
     ("printgate_conversion_seconds", Kind::Histogram, "Time to convert one document to print-ready PDF, by result"),
+    (
+        "printgate_converter_processes_total",
+        Kind::Counter,
+        "One-shot converter processes started (qpdf, pdftoppm, heif-convert), by program",
+    ),
+    ("printgate_pdf_checks_total", Kind::Counter, "PDFs read in process and printed as sent (in_process) or rewritten by qpdf (qpdf)"),
     ("printgate_documents_total", Kind::Counter, "Documents the pipeline finished, by outcome"),
     ("printgate_pages_stored_total", Kind::Counter, "Pages of the print jobs stored"),
     ("printgate_replies_total", Kind::Counter, "Reply delivery attempts to the relay, by result"),

@@ -12,50 +12,10 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use printgate::config::{ConvertConfig, Paper};
+use common::convert_docs::{document, fixtures, settings};
+use printgate::config::Paper;
 use printgate::convert::{ConvertError, Converter, Rendered, Setup};
-use printgate::intake::detect::{classify, refusal_reason};
 use printgate::intake::{Document, DocumentType, Origin, Role};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/convert")
-}
-
-fn settings(dir: &Path, workers: usize) -> ConvertConfig {
-    ConvertConfig {
-        office_workers: workers,
-        profile_dir: dir.join("profiles"),
-        scratch_dir: Some(dir.join("scratch")),
-        ..ConvertConfig::default()
-    }
-}
-
-fn document(name: &str, bytes: Vec<u8>) -> (Document, Option<String>) {
-    let declared = match Path::new(name).extension().and_then(|e| e.to_str()) {
-        Some("txt") => "text/plain",
-        Some("html") => "text/html",
-        _ => "application/octet-stream",
-    };
-    let detection = classify(&bytes, declared, name);
-    let all: Vec<DocumentType> = DocumentType::from_config_name("images")
-        .into_iter()
-        .chain(DocumentType::from_config_name("office"))
-        .chain(DocumentType::from_config_name("text"))
-        .chain(DocumentType::from_config_name("pdf"))
-        .flatten()
-        .collect();
-    let refusal = refusal_reason(detection, &all);
-    let doc = Document {
-        name: name.into(),
-        bytes,
-        declared_type: declared.into(),
-        detected: detection.kind,
-        hazard: detection.hazard,
-        role: Role::Attachment,
-        origin: Origin::Decoded,
-    };
-    (doc, refusal)
-}
 
 #[derive(serde::Deserialize, Debug)]
 struct Expected {

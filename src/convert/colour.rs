@@ -19,14 +19,16 @@ pub const CHROMA_THRESHOLD: u8 = 40;
 /// colour print.
 pub const MIN_CHROMATIC_PIXELS: usize = 4;
 
-/// Returns one flag per page: `true` when the page has colour.
+/// Returns one flag per page from `first` to `last` (1-based, inclusive): `true` when the page
+/// has colour.
 ///
 /// # Errors
 /// Infrastructure trouble (pdftoppm missing, time-out) or a PDF pdftoppm cannot render.
-pub async fn page_colours(tools: &Tools, pdf: &Path, work: &Path) -> Result<Vec<bool>, ConvertError> {
+pub async fn page_colours(tools: &Tools, pdf: &Path, work: &Path, first: usize, last: usize) -> Result<Vec<bool>, ConvertError> {
     let prefix = work.join("page");
-    let dpi = DPI.to_string();
-    let args = ["-r".as_ref(), dpi.as_ref(), pdf.as_os_str(), prefix.as_os_str()];
+    let (dpi, first, last) = (DPI.to_string(), first.to_string(), last.to_string());
+    let args: [&std::ffi::OsStr; 8] =
+        ["-r".as_ref(), dpi.as_ref(), "-f".as_ref(), first.as_ref(), "-l".as_ref(), last.as_ref(), pdf.as_os_str(), prefix.as_os_str()];
     tools::run(&tools.pdftoppm, &args, tools.timeout, &[]).await.map_err(|e| match e {
         tools::ToolError::Failed { message, .. } => ConvertError::BrokenPdf(format!("it cannot be rendered ({message})")),
         other => other.into(),
@@ -37,7 +39,8 @@ pub async fn page_colours(tools: &Tools, pdf: &Path, work: &Path) -> Result<Vec<
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "ppm"))
         .collect();
-    // pdftoppm pads page numbers to equal width, so name order is page order.
+    // pdftoppm pads page numbers to the width of the document's last page number, so name
+    // order is page order.
     pages.sort();
     let mut colours = Vec::with_capacity(pages.len());
     for page in pages {

@@ -2,12 +2,14 @@
 //! colour of every page.
 //!
 //! Owns document-to-PDF work; never touches the network or the store. The parts:
-//! - [`pdf`]: qpdf validates, repairs and decrypts (owner-password restrictions) every PDF;
+//! - [`pdf`]: reads each PDF in process; qpdf repairs, decrypts (owner-password restrictions)
+//!   or rewrites only the PDFs that need it;
 //! - [`image`]: JPEG, PNG, GIF, TIFF (every frame), BMP, WebP in-process; HEIC/AVIF through
 //!   libheif's `heif-convert`; one page per image, fitted to the queue's paper;
 //! - [`office`]: a pool of long-running LibreOffice workers for Office/ODF/RTF, plain text and
 //!   sanitised HTML ([`html`]);
-//! - [`colour`]: per-page colour from a low-resolution rendering;
+//! - [`grey`]: pages that certainly have no colour, read from the PDF without rendering;
+//! - [`colour`]: per-page colour from a low-resolution rendering, for the other pages;
 //! - [`scratch`]: the private, memory-backed scratch space that holds plaintext only while one
 //!   conversion runs.
 //!
@@ -17,6 +19,7 @@
 
 pub mod batch;
 pub mod colour;
+pub mod grey;
 pub mod html;
 pub mod image;
 pub mod office;
@@ -31,6 +34,7 @@ use std::time::Duration;
 
 use crate::config::{ConvertConfig, Paper};
 use crate::intake::{Document, DocumentType};
+use grey::Verdict;
 use office::OfficePool;
 use scratch::{ScratchDir, ScratchRoot};
 
@@ -59,6 +63,14 @@ impl Rendered {
         let pages: Vec<String> = self.page_colors.iter().enumerate().filter(|(_, c)| **c).map(|(i, _)| (i + 1).to_string()).collect();
         if pages.len() > 10 { format!("{}, …", pages[..10].join(", ")) } else { pages.join(", ") }
     }
+}
+
+/// A document as PDF, before its colour is settled.
+struct Printable {
+    /// The bytes to print.
+    pdf: Vec<u8>,
+    /// One in-process verdict per page.
+    verdicts: Vec<Verdict>,
 }
 
 /// The queue's printer: what a document is fitted and limited to.
@@ -179,78 +191,113 @@ impl Converter {
     /// [`ConvertError`]: a reason for the patron, or infrastructure trouble (retryable).
     pub async fn convert(&self, doc: &Document, setup: Setup) -> Result<Rendered, ConvertError> {
         let work = self.scratch.job().map_err(scratch_error)?;
-        let out = work.path().join("out.pdf");
-        let original = self.to_pdf(doc, setup, &work, &out).await?;
-        let converted = tokio::fs::read(&out).await.map_err(scratch_error)?;
-        let pages = pdf::count_pages(&converted)?;
+        let printable = self.to_pdf(doc, setup, &work).await?;
+        let pages = u32::try_from(printable.verdicts.len()).unwrap_or(u32::MAX);
         if pages > setup.max_pages {
             return Err(ConvertError::TooManyPages { pages, limit: setup.max_pages });
         }
-        let render_dir = work.path().join("pages");
-        std::fs::create_dir(&render_dir).map_err(scratch_error)?;
-        let page_colors = colour::page_colours(&self.tools, &out, &render_dir).await?;
-        if page_colors.len() != pages as usize {
-            return Err(ConvertError::Internal(format!("rendered {} pages of {pages}", page_colors.len())));
-        }
-        Ok(Rendered { pdf: original.unwrap_or(converted), pages, page_colors })
+        let page_colors = self.page_colours(&printable, &work).await?;
+        Ok(Rendered { pdf: printable.pdf, pages, page_colors })
     }
 
-    /// Writes the printable PDF to `out`; returns the bytes to print instead when they differ
-    /// from `out` (an untouched original PDF).
-    async fn to_pdf(&self, doc: &Document, setup: Setup, work: &ScratchDir, out: &Path) -> Result<Option<Vec<u8>>, ConvertError> {
+    /// Pages the in-process reader called grey are grey; the others are rendered (one pdftoppm
+    /// run over the span from the first to the last of them).
+    async fn page_colours(&self, printable: &Printable, work: &ScratchDir) -> Result<Vec<bool>, ConvertError> {
+        let unknown = |v: &Verdict| *v != Verdict::Grey;
+        let (Some(first), Some(last)) = (printable.verdicts.iter().position(unknown), printable.verdicts.iter().rposition(unknown)) else {
+            return Ok(vec![false; printable.verdicts.len()]);
+        };
+        let input = work.write("render.pdf", &printable.pdf).map_err(scratch_error)?;
+        let render_dir = work.path().join("pages");
+        std::fs::create_dir(&render_dir).map_err(scratch_error)?;
+        let rendered = colour::page_colours(&self.tools, &input, &render_dir, first + 1, last + 1).await?;
+        if rendered.len() != last - first + 1 {
+            return Err(ConvertError::Internal(format!("rendered {} of pages {}-{}", rendered.len(), first + 1, last + 1)));
+        }
+        Ok(printable.verdicts.iter().enumerate().map(|(i, v)| unknown(v) && rendered[i - first]).collect())
+    }
+
+    /// The printable PDF of a document and what the in-process reader knows of its pages.
+    async fn to_pdf(&self, doc: &Document, setup: Setup, work: &ScratchDir) -> Result<Printable, ConvertError> {
         use DocumentType as T;
+        let out = work.path().join("out.pdf");
         match doc.detected {
-            T::Pdf => {
-                let input = work.write("in.pdf", &doc.bytes).map_err(scratch_error)?;
-                let checked = pdf::normalise(&self.tools, &input, out).await?;
-                let _ = std::fs::remove_file(input);
-                let rewrite = out.to_owned();
-                let stripped = tokio::task::spawn_blocking(move || pdf::strip_active_content(&rewrite))
-                    .await
-                    .map_err(|e| ConvertError::Internal(e.to_string()))??;
-                // A sound, unencrypted, passive PDF prints as the patron sent it, byte for byte
-                // (pages and colours are still read from qpdf's rewrite); a repaired, decrypted
-                // or stripped one, or one with another file appended, prints as rewritten.
-                let as_sent =
-                    checked == pdf::Checked::Clean && !stripped && !pdf::is_encrypted(&doc.bytes) && !pdf::has_trailing_data(&doc.bytes);
-                Ok(as_sent.then(|| doc.bytes.clone()))
-            }
+            T::Pdf => return self.pdf(doc, work).await,
             T::Jpeg | T::Png | T::Gif | T::Bmp | T::Webp | T::Tiff => {
-                self.image(doc.bytes.clone(), doc.detected, image::Exif::Honour, setup, out).await.map(|()| None)
+                return self.image(doc.bytes.clone(), doc.detected, image::Exif::Honour, setup).await;
             }
             T::Heic | T::Avif => {
                 let input = work.write(if doc.detected == T::Heic { "in.heic" } else { "in.avif" }, &doc.bytes).map_err(scratch_error)?;
                 let jpeg = self.heif_to_jpeg(&input, work.path()).await?;
-                self.image(jpeg, T::Jpeg, image::Exif::Ignore, setup, out).await.map(|()| None)
+                return self.image(jpeg, T::Jpeg, image::Exif::Ignore, setup).await;
             }
             T::Text => {
                 let text = String::from_utf8_lossy(&doc.bytes).replace("\r\n", "\n");
                 let input = work.write("in.txt", text.as_bytes()).map_err(scratch_error)?;
-                self.office.convert(&input, out, Some(("Text (encoded)", "UTF8,LF,,,"))).await.map(|()| None)
+                self.office.convert(&input, &out, Some(("Text (encoded)", "UTF8,LF,,,"))).await?;
             }
             T::Html => {
                 let clean = html::sanitise(&String::from_utf8_lossy(&doc.bytes));
                 let input = work.write("in.html", clean.as_bytes()).map_err(scratch_error)?;
-                self.office.convert(&input, out, Some(("HTML (StarWriter)", ""))).await.map(|()| None)
+                self.office.convert(&input, &out, Some(("HTML (StarWriter)", ""))).await?;
             }
             T::Rtf | T::Docx | T::Xlsx | T::Pptx | T::Doc | T::Xls | T::Ppt | T::Odt | T::Ods | T::Odp => {
                 let input = work.write(&format!("in.{}", office_extension(doc.detected)), &doc.bytes).map_err(scratch_error)?;
-                self.office.convert(&input, out, None).await.map(|()| None)
+                self.office.convert(&input, &out, None).await?;
             }
-            other => Err(ConvertError::Unsupported(other.label())),
+            other => return Err(ConvertError::Unsupported(other.label())),
+        }
+        let converted = tokio::fs::read(&out).await.map_err(scratch_error)?;
+        self.read_written(converted).await
+    }
+
+    /// A sound, unencrypted, passive PDF with nothing appended prints as the patron sent it,
+    /// byte for byte, and no process starts for it; any other goes through qpdf and prints as
+    /// rewritten (repaired, decrypted, stripped, cut at its own end).
+    async fn pdf(&self, doc: &Document, work: &ScratchDir) -> Result<Printable, ConvertError> {
+        let bytes = doc.bytes.clone();
+        let (inspected, bytes) = self.bounded(move || (pdf::inspect(&bytes), bytes)).await?;
+        match inspected {
+            pdf::Inspected::Sound { verdicts, .. } => {
+                crate::metrics::inc("printgate_pdf_checks_total", &[("path", "in_process")]);
+                return Ok(Printable { pdf: bytes, verdicts });
+            }
+            pdf::Inspected::NeedsRewrite(why) => {
+                crate::metrics::inc("printgate_pdf_checks_total", &[("path", "qpdf")]);
+                tracing::debug!(why, "the PDF is rewritten by qpdf");
+            }
+        }
+        let input = work.write("in.pdf", &bytes).map_err(scratch_error)?;
+        drop(bytes);
+        let out = work.path().join("out.pdf");
+        pdf::normalise(&self.tools, &input, &out).await?;
+        let _ = std::fs::remove_file(input);
+        let rewrite = out.clone();
+        self.bounded(move || pdf::strip_active_content(&rewrite)).await??;
+        let rewritten = tokio::fs::read(&out).await.map_err(scratch_error)?;
+        self.read_written(rewritten).await
+    }
+
+    /// Pages and verdicts of a PDF qpdf, LibreOffice or the image layout wrote.
+    async fn read_written(&self, pdf: Vec<u8>) -> Result<Printable, ConvertError> {
+        let (verdicts, pdf) = self.bounded(move || (pdf::read_pages(&pdf), pdf)).await?;
+        Ok(Printable { pdf, verdicts: verdicts? })
+    }
+
+    /// Runs CPU-bound reading on a blocking thread, bounded by the tool time limit.
+    async fn bounded<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ConvertError> {
+        match tokio::time::timeout(self.tools.timeout, tokio::task::spawn_blocking(work)).await {
+            Ok(joined) => joined.map_err(|e| ConvertError::Internal(format!("PDF reader: {e}"))),
+            // The blocking thread finishes on its own; its result is dropped.
+            Err(_) => Err(ConvertError::Timeout(self.tools.timeout)),
         }
     }
 
-    /// Decodes in-process on a blocking thread, bounded by the tool time limit.
-    async fn image(&self, bytes: Vec<u8>, kind: DocumentType, exif: image::Exif, setup: Setup, out: &Path) -> Result<(), ConvertError> {
+    /// Decodes in process on a blocking thread, bounded by the tool time limit.
+    async fn image(&self, bytes: Vec<u8>, kind: DocumentType, exif: image::Exif, setup: Setup) -> Result<Printable, ConvertError> {
         let max_pixels = self.max_pixels;
-        let task = tokio::task::spawn_blocking(move || image::to_pdf(&bytes, kind, exif, setup.paper, max_pixels, setup.max_pages));
-        let pdf = match tokio::time::timeout(self.tools.timeout, task).await {
-            Ok(joined) => joined.map_err(|e| ConvertError::Internal(format!("image decoder: {e}")))??,
-            // The blocking thread finishes on its own; its result is dropped.
-            Err(_) => return Err(ConvertError::Timeout(self.tools.timeout)),
-        };
-        tokio::fs::write(out, pdf).await.map_err(scratch_error)
+        let pdf = self.bounded(move || image::to_pdf(&bytes, kind, exif, setup.paper, max_pixels, setup.max_pages)).await??;
+        self.read_written(pdf).await
     }
 
     /// libheif applies the HEIF transformations (`irot`, `imir`, `clap`) while decoding.

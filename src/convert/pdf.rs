@@ -1,14 +1,74 @@
-//! PDF preparation: validate, repair and decrypt with qpdf; count pages.
+//! PDF preparation: read in process, and repair, decrypt or strip with qpdf only when needed.
 //!
-//! Owns the rules for PDFs as they arrive: qpdf rewrites every PDF (which rebuilds a damaged
-//! cross-reference table and normalises the structure printers choke on), removes an
-//! owner-password restriction (intake already refused PDFs whose permissions forbid printing),
-//! and refuses a PDF that needs a user password or cannot be repaired, with the reason.
+//! Owns the rules for PDFs as they arrive. [`inspect`] reads the patron's PDF in process with
+//! lopdf's strict parser: a PDF that is sound (its cross-reference table holds, every content
+//! stream decodes), unencrypted, passive (no actions, scripts or embedded files) and has
+//! nothing after its last `%%EOF` is printed byte for byte, and its pages and grey pages are
+//! known without starting a process. Any other PDF goes through qpdf ([`normalise`]), which
+//! rebuilds a damaged structure, removes an owner-password restriction (intake already refused
+//! PDFs whose permissions forbid printing) and refuses a PDF that needs a user password or
+//! cannot be repaired, with the reason; then [`strip_active_content`] removes what acts.
 
 use std::path::Path;
 
+use super::grey::{self, Verdict};
 use super::tools::{self, ToolError};
 use super::{ConvertError, Tools};
+
+/// What reading a PDF in process found.
+#[derive(Debug)]
+pub enum Inspected {
+    /// Printed as sent: its page count and each page's colour verdict are known.
+    Sound { pages: u32, verdicts: Vec<Verdict> },
+    /// qpdf must rewrite it first; the reason is for the log.
+    NeedsRewrite(&'static str),
+}
+
+/// Reads `pdf` in process and decides whether it can be printed as sent (see the module doc).
+/// Blocking (CPU-bound): call it on a blocking thread.
+pub fn inspect(pdf: &[u8]) -> Inspected {
+    use Inspected::NeedsRewrite;
+    if is_encrypted(pdf) {
+        return NeedsRewrite("encrypted");
+    }
+    if has_trailing_data(pdf) {
+        return NeedsRewrite("data after the end of the PDF");
+    }
+    let options = lopdf::LoadOptions { strict: true, max_decompressed_size: Some(grey::MAX_CONTENT), ..Default::default() };
+    let Ok(mut doc) = lopdf::Document::load_mem_with_options(pdf, options) else {
+        return NeedsRewrite("the strict parser refused it");
+    };
+    if doc.xref_recovery.is_some() {
+        return NeedsRewrite("damaged cross-reference table");
+    }
+    let verdicts = grey::page_verdicts(&doc);
+    if verdicts.is_empty() {
+        return NeedsRewrite("no pages found");
+    }
+    if verdicts.contains(&Verdict::Damaged) {
+        return NeedsRewrite("a content stream cannot be decoded");
+    }
+    // Stripping the loaded copy only tells whether anything acts; the patron's bytes are kept.
+    if doc.objects.values_mut().map(strip_object).sum::<usize>() > 0 {
+        return NeedsRewrite("actions, scripts or embedded files");
+    }
+    Inspected::Sound { pages: u32::try_from(verdicts.len()).unwrap_or(u32::MAX), verdicts }
+}
+
+/// Pages and colour verdicts of a PDF this service wrote or rewrote (qpdf's output, a converted
+/// document): read leniently, as the printer will.
+///
+/// # Errors
+/// [`ConvertError::BrokenPdf`] or [`ConvertError::NoPages`].
+pub fn read_pages(pdf: &[u8]) -> Result<Vec<Verdict>, ConvertError> {
+    let options = lopdf::LoadOptions { max_decompressed_size: Some(grey::MAX_CONTENT), ..Default::default() };
+    let doc = lopdf::Document::load_mem_with_options(pdf, options).map_err(|e| ConvertError::BrokenPdf(e.to_string()))?;
+    let verdicts = grey::page_verdicts(&doc);
+    if verdicts.is_empty() {
+        return Err(ConvertError::NoPages);
+    }
+    Ok(verdicts)
+}
 
 /// What qpdf found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,19 +164,6 @@ fn strip_object(object: &mut lopdf::Object) -> usize {
         removed += strip_object(value);
     }
     removed
-}
-
-/// Counts the pages of a (normalised) PDF.
-///
-/// # Errors
-/// [`ConvertError::BrokenPdf`] or [`ConvertError::NoPages`].
-pub fn count_pages(pdf: &[u8]) -> Result<u32, ConvertError> {
-    let doc = lopdf::Document::load_mem(pdf).map_err(|e| ConvertError::BrokenPdf(e.to_string()))?;
-    let pages = u32::try_from(doc.get_pages().len()).unwrap_or(u32::MAX);
-    if pages == 0 {
-        return Err(ConvertError::NoPages);
-    }
-    Ok(pages)
 }
 
 #[cfg(test)]

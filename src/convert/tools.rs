@@ -3,7 +3,8 @@
 //! Owns process handling for one-shot tools: a missing program is infrastructure trouble
 //! ([`ToolError::Missing`], retried later), a time-out kills the process, and a failure carries
 //! the program's own first line of complaint (never document content: these tools print
-//! structure errors, not text).
+//! structure errors, not text). Every process started is counted in
+//! `printgate_converter_processes_total`, so a test can see that none starts for a document.
 
 use std::ffi::OsStr;
 use std::process::{Output, Stdio};
@@ -28,6 +29,7 @@ pub async fn run<S: AsRef<OsStr>>(program: &str, args: &[S], limit: Duration, ok
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     let child = cmd.spawn().map_err(|e| ToolError::Missing(program.to_owned(), e))?;
+    crate::metrics::inc("printgate_converter_processes_total", &[("program", program)]);
     let output = match tokio::time::timeout(limit, child.wait_with_output()).await {
         Ok(out) => out.map_err(|e| ToolError::Missing(program.to_owned(), e))?,
         Err(_) => return Err(ToolError::Timeout(program.to_owned(), limit)),

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod console;
+pub mod convert_docs;
 pub mod daemons;
 pub mod dovecot;
 pub mod kiosk;
