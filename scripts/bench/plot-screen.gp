@@ -15,7 +15,7 @@ plot_title = system(sprintf("sed -n '1s/^# title\t//p' '%s'", data))
 n = int(system(sprintf("grep -vc '^#' '%s'", data)))
 
 set datafile separator "\t"
-set terminal pngcairo size 1100,90 + 42 * n font "DejaVu Sans,10"
+set terminal pngcairo size 1250,90 + 42 * n font "DejaVu Sans,10"
 set output out
 set title plot_title noenhanced
 set linetype 1 lc rgb "#5b8fd0"   # printgate, to the 250
