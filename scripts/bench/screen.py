@@ -527,8 +527,8 @@ def main():
             ("spamd alone, in the classic stack's run", peer["spamd alone"]["msg_s"] if peer else None, 5),
         ]
         with open(args.plot_data, "w") as f:
-            title = (f"printgate screening, {date}: {c} senders, a {docs.pdf_bytes // 1024} KB {pages}-page PDF per mail, "
-                     f"{machine.split(',')[0]}, {nproc} cores" + ("; machine busy" if busy > 0.25 else ""))
+            title = (f"printgate screening, {date}: {c} senders, a {docs.pdf_bytes // 1024} KB {pages}-page PDF "
+                     f"per mail, {machine.split(',')[0]}, {nproc} cores" + ("; machine busy" if busy > 0.25 else ""))
             f.write(f"# title\t{title}\n")
             for label, value, colour in bars:
                 if value:
