@@ -9,7 +9,8 @@ Standard library only. Imported, never run: the scripts put their own directory 
     (POST /checkv2), send_one (one mail over a new SMTP connection), RelayWatcher (replies
     dumped by smtp-sink);
   - measuring: run_concurrent, percentile, CpuMeter (CPU seconds per process group and what
-    processes not started by the benchmark used), machine_info, print_rows, print_cpu.
+    processes not started by the benchmark used), tree_ticks (a whole process tree's CPU),
+    machine_info, print_rows, print_cpu.
 """
 
 import base64
@@ -322,11 +323,12 @@ class RspamdClient:
 # --- SMTP client and the reply relay ------------------------------------------------------
 
 class Sent:
-    __slots__ = ("msgid", "t_connect", "t_250", "code", "text")
+    __slots__ = ("msgid", "t_connect", "t_data", "t_250", "code", "text")
 
     def __init__(self, msgid):
         self.msgid = msgid
         self.t_connect = None
+        self.t_data = None  # the DATA command is sent (the mail leaves the patron)
         self.t_250 = None
         self.code = None
         self.text = ""
@@ -346,6 +348,7 @@ def send_one(host, port, sent: Sent, raw: bytes, timeout: float):
         if code not in (250, 251):
             sent.code, sent.text = code, f"RCPT: {text.decode(errors='replace')}"
             return sent
+        sent.t_data = time.time()
         code, text = smtp.data(raw)  # returns when the server's reply to the final "." arrives
         sent.t_250 = time.time()
         sent.code, sent.text = code, text.decode(errors="replace")
@@ -411,6 +414,35 @@ def proc_ticks(pid, with_children=True):
     return ticks
 
 
+def tree_ticks(root):
+    """CPU of a whole process tree in clock ticks: utime+stime+cutime+cstime of `root` and of
+    every live descendant. A reaped process is in its reaper's cutime, a live one in its own
+    utime, so nothing is counted twice; a warm worker that runs for the whole benchmark (a
+    LibreOffice or render worker) counts while it is alive. 0 if `root` is gone."""
+    procs = {}  # pid -> (ppid, ticks)
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            procs[int(name)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
+        except (OSError, IndexError, ValueError):
+            continue
+    kids = {}
+    for pid, (ppid, _) in procs.items():
+        kids.setdefault(ppid, []).append(pid)
+    total, stack, seen = 0, [root], set()
+    while stack:
+        p = stack.pop()
+        if p in seen or p not in procs:
+            continue
+        seen.add(p)
+        total += procs[p][1]
+        stack.extend(kids.get(p, ()))
+    return total
+
+
 def child_pids(ppid):
     out = []
     for name in os.listdir("/proc"):
@@ -430,15 +462,17 @@ class CpuMeter:
 
     `pids` maps a group name to the pid (or pids) of its (parent) processes. Groups in `trees` (preforking
     daemons: spamd, rspamd) also count their live children; reaped children are in the parent's
-    cutime. "bench client" is this Python process and the programs it ran (smtp-source);
+    cutime. Groups in `deep` count their whole live process tree (tree_ticks: printgate with its
+    warm workers and converters). "bench client" is this Python process and the programs it ran (smtp-source);
     "other" is the machine's busy time that none of these used."""
 
     GROUPS = ("printgate", "spamd", "clamd", "smtp-sink", "bench client", "other")
 
-    def __init__(self, pids, groups=None, trees=("spamd", "rspamd")):
+    def __init__(self, pids, groups=None, trees=("spamd", "rspamd"), deep=()):
         self.pids = pids  # group -> pid (or None)
         self.groups = tuple(groups) if groups else self.GROUPS
         self.trees = trees
+        self.deep = deep
 
     def snapshot(self):
         with open("/proc/stat") as f:
@@ -449,6 +483,9 @@ class CpuMeter:
             ticks = 0
             for p in (pid if isinstance(pid, (tuple, list)) else (pid,)):
                 if not p:
+                    continue
+                if group in self.deep:
+                    ticks += tree_ticks(p)
                     continue
                 ticks += proc_ticks(p)
                 if group in self.trees:  # preforked children, reaped ones are in the parent's cutime

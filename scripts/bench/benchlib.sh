@@ -10,6 +10,8 @@
 #   bench_write_config FILE DIR SMTP_PORT API_PORT RELAY_PORT [ENGINE [MAX_CONNECTIONS]]
 #   bench_start_printgate CONFIG LOG SMTP_PORT API_PORT   # sets PG_PID
 #   bench_log_summary LOG                # WARN/ERROR counts and the most frequent lines
+#   bench_apt_install PKG...             # bench-only Debian packages (not in PG_DEBIAN_PACKAGES)
+#   bench_plot GP DATA PNG               # gnuplot GP with data=DATA, out=PNG (installs gnuplot-nox)
 
 BIN="${BIN:-$PG_ROOT/target/release/printgate}"
 BENCH_TRACKED=() # "pid secs name", stopped last-first by bench_cleanup
@@ -224,4 +226,28 @@ bench_command() { # NAME VAR...
         [ -n "${!v:-}" ] && cmd="$v=${!v} $cmd"
     done
     printf '%s\n' "$cmd"
+}
+
+# Debian packages only a benchmark needs (gnuplot for the plots, the classic stack of
+# ../shared/peer): installed when missing, waiting for another apt to finish.
+bench_apt_install() { # PKG...
+    local missing=() p
+    for p in "$@"; do
+        pg__pkg_installed "$p" || missing+=("$p")
+    done
+    [ "${#missing[@]}" -gt 0 ] || return 0
+    pg_log "installing bench-only Debian packages: ${missing[*]}"
+    echo 'postfix postfix/main_mailer_type select No configuration' | pg__as_root debconf-set-selections
+    pg__as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q
+    pg__as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# A PNG from a gnuplot script that reads `data` and writes `out` (scripts/bench/plot-*.gp).
+bench_plot() { # GP DATA PNG
+    local gp="$1" data="$2" png="$3"
+    bench_apt_install gnuplot-nox
+    mkdir -p "$(dirname "$png")"
+    gnuplot -e "data='$data'; out='$png'" "$gp"
+    pg_log "plot: $png"
 }
