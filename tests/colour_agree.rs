@@ -132,8 +132,8 @@ fn processes_started() -> f64 {
         .sum()
 }
 
-/// A clean one-page PDF is read, counted and judged in process: no qpdf, no pdftoppm. A colour
-/// page still is rendered, which shows the counter counts.
+/// A clean one-page PDF is read, counted and judged in process: no qpdf, no pdftoppm; so are
+/// images. A colour PDF page still is rendered, which shows the counter counts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_converter_process_starts_for_a_clean_one_page_pdf() {
     let dir = tempfile::tempdir().unwrap();
@@ -145,6 +145,14 @@ async fn no_converter_process_starts_for_a_clean_one_page_pdf() {
     assert_eq!((rendered.pages, rendered.page_colors.clone()), (1, vec![false]));
     assert_eq!(rendered.pdf, doc.bytes, "a clean PDF prints as sent");
     assert_eq!(processes_started(), before, "a process was started for a clean one-page PDF");
+
+    // Photos, too, are judged from their pixels without a process: colour and grey JPEG, PNG.
+    for (name, colour) in [("photo.jpg", true), ("grey.jpg", false), ("diagram.png", true), ("scan-bw.png", false)] {
+        let (doc, _) = document(name, std::fs::read(fixtures().join(name)).unwrap());
+        let rendered = converter.convert(&doc, setup).await.unwrap();
+        assert_eq!(rendered.color(), colour, "{name}");
+    }
+    assert_eq!(processes_started(), before, "a process was started for an image");
 
     let (doc, _) = document("red.pdf", one_page("1 0 0 rg 50 50 300 300 re f", ""));
     let rendered = converter.convert(&doc, setup).await.unwrap();

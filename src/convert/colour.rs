@@ -68,6 +68,37 @@ pub fn rgb_has_colour(rgb: &[u8]) -> bool {
         .is_some()
 }
 
+/// Whether an image drawn `out_width` x `out_height` pixels large at [`DPI`] has colour: its
+/// packed 8-bit RGB pixels (`width` x `height`) are averaged over boxes, as a renderer
+/// downsamples them, and judged by the rule above. This is how images are judged in process,
+/// without rendering the page they are laid out on.
+pub fn drawn_image_has_colour(rgb: &[u8], width: usize, height: usize, out_width: usize, out_height: usize) -> bool {
+    if width == 0 || height == 0 || rgb.len() < width * height * 3 {
+        return false;
+    }
+    let (ow, oh) = (out_width.max(1), out_height.max(1));
+    let span = |o: usize, out: usize, src: usize| {
+        let start = o * src / out;
+        (start, ((o + 1) * src / out).max(start + 1).min(src))
+    };
+    let mut out = Vec::with_capacity(ow * oh * 3);
+    for oy in 0..oh {
+        let (y0, y1) = span(oy, oh, height);
+        for ox in 0..ow {
+            let (x0, x1) = span(ox, ow, width);
+            let mut sum = [0u64; 3];
+            for y in y0..y1 {
+                for px in rgb[(y * width + x0) * 3..(y * width + x1) * 3].chunks_exact(3) {
+                    sum.iter_mut().zip(px).for_each(|(s, v)| *s += u64::from(*v));
+                }
+            }
+            let n = ((y1 - y0) * (x1 - x0)) as u64;
+            out.extend(sum.map(|s| u8::try_from(s / n).unwrap_or(u8::MAX)));
+        }
+    }
+    rgb_has_colour(&out)
+}
+
 /// P6 header: magic, width, height, maxval (255), one whitespace, then the pixels.
 fn parse_ppm(ppm: &[u8]) -> Option<(usize, usize, &[u8])> {
     let mut fields = Vec::with_capacity(4);
@@ -125,6 +156,22 @@ mod tests {
     fn slight_tints_are_noise() {
         let page = vec![[128u8, 140, 120]; 100];
         assert_eq!(ppm_has_colour(&ppm(&page, 10)), Some(false));
+    }
+
+    #[test]
+    fn drawn_images_are_judged_at_their_printed_size() {
+        let mut rgb = vec![255u8; 100 * 100 * 3];
+        // A red 10 x 10 square: 25 chromatic pixels at 50 x 50, a quarter-tinted pixel at 5 x 5.
+        for y in 0..10 {
+            for x in 0..10 {
+                rgb[(y * 100 + x) * 3..(y * 100 + x) * 3 + 3].copy_from_slice(&[220, 0, 0]);
+            }
+        }
+        assert!(drawn_image_has_colour(&rgb, 100, 100, 50, 50));
+        assert!(!drawn_image_has_colour(&rgb, 100, 100, 5, 5), "one pixel is a speck");
+        assert!(drawn_image_has_colour(&rgb, 100, 100, 300, 300), "enlarged");
+        let grey = vec![90u8; 30 * 20 * 3];
+        assert!(!drawn_image_has_colour(&grey, 30, 20, 200, 120));
     }
 
     #[test]

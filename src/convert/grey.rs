@@ -35,6 +35,8 @@ pub enum Verdict {
     Grey,
     /// Colour, or something this reader does not judge: render it.
     Unknown,
+    /// Certainly colour: an image page judged from its pixels (never said by this reader).
+    Colour,
     /// A content stream cannot be decoded: the PDF needs repair.
     Damaged,
 }

@@ -45,7 +45,9 @@ pub enum Exif {
     Ignore,
 }
 
-/// Converts an image document to a PDF with one page per image. Blocking (CPU-bound).
+/// Converts an image document to a PDF with one page per image, and says which pages have
+/// colour (judged from the pixels at their printed size by [`super::colour`]'s rule, so no
+/// page is rendered). Blocking (CPU-bound).
 ///
 /// # Errors
 /// [`ConvertError::BadImage`], [`ConvertError::ImageTooLarge`], [`ConvertError::TooManyPages`].
@@ -56,7 +58,7 @@ pub fn to_pdf(
     paper: Paper,
     max_pixels: u64,
     max_pages: u32,
-) -> Result<Vec<u8>, ConvertError> {
+) -> Result<(Vec<u8>, Vec<bool>), ConvertError> {
     let format = match kind {
         DocumentType::Jpeg => ImageFormat::Jpeg,
         DocumentType::Png => ImageFormat::Png,
@@ -221,16 +223,18 @@ fn tiff_ifd_offsets(bytes: &[u8]) -> Vec<usize> {
 
 /// Places each image on its own page: landscape paper for a landscape image, scaled to fit
 /// inside the margins, centred.
-fn layout(images: &[PageImage], paper: Paper) -> Result<Vec<u8>, ConvertError> {
+fn layout(images: &[PageImage], paper: Paper) -> Result<(Vec<u8>, Vec<bool>), ConvertError> {
     let mut doc = Document::with_version("1.5");
     let pages_id = doc.new_object_id();
     let mut kids = Vec::with_capacity(images.len());
+    let mut colours = Vec::with_capacity(images.len());
     for img in images {
         let (short, long) = paper_points(paper);
         let (page_w, page_h) = if img.width > img.height { (long, short) } else { (short, long) };
         let scale = ((page_w - 2.0 * MARGIN_PT) / img.width as f32).min((page_h - 2.0 * MARGIN_PT) / img.height as f32);
         let (draw_w, draw_h) = (img.width as f32 * scale, img.height as f32 * scale);
         let (x, y) = ((page_w - draw_w) / 2.0, (page_h - draw_h) / 2.0);
+        colours.push(has_colour(img, draw_w, draw_h)?);
         let (filter, data) = if img.dct {
             ("DCTDecode", img.data.clone())
         } else {
@@ -266,5 +270,23 @@ fn layout(images: &[PageImage], paper: Paper) -> Result<Vec<u8>, ConvertError> {
     doc.trailer.set("Root", catalog_id);
     let mut out = Vec::new();
     doc.save_to(&mut out).map_err(|e| ConvertError::Internal(format!("cannot write the PDF: {e}")))?;
-    Ok(out)
+    Ok((out, colours))
+}
+
+/// Whether an image drawn `draw_w` x `draw_h` points large has colour on the printed page. A
+/// JPEG embedded as it came is decoded here for the purpose (its size was checked before).
+fn has_colour(img: &PageImage, draw_w: f32, draw_h: f32) -> Result<bool, ConvertError> {
+    if img.gray {
+        return Ok(false);
+    }
+    let at_dpi = |points: f32| (points * super::colour::DPI as f32 / 72.0).round() as usize;
+    let decoded;
+    let rgb = if img.dct {
+        decoded = image::load_from_memory_with_format(&img.data, ImageFormat::Jpeg).map_err(bad_image)?.into_rgb8().into_raw();
+        &decoded
+    } else {
+        &img.data
+    };
+    let (w, h) = (img.width as usize, img.height as usize);
+    Ok(super::colour::drawn_image_has_colour(rgb, w, h, at_dpi(draw_w), at_dpi(draw_h)))
 }

@@ -200,12 +200,12 @@ impl Converter {
         Ok(Rendered { pdf: printable.pdf, pages, page_colors })
     }
 
-    /// Pages the in-process reader called grey are grey; the others are rendered (one pdftoppm
-    /// run over the span from the first to the last of them).
+    /// Pages decided in process keep their verdict; the others are rendered (one pdftoppm run
+    /// over the span from the first to the last of them).
     async fn page_colours(&self, printable: &Printable, work: &ScratchDir) -> Result<Vec<bool>, ConvertError> {
-        let unknown = |v: &Verdict| *v != Verdict::Grey;
+        let unknown = |v: &Verdict| !matches!(v, Verdict::Grey | Verdict::Colour);
         let (Some(first), Some(last)) = (printable.verdicts.iter().position(unknown), printable.verdicts.iter().rposition(unknown)) else {
-            return Ok(vec![false; printable.verdicts.len()]);
+            return Ok(printable.verdicts.iter().map(|v| *v == Verdict::Colour).collect());
         };
         let input = work.write("render.pdf", &printable.pdf).map_err(scratch_error)?;
         let render_dir = work.path().join("pages");
@@ -214,7 +214,7 @@ impl Converter {
         if rendered.len() != last - first + 1 {
             return Err(ConvertError::Internal(format!("rendered {} of pages {}-{}", rendered.len(), first + 1, last + 1)));
         }
-        Ok(printable.verdicts.iter().enumerate().map(|(i, v)| unknown(v) && rendered[i - first]).collect())
+        Ok(printable.verdicts.iter().enumerate().map(|(i, v)| *v == Verdict::Colour || (unknown(v) && rendered[i - first])).collect())
     }
 
     /// The printable PDF of a document and what the in-process reader knows of its pages.
@@ -296,8 +296,9 @@ impl Converter {
     /// Decodes in process on a blocking thread, bounded by the tool time limit.
     async fn image(&self, bytes: Vec<u8>, kind: DocumentType, exif: image::Exif, setup: Setup) -> Result<Printable, ConvertError> {
         let max_pixels = self.max_pixels;
-        let pdf = self.bounded(move || image::to_pdf(&bytes, kind, exif, setup.paper, max_pixels, setup.max_pages)).await??;
-        self.read_written(pdf).await
+        let (pdf, colours) = self.bounded(move || image::to_pdf(&bytes, kind, exif, setup.paper, max_pixels, setup.max_pages)).await??;
+        let verdicts = colours.into_iter().map(|c| if c { Verdict::Colour } else { Verdict::Grey }).collect();
+        Ok(Printable { pdf, verdicts })
     }
 
     /// libheif applies the HEIF transformations (`irot`, `imir`, `clap`) while decoding.

@@ -26,7 +26,7 @@ fn images_become_one_fitted_page_each() {
     let mut png = Vec::new();
     let img = ::image::RgbImage::from_fn(300, 100, |x, _| if x < 150 { ::image::Rgb([255, 0, 0]) } else { ::image::Rgb([255, 255, 255]) });
     img.write_to(&mut std::io::Cursor::new(&mut png), ::image::ImageFormat::Png).unwrap();
-    let pdf = image::to_pdf(&png, DocumentType::Png, image::Exif::Honour, Paper::A4, 1_000_000, 10).unwrap();
+    let (pdf, _) = image::to_pdf(&png, DocumentType::Png, image::Exif::Honour, Paper::A4, 1_000_000, 10).unwrap();
     let doc = lopdf::Document::load_mem(&pdf).unwrap();
     let pages = doc.get_pages();
     assert_eq!(pages.len(), 1);
