@@ -185,7 +185,10 @@ library_name = "Bench Library"
 
 [api]
 listen = "127.0.0.1:$api_port"
-
+${BENCH_PIPELINE_WORKERS:+
+[pipeline]
+workers = $BENCH_PIPELINE_WORKERS
+}
 [auth]
 resolver = "static"
 records = [

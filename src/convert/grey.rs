@@ -3,25 +3,30 @@
 //! Owns one question: does a page *certainly* print without colour by [`super::colour`]'s
 //! rule? It reads the page's content streams, the forms and images they draw, and the
 //! appearances of the page's annotations, and says [`Verdict::Grey`] only when every colour the
-//! page sets is neutral (r = g = b within [`NEUTRAL`], or c = m = y), every image it draws is
-//! greyscale or a stencil, and it draws nothing whose colour this reader does not judge
-//! (shadings, patterns, spot colours, Lab, transfer functions, Type 3 glyphs, PostScript). Every
-//! other page is [`Verdict::Unknown`] and is rendered by [`super::colour`] to decide. The rule
-//! errs one way only: a page called grey here is grey to pdftoppm too (tests/colour_agree.rs
-//! holds that over the conversion fixtures and the corpora).
+//! page sets is neutral (r = g = b within [`NEUTRAL`], or CMYK with no cyan, magenta or yellow),
+//! every image it draws is greyscale or a stencil, and it draws nothing whose colour this reader
+//! does not judge (shadings, patterns, spot colours, Lab, CMYK or calibrated RGB through a
+//! profile, transfer functions, Type 3 glyphs, PostScript). Every other page is
+//! [`Verdict::Unknown`] and is rendered by [`super::colour`] to decide. The rule errs one way
+//! only: a page called grey here is grey to pdftoppm too (tests/colour_agree.rs holds that over
+//! the conversion fixtures, the PDFs of the intake and hostile corpora, and drawn test pages).
 //!
-//! Pure reading: it never renders, writes or allocates more than [`MAX_CONTENT`] of decoded
-//! content per page, and forms drawn on many pages are judged once per document.
+//! Pure reading, bounded per document: operators are parsed one at a time, never more than
+//! [`MAX_STREAM`] of decoded content per stream, [`MAX_CONTENT`] and [`MAX_OPERATORS`] per
+//! document; past a bound the remaining pages are `Unknown` (pdftoppm, a separate process with
+//! a time limit, decides them). Forms drawn on many pages are judged once per document.
 
 use std::collections::HashMap;
 
 use lopdf::content::Content;
 use lopdf::{Dictionary, Document, Object, ObjectId};
 
-/// Decoded content read per page (its streams and the forms it draws); past it, `Unknown`.
+/// Decoded bytes of one page's content, or of one form; a larger one is `Unknown`.
+pub const MAX_STREAM: usize = 4 << 20;
+/// Decoded content read per document, forms included.
 pub const MAX_CONTENT: usize = 32 << 20;
-/// Operators read per page, forms included; past it, `Unknown`.
-const MAX_OPERATORS: usize = 2_000_000;
+/// Operators read per document, forms included.
+pub const MAX_OPERATORS: usize = 4_000_000;
 /// Forms inside forms; deeper is `Unknown`.
 const MAX_DEPTH: usize = 12;
 /// Largest difference between colour components (0..1) still called neutral: about 5 of 255,
@@ -49,16 +54,22 @@ enum Stop {
 
 type Read = Result<(), Stop>;
 
-/// Reads every page of `doc` (in page order) and gives each a verdict.
-pub fn page_verdicts(doc: &Document) -> Vec<Verdict> {
+/// Reads every page of `doc` (in page order) and gives each a verdict. A document of more than
+/// `page_limit` pages is not read (every page `Unknown`): it will be refused for its length.
+pub fn page_verdicts(doc: &Document, page_limit: usize) -> Vec<Verdict> {
+    let pages = doc.get_pages();
+    if pages.len() > page_limit {
+        return vec![Verdict::Unknown; pages.len()];
+    }
     let mut reader = Reader { doc, forms: HashMap::new(), operators: 0, content: 0 };
-    doc.get_pages().values().map(|&page| reader.page(page)).collect()
+    pages.values().map(|&page| reader.page(page)).collect()
 }
 
 struct Reader<'a> {
     doc: &'a Document,
     /// Forms already judged: `true` when neutral.
     forms: HashMap<ObjectId, bool>,
+    /// Operators and decoded bytes read so far in this document.
     operators: usize,
     content: usize,
 }
@@ -68,7 +79,6 @@ type Resources<'a> = Vec<&'a Dictionary>;
 
 impl<'a> Reader<'a> {
     fn page(&mut self, page: ObjectId) -> Verdict {
-        (self.operators, self.content) = (0, 0);
         let read = self.page_content(page).and_then(|()| self.annotations(page));
         match read {
             Ok(()) => Verdict::Grey,
@@ -84,7 +94,7 @@ impl<'a> Reader<'a> {
         let mut content = Vec::new();
         for id in self.doc.get_page_contents(page) {
             let stream = self.doc.get_object(id).and_then(Object::as_stream).map_err(|_| Stop::Damaged)?;
-            content.extend(self.decode(stream)?);
+            content.extend(self.decode(stream, MAX_STREAM.saturating_sub(content.len()))?);
             content.push(b'\n');
         }
         self.operations(&content, &resources, 0)
@@ -93,8 +103,8 @@ impl<'a> Reader<'a> {
     /// A stream's decoded bytes. Plain Flate (nearly every content stream) is decoded here,
     /// strictly: lopdf keeps what it could inflate of a corrupt stream, and a page read from
     /// half a stream must not be called grey.
-    fn decode(&mut self, stream: &lopdf::Stream) -> Result<Vec<u8>, Stop> {
-        let budget = MAX_CONTENT.saturating_sub(self.content);
+    fn decode(&mut self, stream: &lopdf::Stream, limit: usize) -> Result<Vec<u8>, Stop> {
+        let budget = MAX_CONTENT.saturating_sub(self.content).min(limit);
         let plain_flate = stream.filters().is_ok_and(|f| f == [b"FlateDecode"]) && stream.dict.get(b"DecodeParms").is_err();
         let data = if plain_flate {
             inflate(&stream.content, budget)?
@@ -108,13 +118,15 @@ impl<'a> Reader<'a> {
         Ok(data)
     }
 
+    /// Parses one operator at a time: a stream of millions of tiny operators costs time within
+    /// the bounds, not memory.
     fn operations(&mut self, content: &[u8], resources: &Resources<'a>, depth: usize) -> Read {
-        let content = Content::decode(content).map_err(|_| Stop::Unknown)?;
-        self.operators += content.operations.len();
-        if self.operators > MAX_OPERATORS {
-            return Err(Stop::Unknown);
-        }
-        for op in &content.operations {
+        for op in Content::decode_iter(content) {
+            let op = op.map_err(|_| Stop::Unknown)?;
+            self.operators += 1;
+            if self.operators > MAX_OPERATORS {
+                return Err(Stop::Unknown);
+            }
             self.operation(&op.operator, &op.operands, resources, depth)?;
         }
         Ok(())
@@ -187,7 +199,7 @@ impl<'a> Reader<'a> {
             Some(dict) => vec![dict],
             None => outer.clone(),
         };
-        let content = self.decode(stream)?;
+        let content = self.decode(stream, MAX_STREAM)?;
         self.operations(&content, &resources, depth + 1)?;
         self.forms.insert(id, true);
         Ok(())
@@ -322,7 +334,8 @@ fn space_of(doc: &Document, space: &Object, resources: &Resources, depth: usize)
     let Ok(array) = space.as_array() else { return Space::Other };
     match array.first().and_then(|f| f.as_name().ok()) {
         Some(b"CalGray") => Space::Gray,
-        Some(b"CalRGB") => Space::Rgb,
+        // An ICC profile (N = 4) or a calibration matrix (CalRGB) can turn equal components into
+        // a colour; equal RGB through an N = 3 profile (sRGB and kin) stays neutral.
         Some(b"ICCBased") => {
             let components = array
                 .get(1)
@@ -333,7 +346,6 @@ fn space_of(doc: &Document, space: &Object, resources: &Resources, depth: usize)
             match components {
                 Some(1) => Space::Gray,
                 Some(3) => Space::Rgb,
-                Some(4) => Space::Cmyk,
                 _ => Space::Other,
             }
         }
@@ -362,7 +374,10 @@ fn indexed(doc: &Document, array: &[Object], resources: &Resources, depth: usize
         _ => return Space::Other,
     };
     let entries = usize::try_from(hival.clamp(0, 255) + 1).unwrap_or(256);
-    let neutral_entry = |e: &[u8]| e[..3].iter().max().unwrap_or(&0) - e[..3].iter().min().unwrap_or(&0) <= 5;
+    let neutral_entry = |e: &[u8]| match width {
+        3 => e.iter().max().unwrap_or(&0) - e.iter().min().unwrap_or(&0) <= 5,
+        _ => e[..3].iter().all(|c| *c <= 5),
+    };
     match bytes.get(..entries * width) {
         Some(table) if table.chunks_exact(width).all(neutral_entry) => Space::IndexedGrey,
         _ => Space::Other,
@@ -370,7 +385,9 @@ fn indexed(doc: &Document, array: &[Object], resources: &Resources, depth: usize
 }
 
 /// Colour operands: one component (grey or an index into a neutral table) is neutral; three
-/// are when equal; four (CMYK) when c = m = y. A name operand (a pattern) is not judged.
+/// are when equal; four (CMYK) when only black is set: poppler turns DeviceCMYK into RGB
+/// through a model of the inks, in which equal cyan, magenta and yellow are not grey. A name
+/// operand (a pattern) is not judged.
 fn neutral(operands: &[Object]) -> Read {
     let mut values = Vec::with_capacity(4);
     for operand in operands {
@@ -379,7 +396,8 @@ fn neutral(operands: &[Object]) -> Read {
     let spread = |v: &[f32]| v.iter().copied().fold(f32::MIN, f32::max) - v.iter().copied().fold(f32::MAX, f32::min);
     match values.len() {
         0 | 1 => Ok(()),
-        3 | 4 if spread(&values[..3]) <= NEUTRAL => Ok(()),
+        3 if spread(&values) <= NEUTRAL => Ok(()),
+        4 if values[..3].iter().all(|c| *c <= NEUTRAL) => Ok(()),
         _ => Err(Stop::Unknown),
     }
 }

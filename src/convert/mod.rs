@@ -222,7 +222,7 @@ impl Converter {
         use DocumentType as T;
         let out = work.path().join("out.pdf");
         match doc.detected {
-            T::Pdf => return self.pdf(doc, work).await,
+            T::Pdf => return self.pdf(doc, setup, work).await,
             T::Jpeg | T::Png | T::Gif | T::Bmp | T::Webp | T::Tiff => {
                 return self.image(doc.bytes.clone(), doc.detected, image::Exif::Honour, setup).await;
             }
@@ -248,15 +248,15 @@ impl Converter {
             other => return Err(ConvertError::Unsupported(other.label())),
         }
         let converted = tokio::fs::read(&out).await.map_err(scratch_error)?;
-        self.read_written(converted).await
+        self.read_written(converted, setup).await
     }
 
     /// A sound, unencrypted, passive PDF with nothing appended prints as the patron sent it,
     /// byte for byte, and no process starts for it; any other goes through qpdf and prints as
     /// rewritten (repaired, decrypted, stripped, cut at its own end).
-    async fn pdf(&self, doc: &Document, work: &ScratchDir) -> Result<Printable, ConvertError> {
-        let bytes = doc.bytes.clone();
-        let (inspected, bytes) = self.bounded(move || (pdf::inspect(&bytes), bytes)).await?;
+    async fn pdf(&self, doc: &Document, setup: Setup, work: &ScratchDir) -> Result<Printable, ConvertError> {
+        let (bytes, limit) = (doc.bytes.clone(), setup.max_pages as usize);
+        let (inspected, bytes) = self.bounded(move || (pdf::inspect(&bytes, limit), bytes)).await?;
         match inspected {
             pdf::Inspected::Sound { verdicts, .. } => {
                 crate::metrics::inc("printgate_pdf_checks_total", &[("path", "in_process")]);
@@ -275,12 +275,13 @@ impl Converter {
         let rewrite = out.clone();
         self.bounded(move || pdf::strip_active_content(&rewrite)).await??;
         let rewritten = tokio::fs::read(&out).await.map_err(scratch_error)?;
-        self.read_written(rewritten).await
+        self.read_written(rewritten, setup).await
     }
 
     /// Pages and verdicts of a PDF qpdf, LibreOffice or the image layout wrote.
-    async fn read_written(&self, pdf: Vec<u8>) -> Result<Printable, ConvertError> {
-        let (verdicts, pdf) = self.bounded(move || (pdf::read_pages(&pdf), pdf)).await?;
+    async fn read_written(&self, pdf: Vec<u8>, setup: Setup) -> Result<Printable, ConvertError> {
+        let limit = setup.max_pages as usize;
+        let (verdicts, pdf) = self.bounded(move || (pdf::read_pages(&pdf, limit), pdf)).await?;
         Ok(Printable { pdf, verdicts: verdicts? })
     }
 

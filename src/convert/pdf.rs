@@ -25,8 +25,9 @@ pub enum Inspected {
 }
 
 /// Reads `pdf` in process and decides whether it can be printed as sent (see the module doc).
-/// Blocking (CPU-bound): call it on a blocking thread.
-pub fn inspect(pdf: &[u8]) -> Inspected {
+/// A PDF of more than `page_limit` pages is counted but its pages are not read. Blocking
+/// (CPU-bound): call it on a blocking thread.
+pub fn inspect(pdf: &[u8], page_limit: usize) -> Inspected {
     use Inspected::NeedsRewrite;
     if is_encrypted(pdf) {
         return NeedsRewrite("encrypted");
@@ -41,7 +42,10 @@ pub fn inspect(pdf: &[u8]) -> Inspected {
     if doc.xref_recovery.is_some() {
         return NeedsRewrite("damaged cross-reference table");
     }
-    let verdicts = grey::page_verdicts(&doc);
+    if !page_tree_is_plain(&doc) {
+        return NeedsRewrite("a page tree that repeats a page or disagrees with its count");
+    }
+    let verdicts = grey::page_verdicts(&doc, page_limit);
     if verdicts.is_empty() {
         return NeedsRewrite("no pages found");
     }
@@ -60,10 +64,19 @@ pub fn inspect(pdf: &[u8]) -> Inspected {
 ///
 /// # Errors
 /// [`ConvertError::BrokenPdf`] or [`ConvertError::NoPages`].
-pub fn read_pages(pdf: &[u8]) -> Result<Vec<Verdict>, ConvertError> {
+pub fn read_pages(pdf: &[u8], page_limit: usize) -> Result<Vec<Verdict>, ConvertError> {
     let options = lopdf::LoadOptions { max_decompressed_size: Some(grey::MAX_CONTENT), ..Default::default() };
     let doc = lopdf::Document::load_mem_with_options(pdf, options).map_err(|e| ConvertError::BrokenPdf(e.to_string()))?;
-    let verdicts = grey::page_verdicts(&doc);
+    if !page_tree_is_plain(&doc) {
+        // qpdf keeps a page named many times; a printer prints it each time.
+        return Err(match counted_pages(&doc) {
+            Some(pages) if pages > page_limit => {
+                ConvertError::TooManyPages { pages: u32::try_from(pages).unwrap_or(u32::MAX), limit: page_limit as u32 }
+            }
+            _ => ConvertError::BrokenPdf("its page tree names the same page more than once".into()),
+        });
+    }
+    let verdicts = grey::page_verdicts(&doc, page_limit);
     if verdicts.is_empty() {
         return Err(ConvertError::NoPages);
     }
@@ -78,6 +91,58 @@ pub enum Checked {
     /// Repaired (a damaged structure rebuilt): print qpdf's rewrite.
     Repaired,
 }
+
+/// Whether every page is reached once through the page tree and the root's `/Count` says how
+/// many there are. lopdf's page walk and qpdf (and printers) count a tree that names one page
+/// many times differently (lopdf stops early), so such a tree goes through qpdf, whose rewrite
+/// makes each page its own object and is counted exactly.
+fn page_tree_is_plain(doc: &lopdf::Document) -> bool {
+    use lopdf::Object;
+    let Ok(root) = doc.catalog().and_then(|c| c.get(b"Pages")).and_then(Object::as_reference) else { return false };
+    let mut seen = std::collections::HashSet::new();
+    let (mut stack, mut leaves) = (vec![root], 0usize);
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) {
+            return false;
+        }
+        let Ok(node) = doc.get_dictionary(id) else { return false };
+        match node.get(b"Kids").and_then(Object::as_array) {
+            Ok(kids) => {
+                for kid in kids {
+                    let Ok(kid) = kid.as_reference() else { return false };
+                    stack.push(kid);
+                }
+            }
+            Err(_) => leaves += 1,
+        }
+    }
+    let count = doc.get_dictionary(root).and_then(|r| r.get(b"Count")).and_then(Object::as_i64).ok();
+    count == i64::try_from(leaves).ok() && leaves == doc.get_pages().len()
+}
+
+/// Pages as a printer counts them: each leaf of the page tree every time it is reached, up to
+/// [`COUNT_CAP`]; `None` for a tree too deep to walk (a loop).
+fn counted_pages(doc: &lopdf::Document) -> Option<usize> {
+    const MAX_DEPTH: usize = 64;
+    let root = doc.catalog().and_then(|c| c.get(b"Pages")).and_then(lopdf::Object::as_reference).ok()?;
+    let (mut stack, mut leaves) = (vec![(root, 0)], 0usize);
+    while let Some((id, depth)) = stack.pop() {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match doc.get_dictionary(id).ok()?.get(b"Kids").and_then(lopdf::Object::as_array) {
+            Ok(kids) => stack.extend(kids.iter().filter_map(|k| k.as_reference().ok()).map(|k| (k, depth + 1))),
+            Err(_) => leaves += 1,
+        }
+        if leaves >= COUNT_CAP {
+            break;
+        }
+    }
+    Some(leaves)
+}
+
+/// Where counting a page tree that repeats pages stops.
+const COUNT_CAP: usize = 100_000;
 
 /// Rewrites `input` into `output` (repaired, decrypted) and says whether it needed repair.
 ///
