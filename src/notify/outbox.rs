@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lettre::AsyncTransport;
 use lettre::address::Envelope;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -31,7 +30,10 @@ pub async fn send(relay: &Relay, item: &OutboxItem) -> Result<(), SendError> {
     let from = item.mail_from.parse().map_err(|_| unusable(NotifyError::Address(item.mail_from.clone())))?;
     let to = item.rcpt.parse().map_err(|_| unusable(NotifyError::Address(item.rcpt.clone())))?;
     let envelope = Envelope::new(Some(from), vec![to]).map_err(|e| unusable(NotifyError::Build(e.to_string())))?;
-    relay.transport().send_raw(&envelope, &item.body).await.map_err(|e| classify(&e, needs_extension(item)))?;
+    relay.send(&envelope, &item.body).await.map_err(|e| match e {
+        super::relay::PoolError::Smtp(e) => classify(&e, needs_extension(item)),
+        connect @ super::relay::PoolError::Connect(_) => SendError::Transient(connect.to_string()),
+    })?;
     Ok(())
 }
 
@@ -133,8 +135,7 @@ pub async fn run(store: Store, mut relay: Relay, settings: RelaySettings, wake: 
     }
 }
 
-/// Replies sent at once: each SMTP exchange with the relay waits ~40 ms on TCP delayed ACKs
-/// (lettre writes the terminator separately), so sequential delivery caps a node at ~20/s.
+/// Replies sent at once, each on its own pooled connection (`relay::pool`).
 const CONCURRENT_SENDS: usize = 8;
 
 /// Replies claimed per round: exactly as many as are sent at once, so every claimed reply is on

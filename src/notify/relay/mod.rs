@@ -7,14 +7,18 @@
 //!
 //! The outbox asks for the relay to use before each pass ([`Relay::refresh`]): a changed
 //! `[relay]` (a reload), a changed password file or an expired token makes a new connection
-//! set-up; otherwise the pooled one is kept. A login or TLS failure is the relay's set-up, not
+//! set-up; otherwise the pooled one is kept ([`pool`]: connections with `TCP_NODELAY`). A login or TLS failure is the relay's set-up, not
 //! the mail's fault: the reply is retried ([`super::outbox::classify`]).
 
-use std::time::{Duration, Instant};
+mod pool;
+
+use std::sync::Arc;
+use std::time::Instant;
 
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, Tokio1Executor};
+
+pub use pool::PoolError;
 
 use super::NotifyError;
 use crate::config::{RelayConfig, RelayTls};
@@ -38,7 +42,7 @@ pub struct Relay {
     secret: Secret,
     /// Set when the relay refused the token: the next pass runs the command again.
     token_refused: bool,
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    pool: Arc<pool::Pool>,
 }
 
 impl Relay {
@@ -48,8 +52,8 @@ impl Relay {
     /// [`NotifyError::Relay`] naming what failed: the CA file, the password file, the command.
     pub async fn new(config: &RelayConfig) -> Result<Self, NotifyError> {
         let secret = read_secret(config).await?;
-        let transport = transport(config, &secret)?;
-        Ok(Self { config: config.clone(), secret, token_refused: false, transport })
+        let pool = Arc::new(pool::Pool::new(connector(config, &secret)?));
+        Ok(Self { config: config.clone(), secret, token_refused: false, pool })
     }
 
     /// This relay, or a new set-up when `config`, the password file or the token changed.
@@ -67,9 +71,12 @@ impl Relay {
         Self::new(config).await.map(Some)
     }
 
-    /// The pooled transport.
-    pub(super) fn transport(&self) -> &AsyncSmtpTransport<Tokio1Executor> {
-        &self.transport
+    /// Sends one message through the relay on a pooled connection.
+    ///
+    /// # Errors
+    /// [`PoolError`]: the relay's answer or what failed on the way.
+    pub(super) async fn send(&self, envelope: &lettre::address::Envelope, body: &[u8]) -> Result<(), PoolError> {
+        self.pool.send(envelope, body).await
     }
 
     /// Notes that the relay refused the login: a token is fetched again before the next pass.
@@ -93,8 +100,8 @@ async fn read_secret(config: &RelayConfig) -> Result<Secret, NotifyError> {
     Ok(Secret::None)
 }
 
-/// A transport for `config` logging in with `secret`.
-fn transport(config: &RelayConfig, secret: &Secret) -> Result<AsyncSmtpTransport<Tokio1Executor>, NotifyError> {
+/// How to reach the relay of `config` and log in with `secret`.
+fn connector(config: &RelayConfig, secret: &Secret) -> Result<pool::Connector, NotifyError> {
     let url = &config.url;
     let mut params = TlsParameters::builder(url.host.clone());
     if let Some(ca) = &config.ca_file {
@@ -108,18 +115,11 @@ fn transport(config: &RelayConfig, secret: &Secret) -> Result<AsyncSmtpTransport
         (false, RelayTls::Required) => Tls::Required(params),
         (false, RelayTls::Opportunistic) => Tls::Opportunistic(params),
     };
-    let mut builder =
-        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&url.host).port(url.port).tls(tls).timeout(Some(Duration::from_secs(30)));
     let user = config.username.clone().unwrap_or_default();
-    match secret {
-        Secret::None => {}
-        Secret::Password(password) => {
-            builder =
-                builder.credentials(Credentials::new(user, password.clone())).authentication(vec![Mechanism::Plain, Mechanism::Login]);
-        }
-        Secret::Token(token, _) => {
-            builder = builder.credentials(Credentials::new(user, token.clone())).authentication(vec![Mechanism::Xoauth2]);
-        }
-    }
-    Ok(builder.build())
+    let login = match secret {
+        Secret::None => None,
+        Secret::Password(password) => Some((vec![Mechanism::Plain, Mechanism::Login], Credentials::new(user, password.clone()))),
+        Secret::Token(token, _) => Some((vec![Mechanism::Xoauth2], Credentials::new(user, token.clone()))),
+    };
+    Ok(pool::Connector { host: url.host.clone(), port: url.port, tls, login })
 }
