@@ -25,8 +25,9 @@ the runs, except RSS: the largest.
 Rules (reported PASS/MISS, not enforced):
   - linear time: time(100)/time(10) <= 15 for attachments, time(1000)/time(100) <= 15 for
     pages, and time(25 MB)/time(5 MB) <= 7.5 for size (5x the size: 1.5x slack over linear),
-    both for connect -> 250 and mail -> reply; and the cost per attachment/page/MB of the
-    largest case no more than 3x that of the middle one (catches a quadratic term early);
+    both for connect -> 250 and mail -> reply (for information also the cost per
+    attachment/page/MB of the largest step against the one before: too noisy on a shared
+    machine to judge, where the small cases differ by a few ms);
   - memory: peak RSS of printgate <= C + 3 x message size, C = its peak in the att-1 case
     (a fresh process after one warm-up mail), with SLACK_MIB of measurement slack (a fresh
     process's RSS varies by about that much from start to start: thread arenas, page cache).
@@ -232,7 +233,10 @@ class ChildSampler:
 
     def run(self):
         while not self.stop:
-            now = {p: v for p, v in descendants(self.root).items() if p not in self.resident}
+            # A child between fork and exec still has printgate's name and shares its pages:
+            # not a helper program yet, and its RSS is printgate's own.
+            now = {p: v for p, v in descendants(self.root).items()
+                   if p not in self.resident and not v[0].startswith(("tokio-", "printgate"))}
             self.seen.update(f"{p}:{c}" for p, (c, _) in now.items())
             total = sum(rss for _, rss in now.values())
             self.peak_sum = max(self.peak_sum, total)
@@ -398,8 +402,8 @@ def rules(summary):
                 m1 = (by[small][key] - base[key]) / max(n_small - label_n0[label], 1e-9)
                 m2 = (by[big][key] - by[small][key]) / (n_big - n_small)
                 r = m2 / m1 if m1 > 0 else float("inf")
-                out.append((f"{label}: {what} cost per {unit} of {big} over {small} <= 3x of {small} over "
-                            f"{label_first[label]}", "PASS" if r <= 3 else "MISS",
+                out.append((f"{label}: {what} cost per {unit} of {big} over {small} against {small} over "
+                            f"{label_first[label]}", "info",
                             f"{m2 * 1000:.2f} ms against {m1 * 1000:.2f} ms per {unit} = {r:.1f}x"))
 
     label_first = {"attachments": "att-1", "pages": "pages-1", "image pages": "imgpages-1", "size": "size-1MB"}
@@ -466,7 +470,8 @@ def main():
     watcher = RelayWatcher(args.relay_dir)
     busy0 = (open("/proc/stat").readline().split()[1:], ours(args))
     t_start = time.time()
-    print(f"machine: {machine}; load average at start {loadavg()}")
+    print(f"machine: {machine}; load average at start {loadavg()}; "
+          f"MALLOC_MMAP_THRESHOLD_={os.environ.get('MALLOC_MMAP_THRESHOLD_', '(glibc default)')}")
     printgate = Printgate(args)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     results, summary = [], []
@@ -548,6 +553,7 @@ def report(args, machine, nproc, summary, results, busy0, t_start):
             "date": time.strftime("%Y-%m-%d", time.gmtime()),
             "command": os.environ.get("BENCH_COMMAND", "scripts/bench/scale"),
             "machine": machine,
+            "malloc_mmap_threshold": os.environ.get("MALLOC_MMAP_THRESHOLD_"),
             "elapsed_s": elapsed, "machine_busy_cores": cores_busy, "other_cores": cores_other, "runs": args.runs,
             "summary": summary, "rules": verdicts, "mails": results,
         }, f, indent=1)
