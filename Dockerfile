@@ -21,6 +21,9 @@ RUN apt-get update \
 COPY --from=build /usr/local/bin/printgate /usr/local/bin/printgate
 USER printgate
 WORKDIR /var/lib/printgate
+# glibc malloc: large buffers stay mmap'd and go back to the system when freed (see
+# contrib/printgate.service and docs/benchmarks.md, "Scaling").
+ENV MALLOC_MMAP_THRESHOLD_=131072
 EXPOSE 2525
 ENTRYPOINT ["/usr/local/bin/printgate"]
 CMD ["serve", "--config", "/etc/printgate/printgate.toml"]

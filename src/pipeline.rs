@@ -85,6 +85,9 @@ impl Pipeline {
         let queue = live.config.queue_named(&meta.queue).ok_or_else(|| PipelineError::UnknownQueue(meta.queue.clone()))?;
         let key = live.site_keys.get(&queue.site).ok_or_else(|| PipelineError::UnknownSite(queue.site.clone()))?;
         let submission = Submission::parse(&raw).unwrap_or_default();
+        // The documents are in the submission now: the raw message is not needed again, and
+        // for a 25 MB message keeping it through conversion and sealing would be 25 MB more.
+        drop(raw);
         if let Some(token) = meta.options.iter().find(|o| commands::is_token(o)) {
             self.run_command(&meta, &submission, token, queue).await?;
             self.spool.remove(id).await?;

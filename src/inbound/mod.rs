@@ -169,7 +169,7 @@ impl Inbound {
                 meta.sender_grade = patron.grade.clone();
                 meta.spf_fail_without_dkim = patron.spf_fail_without_dkim;
                 meta.automatic = submission.automatic;
-                self.accept(&live, meta, &mut trace, &raw, sender_key).await
+                self.accept(&live, meta, &mut trace, raw, sender_key).await
             }
             Verdict::Refuse(r) => Disposition::Refused(r),
             Verdict::TempFail(t) => Disposition::TempFail(t),
@@ -184,7 +184,7 @@ impl Inbound {
     }
 
     /// Records the trace and spools an accepted message.
-    async fn accept(&self, live: &Live, mut meta: SpoolMeta, trace: &mut Trace, raw: &[u8], sender_key: SenderKey) -> Disposition {
+    async fn accept(&self, live: &Live, mut meta: SpoolMeta, trace: &mut Trace, raw: Vec<u8>, sender_key: SenderKey) -> Disposition {
         // The trace goes in before the spool entry, so the pipeline can always update it.
         trace.reply = format!("250 2.0.0 Ok: queued as {}", meta.id);
         if let Err(e) = self.store.record_trace(trace).await {
@@ -200,7 +200,7 @@ impl Inbound {
         disposition
     }
 
-    async fn spool_accepted(&self, meta: SpoolMeta, raw: &[u8]) -> Disposition {
+    async fn spool_accepted(&self, meta: SpoolMeta, raw: Vec<u8>) -> Disposition {
         if let Err(e) = self.spool.write(&meta, raw).await {
             tracing::error!(spool_id = %meta.id, error = %e, "spool write failed; message not accepted");
             return Disposition::TempFail(TempFailure::Spool);
@@ -289,7 +289,9 @@ fn outcome_word(d: &Disposition) -> &'static str {
 }
 
 /// Prepends the trace header every MTA adds (RFC 5321 4.4); SpamAssassin reads it too.
-fn with_received_header(envelope: &Arrival, hostname: &str, id: &str, raw: Vec<u8>) -> Vec<u8> {
+/// Put in front of the message in its own buffer: a second copy of a 25 MB message would be
+/// 25 MB more at the peak.
+fn with_received_header(envelope: &Arrival, hostname: &str, id: &str, mut raw: Vec<u8>) -> Vec<u8> {
     let protocol = envelope.protocol;
     let helo: String = envelope.helo.chars().filter(|c| c.is_ascii_graphic()).take(100).collect();
     let date = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc2822).unwrap_or_default();
@@ -297,10 +299,8 @@ fn with_received_header(envelope: &Arrival, hostname: &str, id: &str, raw: Vec<u
         "Received: from {helo} ([{ip}])\r\n\tby {hostname} (printgate) with {protocol} id {id};\r\n\t{date}\r\n",
         ip = envelope.client_ip
     );
-    let mut out = Vec::with_capacity(header.len() + raw.len());
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(&raw);
-    out
+    raw.splice(0..0, header.into_bytes());
+    raw
 }
 
 fn log_outcome(envelope: &Arrival, scans: &ScanResults, id: &str, disposition: &Disposition) {

@@ -126,7 +126,7 @@ impl Submission {
         // fuzzing: tests/fixtures/hostile/mail-parser-invalid-part-id.eml). Release builds
         // recover; any build must answer the sender rather than drop the session.
         let parsed = std::panic::catch_unwind(|| MessageParser::default().parse(raw));
-        let message = parsed.map_err(|_| IntakeError::Unreadable)?.ok_or(IntakeError::NoHeaders)?;
+        let mut message = parsed.map_err(|_| IntakeError::Unreadable)?.ok_or(IntakeError::NoHeaders)?;
         if message.headers().is_empty() {
             return Err(IntakeError::NoHeaders);
         }
@@ -139,7 +139,7 @@ impl Submission {
             documents: Vec::new(),
         };
         let mut seen = HashSet::new();
-        collect(&message, &mut submission.documents, &mut seen, 0);
+        collect(&mut message, &mut submission.documents, &mut seen, 0);
         Ok(submission)
     }
 
@@ -176,7 +176,9 @@ const MAX_DOCUMENTS: usize = 200;
 /// An image without a file-like role below this size is a signature logo or a tracking pixel.
 const DECORATION_BYTES: usize = 4 * 1024;
 
-fn collect(message: &mail_parser::Message<'_>, out: &mut Vec<Document>, seen: &mut HashSet<[u8; 32]>, depth: usize) {
+/// Takes each attachment's decoded bytes out of `message` (the parser's own buffer becomes the
+/// document's: a decoded 18 MB attachment is held once, not twice).
+fn collect(message: &mut mail_parser::Message<'_>, out: &mut Vec<Document>, seen: &mut HashSet<[u8; 32]>, depth: usize) {
     if depth == 0 {
         for part in message.text_bodies() {
             push_body(part, out);
@@ -184,17 +186,18 @@ fn collect(message: &mail_parser::Message<'_>, out: &mut Vec<Document>, seen: &m
     }
     let html: String = message.html_bodies().map(|p| String::from_utf8_lossy(p.contents()).into_owned()).collect();
     let depths = part_depths(message);
-    for &id in &message.attachments {
-        let Some(part) = message.parts.get(id as usize) else { continue };
+    for index in 0..message.attachments.len() {
+        let id = message.attachments[index];
         if out.len() >= MAX_DOCUMENTS {
             return;
         }
-        if let PartType::Message(inner) = &part.body {
+        if let Some(PartType::Message(inner)) = message.parts.get_mut(id as usize).map(|p| &mut p.body) {
             if depth < MAX_NESTING {
                 collect(inner, out, seen, depth + 1);
             }
             continue;
         }
+        let Some(part) = message.parts.get(id as usize) else { continue };
         let declared_type = declared(part);
         let name = names::attachment_name(&message.raw_message, part).map_or_else(|| fallback_name(out.len()), |n| sanitize_name(&n));
         let recovered = unclosed::recover(&message.raw_message, part);
@@ -223,7 +226,11 @@ fn collect(message: &mail_parser::Message<'_>, out: &mut Vec<Document>, seen: &m
         let role = image_role(part, detection.kind, bytes.len(), &html);
         let nesting = depths.get(id as usize).copied().unwrap_or(usize::MAX).saturating_add(2 * depth);
         let origin = origin(part, recovered.is_some(), nesting);
-        push_file(out, seen, File { name, bytes: bytes.to_vec(), declared_type }, role, origin);
+        let bytes = match recovered {
+            Some(bytes) => bytes,
+            None => take_contents(&mut message.parts[id as usize]),
+        };
+        push_file(out, seen, File { name, bytes, declared_type }, role, origin);
     }
     for part in message.text_bodies() {
         if let PartType::Text(text) = &part.body {
@@ -232,6 +239,15 @@ fn collect(message: &mail_parser::Message<'_>, out: &mut Vec<Document>, seen: &m
                 push_file(out, seen, file, Role::Attachment, Origin::Decoded);
             }
         }
+    }
+}
+
+/// The decoded bytes of an attachment part: moved out of a binary part (left empty: each
+/// attachment is visited once), copied from a text part (the body loops read those again).
+fn take_contents(part: &mut MessagePart<'_>) -> Vec<u8> {
+    match &mut part.body {
+        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => std::mem::take(bytes).into_owned(),
+        _ => part.contents().to_vec(),
     }
 }
 
