@@ -20,6 +20,7 @@
 pub mod batch;
 pub mod colour;
 pub mod grey;
+mod grey_space;
 pub mod html;
 pub mod image;
 pub mod office;
