@@ -76,7 +76,6 @@ struct Reader<'a> {
     content: usize,
 }
 
-
 impl<'a> Reader<'a> {
     fn page(&mut self, page: ObjectId) -> Verdict {
         let read = self.page_content(page).and_then(|()| self.annotations(page));

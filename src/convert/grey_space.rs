@@ -96,4 +96,3 @@ fn indexed(doc: &Document, array: &[Object], resources: &Resources, depth: usize
         _ => Space::Other,
     }
 }
-
