@@ -83,15 +83,6 @@ pub fn read_pages(pdf: &[u8], page_limit: usize) -> Result<Vec<Verdict>, Convert
     Ok(verdicts)
 }
 
-/// What qpdf found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Checked {
-    /// Read without complaint: the patron's own bytes can be printed as they are.
-    Clean,
-    /// Repaired (a damaged structure rebuilt): print qpdf's rewrite.
-    Repaired,
-}
-
 /// Whether every page is reached once through the page tree and the root's `/Count` says how
 /// many there are. lopdf's page walk and qpdf (and printers) count a tree that names one page
 /// many times differently (lopdf stops early), so such a tree goes through qpdf, whose rewrite
@@ -144,15 +135,15 @@ fn counted_pages(doc: &lopdf::Document) -> Option<usize> {
 /// Where counting a page tree that repeats pages stops.
 const COUNT_CAP: usize = 100_000;
 
-/// Rewrites `input` into `output` (repaired, decrypted) and says whether it needed repair.
+/// Rewrites `input` into `output` (repaired, decrypted); the rewrite is what is printed.
 ///
 /// # Errors
 /// [`ConvertError::PasswordProtected`], [`ConvertError::BrokenPdf`], or infrastructure trouble.
-pub async fn normalise(tools: &Tools, input: &Path, output: &Path) -> Result<Checked, ConvertError> {
+pub async fn normalise(tools: &Tools, input: &Path, output: &Path) -> Result<(), ConvertError> {
     let args = ["--decrypt".as_ref(), "--object-streams=preserve".as_ref(), input.as_os_str(), output.as_os_str()];
     match tools::run(&tools.qpdf, &args, tools.timeout, &[3]).await {
-        Ok(out) if out.status.code() == Some(3) => Ok(Checked::Repaired),
-        Ok(_) => Ok(Checked::Clean),
+        // Exit 3: warnings (a damaged structure rebuilt); the rewrite prints either way.
+        Ok(_) => Ok(()),
         Err(ToolError::Failed { message, .. }) if message.contains("invalid password") => Err(ConvertError::PasswordProtected),
         Err(ToolError::Failed { message, .. }) => Err(ConvertError::BrokenPdf(qpdf_reason(&message))),
         Err(e) => Err(e.into()),
