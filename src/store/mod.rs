@@ -274,6 +274,9 @@ impl Store {
         for _ in 0..20 {
             let code = ReleaseCode::generate(self.code_digits).map_err(|e| StoreError::Secret(e.to_string()))?;
             let hash = self.code_hash(&code);
+            // Rendered before the transaction: on SQLite the write lock is held from the first
+            // INSERT to the commit, and every other writer (the SMTP side's traces) waits.
+            let rendered = reply.and_then(|r| Some((r, render_reply(&code)?)));
             let mut tx = self.pool.begin().await?;
             let inserted = sqlx::query(
                 "INSERT INTO messages (id, queue, site, code_hash, created_at, expires_at, held) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -324,7 +327,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            if let Some(((from, rcpt), rendered)) = reply.and_then(|r| Some((r, render_reply(&code)?))) {
+            if let Some(((from, rcpt), rendered)) = rendered {
                 let outbox_id = format!("{}-reply", message.id);
                 let reply = NewReply { id: &outbox_id, message_id: &message.id, mail_from: from, rcpt, body: &rendered };
                 self.insert_reply(&mut *tx, &reply, message.created_at).await?;
