@@ -22,7 +22,7 @@ use crate::notify::{self, DocumentLine, ReplyContent};
 use crate::seal::{self, SitePublicKey};
 use crate::spool::{Spool, SpoolMeta};
 use crate::store::trace::TraceDocument;
-use crate::store::{NewJob, NewMessage, Recorded, Store, commands};
+use crate::store::{NewJob, NewMessage, Recorded, Store, TraceWrite, commands};
 
 mod budget;
 mod command;
@@ -89,8 +89,12 @@ impl Pipeline {
         // for a 25 MB message keeping it through conversion and sealing would be 25 MB more.
         drop(raw);
         if let Some(token) = meta.options.iter().find(|o| commands::is_token(o)) {
+            if let Some(trace) = &meta.pending_trace {
+                self.store.record_trace(trace).await?;
+            }
             self.run_command(&meta, &submission, token, queue).await?;
-            self.spool.remove(id).await?;
+            // A replayed command would act again (a second new code): this removal must last.
+            self.spool.remove_durably(id).await?;
             return Ok(());
         }
         let options = PrintOptions::from_mail(submission.subject.as_deref(), &meta.options);
@@ -122,47 +126,49 @@ impl Pipeline {
             .filter(|_| has_jobs)
             .and_then(|patron| command_address(&queue.address, &self.store.command_token(&meta.id, patron)));
         let extension = replies.language.duration(queue.extension);
-        // The screening trace the store could not take at DATA goes in first (idempotent), so
-        // the trace exists before the pipeline updates it.
-        if let Some(trace) = &meta.pending_trace {
-            self.store.record_trace(trace).await?;
-        }
+        // The screening trace (the SMTP side leaves it to the pipeline, in the spool entry) and
+        // each document's outcome go in with the message: one commit.
+        let trace_documents = trace_documents(&submission, &lines, options.body);
+        let trace = TraceWrite { screening: meta.pending_trace.as_ref(), documents: Some(&trace_documents) };
         let recorded = self
             .store
-            .record(&message, jobs, reply_to.as_deref().map(|to| (from.as_str(), to)), |code| {
-                let to = reply_to.as_deref().unwrap_or_default();
-                if held {
-                    let question = verify::Question {
-                        queue,
-                        to,
-                        documents: lines.iter().filter(|l| l.ok).map(|l| l.name.clone()).collect(),
-                        expires_at: message.expires_at,
+            .record_with_trace(
+                &message,
+                jobs,
+                reply_to.as_deref().map(|to| (from.as_str(), to)),
+                |code| {
+                    let to = reply_to.as_deref().unwrap_or_default();
+                    if held {
+                        let question = verify::Question {
+                            queue,
+                            to,
+                            documents: lines.iter().filter(|l| l.ok).map(|l| l.name.clone()).collect(),
+                            expires_at: message.expires_at,
+                            in_reply_to: submission.message_id_field.as_deref(),
+                            message_id: &reply_message_id,
+                            commands_address: commands_address.as_deref(),
+                        };
+                        return verify::question(&live, &question);
+                    }
+                    let content = ReplyContent {
+                        library: &library,
+                        code: has_jobs.then_some(code),
+                        documents: &lines,
+                        expires: &expires,
                         in_reply_to: submission.message_id_field.as_deref(),
+                        options: &options_text,
                         message_id: &reply_message_id,
                         commands_address: commands_address.as_deref(),
+                        extension: &extension,
                     };
-                    return verify::question(&live, &question);
-                }
-                let content = ReplyContent {
-                    library: &library,
-                    code: has_jobs.then_some(code),
-                    documents: &lines,
-                    expires: &expires,
-                    in_reply_to: submission.message_id_field.as_deref(),
-                    options: &options_text,
-                    message_id: &reply_message_id,
-                    commands_address: commands_address.as_deref(),
-                    extension: &extension,
-                };
-                notify::render(&from, to, &content, &replies, live.dkim.as_deref())
-                    .map_err(|e| tracing::error!(spool_id = %meta.id, error = %e, "reply rendering failed; no reply sent"))
-                    .ok()
-            })
+                    notify::render(&from, to, &content, &replies, live.dkim.as_deref())
+                        .map_err(|e| tracing::error!(spool_id = %meta.id, error = %e, "reply rendering failed; no reply sent"))
+                        .ok()
+                },
+                trace,
+            )
             .await?;
         if recorded != Recorded::AlreadyStored {
-            if let Err(e) = self.store.trace_documents(&meta.id, &trace_documents(&submission, &lines, options.body)).await {
-                tracing::warn!(spool_id = %meta.id, error = %e, "cannot update the message trace");
-            }
             tracing::info!(spool_id = %meta.id, jobs = lines.iter().filter(|l| l.ok).count(), reply = reply_to.is_some(), "message stored");
             self.outbox_wake.notify_one();
         }

@@ -584,7 +584,6 @@ fn postgres_down_at_data_still_accepts_and_keeps_every_trace() {
     assert!(t.elapsed() < Duration::from_secs(20), "the 250 took {:?} with the database down", t.elapsed());
     let refused = smtp_client::send(server.smtp_port, "patron@example.com", "bw@print.example.org", &spam);
     assert!(refused.is_permanent(), "{refused:?}");
-    assert!(server.log().contains("cannot write the message trace now; the pipeline will"), "{}", server.log());
 
     postgres.start_server();
     relay.wait_for(1, Duration::from_secs(60));

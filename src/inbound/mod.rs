@@ -67,6 +67,10 @@ pub struct Arrival {
     /// Whether sender authentication applies at all: not for the web upload form, where only
     /// the typed address names the sender (an unauthenticated guest, nothing looked up).
     pub authenticate: bool,
+    /// Whether a page reads the trace straight after the answer (the web upload's results
+    /// page, on whichever node serves it): the trace is then written before the spool entry.
+    /// Else it travels in the spool entry and the pipeline writes it with the jobs.
+    pub trace_before_answer: bool,
 }
 
 impl From<&Envelope> for Arrival {
@@ -82,6 +86,7 @@ impl From<&Envelope> for Arrival {
             protocol: if e.tls { "ESMTPS" } else { "ESMTP" },
             spf: true,
             authenticate: true,
+            trace_before_answer: false,
         }
     }
 }
@@ -169,7 +174,7 @@ impl Inbound {
                 meta.sender_grade = patron.grade.clone();
                 meta.spf_fail_without_dkim = patron.spf_fail_without_dkim;
                 meta.automatic = submission.automatic;
-                self.accept(&live, meta, &mut trace, raw, sender_key).await
+                self.accept(&live, arrival, meta, &mut trace, raw, sender_key).await
             }
             Verdict::Refuse(r) => Disposition::Refused(r),
             Verdict::TempFail(t) => Disposition::TempFail(t),
@@ -183,19 +188,41 @@ impl Inbound {
         Screened { disposition, patron }
     }
 
-    /// Records the trace and spools an accepted message.
-    async fn accept(&self, live: &Live, mut meta: SpoolMeta, trace: &mut Trace, raw: Vec<u8>, sender_key: SenderKey) -> Disposition {
-        // The trace goes in before the spool entry, so the pipeline can always update it.
+    /// Spools an accepted message with its trace: the pipeline writes the trace in the
+    /// transaction that stores the message, so no store write waits before the `250` and a
+    /// store outage loses no trace (the spool entry carries it). For a door whose page reads
+    /// the trace at once ([`Arrival::trace_before_answer`]) it is written first.
+    async fn accept(
+        &self,
+        live: &Live,
+        arrival: &Arrival,
+        mut meta: SpoolMeta,
+        trace: &mut Trace,
+        raw: Vec<u8>,
+        sender_key: SenderKey,
+    ) -> Disposition {
         trace.reply = format!("250 2.0.0 Ok: queued as {}", meta.id);
-        if let Err(e) = self.store.record_trace(trace).await {
-            tracing::warn!(spool_id = %meta.id, error = %e, "cannot write the message trace now; the pipeline will");
+        let written = arrival.trace_before_answer && {
+            let result = self.store.record_trace(trace).await;
+            if let Err(e) = &result {
+                tracing::warn!(spool_id = %meta.id, error = %e, "cannot write the message trace now; the pipeline will");
+            }
+            result.is_ok()
+        };
+        if !written {
             meta.pending_trace = Some(trace.clone());
         }
         let disposition = self.spool_accepted(meta, raw).await;
         if matches!(disposition, Disposition::Accepted { .. }) {
             live.sender_limits.count(sender_key);
-        } else if let Err(e) = self.store.trace_outcome(&trace.id, "tempfail", &SmtpReply::from(&disposition).to_string()).await {
-            tracing::warn!(spool_id = %trace.id, error = %e, "cannot update the message trace");
+        } else if written {
+            if let Err(e) = self.store.trace_outcome(&trace.id, "tempfail", &SmtpReply::from(&disposition).to_string()).await {
+                tracing::warn!(spool_id = %trace.id, error = %e, "cannot update the message trace");
+            }
+        } else {
+            trace.outcome = "tempfail".to_owned();
+            trace.reply = SmtpReply::from(&disposition).to_string();
+            tokio::spawn(record_trace_retrying(self.store.clone(), trace.clone()));
         }
         disposition
     }

@@ -159,6 +159,7 @@ impl Pass<'_> {
             protocol: if tls { "IMAPS" } else { "IMAP" },
             spf: false,
             authenticate: true,
+            trace_before_answer: false,
         }
     }
 }

@@ -57,8 +57,9 @@ pub struct SpoolMeta {
     /// The message is automatic or from a list (Auto-Submitted, List-Id, Precedence): no reply.
     #[serde(default)]
     pub automatic: bool,
-    /// The screening trace, when the store could not take it at DATA (database down): the
-    /// pipeline records it before the message, so the admin's trace survives the outage.
+    /// The screening trace of an accepted message: the pipeline records it in the transaction
+    /// that stores the message, so nothing waits on the store before the `250` and the trace
+    /// survives a store outage.
     #[serde(default)]
     pub pending_trace: Option<crate::store::trace::Trace>,
 }
@@ -176,17 +177,28 @@ impl Spool {
         Ok(ids)
     }
 
-    /// Removes a finished entry (and makes the removal durable).
+    /// Removes a finished entry whose message is stored. The removal is not fsync'd: an entry
+    /// that a crash brings back is replayed, finds its message stored and is removed again (the
+    /// pipeline's first step), so a directory fsync per message would buy nothing. An entry
+    /// whose replay would act again (a reply command) goes with [`Spool::remove_durably`].
     ///
     /// # Errors
     /// [`SpoolError::Io`] on failure other than "already gone".
     pub async fn remove(&self, id: &str) -> Result<(), SpoolError> {
         let path = self.path(id);
         match tokio::fs::remove_file(&path).await {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(source) => return Err(SpoolError::Io { path, source }),
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(SpoolError::Io { path, source }),
         }
+    }
+
+    /// Removes a finished entry and makes the removal durable (fsync of the directory).
+    ///
+    /// # Errors
+    /// [`SpoolError::Io`] on failure other than "already gone".
+    pub async fn remove_durably(&self, id: &str) -> Result<(), SpoolError> {
+        self.remove(id).await?;
         let dir = self.dir.clone();
         tokio::task::spawn_blocking(move || sync_dir(&dir)).await.map_err(|e| SpoolError::Task(e.to_string()))?
     }

@@ -43,6 +43,7 @@ pub use reminders::DueReminder;
 pub use spent::{SPENT_CODE_KEEP_SECS, SpentReason};
 pub use throttle::{Admission, AttemptLimit, LockoutStarted, Redemption};
 pub use tokens::{StationToken, TokenListing, TokenScope, inspect_poll_tokens, poll_tokens_warning};
+pub use trace::TraceWrite;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -260,6 +261,22 @@ impl Store {
         reply: Option<(&str, &str)>,
         render_reply: impl Fn(&ReleaseCode) -> Option<Vec<u8>>,
     ) -> Result<Recorded, StoreError> {
+        self.record_with_trace(message, jobs, reply, render_reply, TraceWrite::default()).await
+    }
+
+    /// [`Store::record`], writing `trace` in the same transaction (nothing of it when the
+    /// message was stored before).
+    ///
+    /// # Errors
+    /// As [`Store::record`].
+    pub async fn record_with_trace(
+        &self,
+        message: &NewMessage,
+        jobs: Vec<NewJob>,
+        reply: Option<(&str, &str)>,
+        render_reply: impl Fn(&ReleaseCode) -> Option<Vec<u8>>,
+        trace: TraceWrite<'_>,
+    ) -> Result<Recorded, StoreError> {
         if self.message_exists(&message.id).await? {
             return Ok(Recorded::AlreadyStored);
         }
@@ -277,9 +294,12 @@ impl Store {
             // Rendered before the transaction: on SQLite the write lock is held from the first
             // INSERT to the commit, and every other writer (the SMTP side's traces) waits.
             let rendered = reply.and_then(|r| Some((r, render_reply(&code)?)));
+            // Where an expiry reminder would go (reminders.rs): a reply that names jobs.
+            let reminder_rcpt = rendered.as_ref().filter(|_| !infos.is_empty()).map(|((_, rcpt), _)| *rcpt);
             let mut tx = self.pool.begin().await?;
             let inserted = sqlx::query(
-                "INSERT INTO messages (id, queue, site, code_hash, created_at, expires_at, held) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO messages (id, queue, site, code_hash, created_at, expires_at, held, reply_rcpt) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(&message.id)
             .bind(&message.queue)
@@ -288,6 +308,7 @@ impl Store {
             .bind(message.created_at)
             .bind(message.expires_at)
             .bind(i64::from(message.held))
+            .bind(reminder_rcpt)
             .execute(&mut *tx)
             .await;
             match inserted {
@@ -331,11 +352,8 @@ impl Store {
                 let outbox_id = format!("{}-reply", message.id);
                 let reply = NewReply { id: &outbox_id, message_id: &message.id, mail_from: from, rcpt, body: &rendered };
                 self.insert_reply(&mut *tx, &reply, message.created_at).await?;
-                if !infos.is_empty() {
-                    // Where an expiry reminder would go (reminders.rs).
-                    sqlx::query("UPDATE messages SET reply_rcpt = $1 WHERE id = $2").bind(rcpt).bind(&message.id).execute(&mut *tx).await?;
-                }
             }
+            trace.write(&mut tx, &message.id).await?;
             tx.commit().await?;
             return Ok(Recorded::New(code));
         }

@@ -41,6 +41,81 @@ pub struct Trace {
     pub documents: Vec<TraceDocument>,
 }
 
+/// What the pipeline writes to a message's trace in the transaction that stores the message
+/// ([`Store::record_with_trace`]): one commit instead of three.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TraceWrite<'a> {
+    /// The screening trace, when the SMTP side left it to the pipeline in the spool entry.
+    pub screening: Option<&'a Trace>,
+    /// Each document's final outcome.
+    pub documents: Option<&'a [TraceDocument]>,
+}
+
+impl TraceWrite<'_> {
+    /// Writes both parts with `tx` (the screening trace first, so the update finds it).
+    pub(super) async fn write(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>, id: &str) -> Result<(), StoreError> {
+        if let Some(trace) = self.screening {
+            insert_trace(&mut **tx, trace).await?;
+        }
+        if let Some(documents) = self.documents {
+            update_documents(&mut **tx, id, documents).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Inserts a trace unless one with its id exists.
+async fn insert_trace<'e, E>(db: E, t: &Trace) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let documents = serde_json::to_string(&t.documents).unwrap_or_else(|_| "[]".into());
+    sqlx::query(
+        "INSERT INTO traces (id, received_at, queue, client_ip, helo, mail_from, header_from, message_id, size, tls, \
+         outcome, reply, spam_score, spam_rules, virus, auth, grade, documents, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $2) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&t.id)
+    .bind(t.received_at)
+    .bind(&t.queue)
+    .bind(&t.client_ip)
+    .bind(&t.helo)
+    .bind(&t.mail_from)
+    .bind(&t.header_from)
+    .bind(&t.message_id)
+    .bind(t.size)
+    .bind(i64::from(t.tls))
+    .bind(&t.outcome)
+    .bind(&t.reply)
+    .bind(t.spam_score)
+    .bind(&t.spam_rules)
+    .bind(&t.virus)
+    .bind(&t.auth)
+    .bind(&t.grade)
+    .bind(documents)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Sets the documents' final outcomes and the code hash of the stored message.
+async fn update_documents<'e, E>(db: E, id: &str, documents: &[TraceDocument]) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let json = serde_json::to_string(documents).unwrap_or_else(|_| "[]".into());
+    sqlx::query(
+        "UPDATE traces SET documents = $1, code_hash = (SELECT code_hash FROM messages WHERE id = $2), updated_at = $3 WHERE id = $2",
+    )
+    .bind(json)
+    .bind(id)
+    .bind(now())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Records a message's screening. Idempotent: a trace already recorded under this id (a
     /// retry after a time-out that did commit, a replay of a spooled one) is kept as it is.
@@ -48,34 +123,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Db`].
     pub async fn record_trace(&self, t: &Trace) -> Result<(), StoreError> {
-        let documents = serde_json::to_string(&t.documents).unwrap_or_else(|_| "[]".into());
-        sqlx::query(
-            "INSERT INTO traces (id, received_at, queue, client_ip, helo, mail_from, header_from, message_id, size, tls, \
-             outcome, reply, spam_score, spam_rules, virus, auth, grade, documents, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $2) \
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(&t.id)
-        .bind(t.received_at)
-        .bind(&t.queue)
-        .bind(&t.client_ip)
-        .bind(&t.helo)
-        .bind(&t.mail_from)
-        .bind(&t.header_from)
-        .bind(&t.message_id)
-        .bind(t.size)
-        .bind(i64::from(t.tls))
-        .bind(&t.outcome)
-        .bind(&t.reply)
-        .bind(t.spam_score)
-        .bind(&t.spam_rules)
-        .bind(&t.virus)
-        .bind(&t.auth)
-        .bind(&t.grade)
-        .bind(documents)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        insert_trace(&self.pool, t).await
     }
 
     /// Records the final outcome of each document once the pipeline is done.
@@ -83,16 +131,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Db`].
     pub async fn trace_documents(&self, id: &str, documents: &[TraceDocument]) -> Result<(), StoreError> {
-        let json = serde_json::to_string(documents).unwrap_or_else(|_| "[]".into());
-        sqlx::query(
-            "UPDATE traces SET documents = $1, code_hash = (SELECT code_hash FROM messages WHERE id = $2), updated_at = $3 WHERE id = $2",
-        )
-        .bind(json)
-        .bind(id)
-        .bind(now())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        update_documents(&self.pool, id, documents).await
     }
 
     /// Corrects a trace's outcome (the spool write failed after the trace was recorded).

@@ -120,6 +120,7 @@ async fn submit(state: &WebState, lang: Lang, headers: &HeaderMap, peer: SocketA
         protocol: if state.https { "HTTPS" } else { "HTTP" },
         spf: false,
         authenticate: false,
+        trace_before_answer: true,
     };
     match state.inbound.screen_and_spool(&arrival, spool_id, raw).await.disposition {
         Disposition::Accepted { .. } => Redirect::to(&format!("/upload/{results_id}?lang={}", lang.code())).into_response(),
