@@ -243,6 +243,23 @@ async fn outbox_claims_are_leased_and_taken_over(db: &Db, dir: &Path) {
 }
 on_both_back_ends!(outbox_lease, outbox_claims_are_leased_and_taken_over);
 
+/// A round's delivered replies are marked sent in one statement: each of them, and no other.
+async fn a_rounds_replies_are_marked_sent_together(db: &Db, dir: &Path) {
+    let clock = Arc::new(AtomicI64::new(T0));
+    let store = open(db, dir, &clock).await;
+    for (m, j) in [("m1", "j1"), ("m2", "j2"), ("m3", "j3")] {
+        record_with_reply(&store, m, j).await;
+    }
+    let claimed = store.outbox_due(T0, 8).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    let sent: Vec<String> = claimed.iter().take(2).map(|i| i.id.clone()).collect();
+    store.outbox_sent_all(&sent).await.unwrap();
+    let lease = printgate::store::OUTBOX_LEASE_SECS;
+    let again = store.outbox_due(T0 + lease, 8).await.unwrap();
+    assert_eq!(again.iter().map(|i| i.id.clone()).collect::<Vec<_>>(), vec![claimed[2].id.clone()], "only the unmarked one is due again");
+}
+on_both_back_ends!(outbox_sent_together, a_rounds_replies_are_marked_sent_together);
+
 /// A reply the relay refused for good is never claimed again (a failed one is, at its time);
 /// its body (the release code) is erased and the console's record says refused.
 async fn refused_replies_are_never_claimed_again(db: &Db, dir: &Path) {

@@ -154,11 +154,20 @@ async fn deliver_due(store: &Store, relay: &Relay) -> Result<bool, crate::store:
     loop {
         let items = store.outbox_due(now(), CLAIM).await?;
         let claimed = items.len() as i64;
-        let results: Vec<Result<bool, crate::store::StoreError>> =
+        let results: Vec<Result<Delivery, crate::store::StoreError>> =
             futures::stream::iter(items).map(|item| deliver_one(store, relay, item)).buffer_unordered(CONCURRENT_SENDS).collect().await;
-        let mut setup_failed = false;
+        let (mut setup_failed, mut sent) = (false, Vec::new());
         for result in results {
-            setup_failed |= result?;
+            match result? {
+                Delivery::Sent(id) => sent.push(id),
+                Delivery::Settled => {}
+                Delivery::SetupFailed => setup_failed = true,
+            }
+        }
+        // One commit for the round's delivered replies (a crash before it sends them again:
+        // at least once, as docs/operations.md says).
+        if !sent.is_empty() {
+            store.outbox_sent_all(&sent).await?;
         }
         if setup_failed {
             return Ok(true);
@@ -169,8 +178,19 @@ async fn deliver_due(store: &Store, relay: &Relay) -> Result<bool, crate::store:
     }
 }
 
-/// Sends one reply and records the outcome; true when the relay's set-up failed.
-async fn deliver_one(store: &Store, relay: &Relay, item: OutboxItem) -> Result<bool, crate::store::StoreError> {
+/// What became of one claimed reply.
+enum Delivery {
+    /// The relay took it; the caller marks it sent, with the round's others.
+    Sent(String),
+    /// Refused for good, or to be retried: recorded.
+    Settled,
+    /// The relay's set-up (login, TLS) failed: recorded for a retry.
+    SetupFailed,
+}
+
+/// Sends one reply and records the outcome, except a delivery (the caller marks the round's
+/// deliveries in one commit).
+async fn deliver_one(store: &Store, relay: &Relay, item: OutboxItem) -> Result<Delivery, crate::store::StoreError> {
     let sent = match tokio::time::timeout(SEND_TIMEOUT, send(relay, &item)).await {
         Ok(result) => result,
         Err(_) => Err(SendError::Transient(format!("no answer from the relay within {}s", SEND_TIMEOUT.as_secs()))),
@@ -178,8 +198,8 @@ async fn deliver_one(store: &Store, relay: &Relay, item: OutboxItem) -> Result<b
     match sent {
         Ok(()) => {
             crate::metrics::inc("printgate_replies_total", &[("result", "sent")]);
-            store.outbox_sent(&item.id).await?;
             tracing::info!(reply = %item.id, attempts = item.attempts + 1, "reply delivered to relay");
+            return Ok(Delivery::Sent(item.id));
         }
         Err(SendError::Permanent(answer)) => {
             crate::metrics::inc("printgate_replies_total", &[("result", "refused")]);
@@ -191,10 +211,10 @@ async fn deliver_one(store: &Store, relay: &Relay, item: OutboxItem) -> Result<b
             let next = now() + retry_delay(item.attempts);
             tracing::warn!(reply = %item.id, attempts = item.attempts + 1, error = %e, "reply delivery failed; will retry");
             store.outbox_failed(&item.id, next, &e.to_string()).await?;
-            return Ok(matches!(e, SendError::Setup(_)));
+            return Ok(if matches!(e, SendError::Setup(_)) { Delivery::SetupFailed } else { Delivery::Settled });
         }
     }
-    Ok(false)
+    Ok(Delivery::Settled)
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@
 //! screening benchmark. Checkerboard breaks long runs of one colour everywhere; the test decodes
 //! the PNG with an independent reader.
 
+use image::GrayImage;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-use image::{GrayImage, Luma};
 use qrcode::canvas::{Canvas, MaskPattern};
 use qrcode::{Color, EcLevel};
 
@@ -27,6 +27,8 @@ pub enum QrError {
     Encode(#[from] qrcode::types::QrError),
     #[error("PNG encoding: {0}")]
     Png(#[from] image::ImageError),
+    #[error("the QR image does not add up to its size")]
+    Size,
 }
 
 /// A PNG of a QR code holding `digits` (the code without spaces).
@@ -36,11 +38,24 @@ pub enum QrError {
 pub fn png(digits: &str) -> Result<Vec<u8>, QrError> {
     let (colors, width) = matrix(digits.as_bytes())?;
     let side = (width + 2 * QUIET) * SCALE;
-    let image = GrayImage::from_fn(side, side, |x, y| {
-        let (mx, my) = ((x / SCALE).wrapping_sub(QUIET), (y / SCALE).wrapping_sub(QUIET));
-        let dark = mx < width && my < width && colors.get((my * width + mx) as usize) == Some(&Color::Dark);
-        Luma([if dark { 0 } else { 255 }])
-    });
+    // Row by row: each module row becomes one pixel row, repeated SCALE times.
+    let mut pixels = Vec::with_capacity((side * side) as usize);
+    let quiet_rows = (QUIET * SCALE * side) as usize;
+    pixels.resize(quiet_rows, 255u8);
+    for modules in colors.chunks(width as usize) {
+        let mut row = vec![255u8; side as usize];
+        for (i, module) in modules.iter().enumerate() {
+            if *module == Color::Dark {
+                let start = ((QUIET + i as u32) * SCALE) as usize;
+                row[start..start + SCALE as usize].fill(0);
+            }
+        }
+        for _ in 0..SCALE {
+            pixels.extend_from_slice(&row);
+        }
+    }
+    pixels.resize((side * side) as usize, 255u8);
+    let image = GrayImage::from_raw(side, side, pixels).ok_or(QrError::Size)?;
     let mut out = Vec::new();
     // Two colours in large blocks: the fast setting compresses them as well as the default.
     image.write_with_encoder(PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Sub))?;

@@ -145,12 +145,21 @@ impl Store {
     /// # Errors
     /// [`StoreError::Db`].
     pub async fn outbox_sent(&self, id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE outbox SET sent_at = $1, body = $2, last_error = NULL WHERE id = $3")
-            .bind(now())
-            .bind(Vec::<u8>::new())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        self.outbox_sent_all(&[id.to_owned()]).await
+    }
+
+    /// Marks several replies delivered (and drops their bodies) in one statement.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`]; none is marked then.
+    pub async fn outbox_sent_all(&self, ids: &[String]) -> Result<(), StoreError> {
+        let list = (0..ids.len()).map(|i| format!("${}", i + 3)).collect::<Vec<_>>().join(", ");
+        let sql = format!("UPDATE outbox SET sent_at = $1, body = $2, last_error = NULL WHERE id IN ({list})");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now()).bind(Vec::<u8>::new());
+        for id in ids {
+            query = query.bind(id);
+        }
+        query.execute(&self.pool).await?;
         Ok(())
     }
 
