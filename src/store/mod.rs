@@ -189,8 +189,9 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(if is_sqlite { 4 } else { 10 })
             // A PostgreSQL server that is down fails each store call after 5 s instead of
-            // sqlx's 30 s, so an SMTP session (which writes the trace before the spool) is not
-            // held half a minute: the spool is durable and the pipeline retries the store.
+            // sqlx's 30 s, so a door that asks the store before it answers (the web upload
+            // writes its trace first) is not held half a minute: the spool is durable and the
+            // pipeline retries the store.
             .acquire_timeout(std::time::Duration::from_secs(if is_sqlite { 30 } else { 5 }))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
