@@ -286,8 +286,9 @@ def spamd_score(answer: str) -> float:
 
 
 class RspamdClient:
-    """POST /checkv2 with the envelope headers printgate sends (IP, Helo, From), over one
-    keep-alive connection per thread (printgate's reqwest client pools its connections too)."""
+    """POST /checkv2 with the envelope headers printgate sends (IP, Helo, From), one HTTP
+    connection per thread, reopened when rspamd closes it: rspamd's normal worker answers every
+    request with `Connection: close`, so here as in printgate each request is a new connection."""
 
     def __init__(self, address: str, timeout: float):
         self.host, port = address.rsplit(":", 1)

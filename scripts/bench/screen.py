@@ -14,7 +14,8 @@ the same input in the same run:
   - clamd: zINSTREAM of the mail (what printgate asks per mail: one pass), a new
     document every time (clamd caches clean results by content hash);
   - spamd: SYMBOLS SPAMC/1.5 on the mail (new connection per request, as spamd wants);
-  - rspamd: POST /checkv2 with the mail and printgate's IP/Helo/From headers (keep-alive);
+  - rspamd: POST /checkv2 with the mail and printgate's IP/Helo/From headers (rspamd closes each
+    connection after its answer, as it does for printgate);
 and the goal is printgate >= 0.9 x the slower daemon of its pair (clamd and the spam filter).
 For information also clamd and each spam filter together without printgate (both per mail, in
 parallel, as printgate calls them).
