@@ -7,9 +7,9 @@
 //! Counting and checking are one atomic step in the store: a login takes a slot on every key
 //! before the password is looked at ([`Throttle::admit`]), and a release code is looked up inside
 //! the transaction that holds its slots ([`Throttle::redeem`]), so with N attempts sent at once,
-//! on any number of nodes, at most the limit of wrong ones are ever checked (a right one gives its slot back). A lock-out this node
-//! has seen is remembered in memory too, so the 429 path of a locked-out key costs no database
-//! query.
+//! on any number of nodes, at most the limit of wrong ones are ever checked (a right one gives
+//! its slot back). A lock-out this node has seen is remembered in memory too, so the 429 path of
+//! a locked-out key costs no database query.
 //!
 //! Owns the keys and limits; must not look at codes or passwords (callers do, between
 //! [`Throttle::admit`] and [`Throttle::succeeded`]/[`Throttle::failed`]).

@@ -8,9 +8,9 @@
 //! ([`Store::admit_attempt`]), or is refused. A right answer gives its slot back
 //! ([`Store::attempt_succeeded`]); a wrong one keeps it as a failure ([`Store::attempt_failed`]),
 //! and the failure that reaches `max` starts the lock-out. So however many requests arrive at
-//! once, on however many nodes, at most `max` wrong ones are ever checked per window (a right one gives its slot back). Release
-//! codes use the same statements inside one transaction around the look-up
-//! ([`Store::redeem_code`]), so that a right code writes nothing.
+//! once, on however many nodes, at most `max` wrong ones are ever checked per window (a right
+//! one gives its slot back). Release codes use the same statements inside one transaction
+//! around the look-up ([`Store::redeem_code`]), so that a right code writes nothing.
 //!
 //! Keys are opaque strings chosen by the caller (`release:station:<token id>`,
 //! `release:address:<ip>`, `admin:account:<hash>`, `admin:address:<ip>`); they never hold a code

@@ -126,14 +126,6 @@ impl Store {
         insert_trace(&self.pool, t).await
     }
 
-    /// Records the final outcome of each document once the pipeline is done.
-    ///
-    /// # Errors
-    /// [`StoreError::Db`].
-    pub async fn trace_documents(&self, id: &str, documents: &[TraceDocument]) -> Result<(), StoreError> {
-        update_documents(&self.pool, id, documents).await
-    }
-
     /// Corrects a trace's outcome (the spool write failed after the trace was recorded).
     ///
     /// # Errors
